@@ -1,0 +1,385 @@
+//! What the user typed: clap types, with value parsers that turn each argument into a
+//! checked value once (ports, durations, sizes, encodings). `config` builds the run.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::input::{Eol, StdinFormat};
+use crate::render::TextEncoding;
+use crate::render::encoding::COMMON_NAMES;
+use crate::sink::human::Show;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "netassist",
+    version,
+    about = "A network debugging assistant: play the other end of a TCP conversation",
+    long_about = "A network debugging assistant: play the other end of a TCP conversation.\n\n\
+                  `listen` is a server that serves many clients at once; `connect` is a client.\n\
+                  Both show every message with its length, as text in the encoding you choose\n\
+                  (UTF-8, GBK, Big5, ...) or as hex, and print JSON lines for scripts with --json.",
+    after_help = "Examples (the lesson's programs):\n  \
+                  netassist listen 9090 --reply 'ok，问题正在处理中...' --encoding gbk\n  \
+                  netassist connect 127.0.0.1 9090 --send '你好服务端，我是客户端小黑!' --encoding gbk"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Listen for TCP clients, show what they send, answer them (a multi-client server)
+    #[command(after_help = concat!(
+        "Typed on stdin while it runs:\n",
+        "  text          send the line to every connected client\n",
+        "  @ID text      send to one client (@1,3 text: to several)\n",
+        "  :list         list the connected clients with their ids\n",
+        "  :kick ID      close a client\n",
+        "  :quit         stop (every client gets FIN, totals are printed)\n",
+        "  :help         list these\n",
+        "  \\text         send a line that starts with : or @\n\n",
+        "Examples:\n",
+        "  netassist listen 9090\n",
+        "  netassist listen 9090 --reply 'ok，问题正在处理中...' --encoding gbk\n",
+        "  netassist listen 0 --echo --json"
+    ))]
+    Listen(ListenArgs),
+    /// Connect to a TCP server, send text or bytes, show every reply
+    #[command(after_help = concat!(
+        "Without --send, --send-hex or --send-file, each line typed on stdin is sent; at the end\n",
+        "of stdin the connection is half-closed and replies are shown until the server closes\n",
+        "or --wait passes.\n\n",
+        "Examples:\n",
+        "  netassist connect 127.0.0.1 9090 --send '你好服务端，我是客户端小黑!' --encoding gbk\n",
+        "  netassist connect localhost 9090 --send-hex '01 02 ff' --show hex\n",
+        "  netassist connect 192.168.1.10 502 --send 'AT\\r\\n' --interval 1000 --count 5"
+    ))]
+    Connect(ConnectArgs),
+}
+
+/// How events are shown; shared by every mode.
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// Text encoding, both ways: utf-8, gbk, gb18030, big5, shift_jis, euc-kr, utf-16le,
+    /// utf-16be, latin1, ascii, or any WHATWG name (aliases: cp936, gb2312, utf8, sjis, ...)
+    #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = parse_encoding)]
+    pub encoding: TextEncoding,
+
+    /// Show received and sent bytes as text, as a hex dump, or both
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = Show::Text)]
+    pub show: Show,
+
+    /// No timestamp at the start of each line
+    #[arg(long)]
+    pub no_time: bool,
+
+    /// One JSON object per event per line, for scripts (see the README for the fields)
+    #[arg(long)]
+    pub json: bool,
+
+    /// No line per message: connections, errors and totals only
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// How lines typed on stdin become bytes.
+#[derive(Debug, Args)]
+pub struct LineArgs {
+    /// Line ending added to each line typed on stdin
+    #[arg(long, value_enum, value_name = "END", default_value_t = Eol::Lf)]
+    pub eol: Eol,
+
+    /// How a line typed on stdin becomes bytes
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = StdinFormat::Text)]
+    pub stdin_format: StdinFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Port to listen on (0: the OS picks one, and it is printed)
+    #[arg(value_parser = parse_port)]
+    pub port: u16,
+
+    /// Listen on this address only (default: every interface, IPv4 and IPv6)
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+
+    /// How many connections may wait to be accepted (the lesson's listen(128))
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub backlog: u32,
+
+    /// Answer every message received with TEXT (escapes: \r \n \t \\ \xHH)
+    #[arg(long, value_name = "TEXT", conflicts_with_all = ["echo", "reply_hex"])]
+    pub reply: Option<String>,
+
+    /// Answer every message received with these bytes (01 02 ff)
+    #[arg(long, value_name = "HEX", conflicts_with = "echo")]
+    pub reply_hex: Option<String>,
+
+    /// Send back every message as it arrived
+    #[arg(long)]
+    pub echo: bool,
+
+    /// Serve at most N clients at once; one more is closed at once and a line says so
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_conn: Option<u64>,
+
+    /// Close a client after this long without data either way (e.g. 30, 1.5, 500ms, 2m)
+    #[arg(long, value_name = "SECS", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+
+    /// Bytes that may wait for a client that does not read before it is dropped (e.g. 1M)
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_size)]
+    pub queue_limit: usize,
+
+    #[command(flatten)]
+    pub line: LineArgs,
+
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+/// One `--send`, `--send-hex` or `--send-file`, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendArg {
+    Text(String),
+    Hex(String),
+    File(PathBuf),
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Server: a name or an IP address (HOST:PORT and [IPv6]:PORT work too)
+    #[arg(value_name = "HOST")]
+    pub host: String,
+
+    /// Server port
+    #[arg(value_parser = parse_port)]
+    pub port: Option<u16>,
+
+    /// Give up connecting after this long
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// Send TEXT (repeatable; sent in order; escapes: \r \n \t \\ \xHH)
+    #[arg(long, value_name = "TEXT")]
+    pub send: Vec<String>,
+
+    /// Send these bytes (repeatable): 01 02 ff, 0102ff or 0x01,0x02
+    #[arg(long, value_name = "HEX")]
+    pub send_hex: Vec<String>,
+
+    /// Send a file's bytes (repeatable; - is stdin)
+    #[arg(long, value_name = "PATH")]
+    pub send_file: Vec<PathBuf>,
+
+    /// Send everything again every MS milliseconds (NetAssist's 定时发送)
+    #[arg(long, value_name = "MS", value_parser = parse_interval)]
+    pub interval: Option<Duration>,
+
+    /// How many times to send (default: once; with --interval, until stopped)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Once nothing is left to send, end after this long without data (`forever`: wait
+    /// for the server to close)
+    #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_wait)]
+    pub wait: Wait,
+
+    #[command(flatten)]
+    pub line: LineArgs,
+
+    #[command(flatten)]
+    pub view: ViewArgs,
+
+    /// The --send, --send-hex and --send-file values in command-line order.
+    #[arg(skip)]
+    pub sends: Vec<SendArg>,
+}
+
+impl Cli {
+    /// Parses the command line (exiting with clap's message on a usage error).
+    pub fn parse_args() -> Cli {
+        let matches = Cli::command().get_matches();
+        Cli::from_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
+    pub fn from_matches(matches: &ArgMatches) -> Result<Cli, clap::Error> {
+        let mut cli = Cli::from_arg_matches(matches)?;
+        if let (Command::Connect(args), Some(("connect", sub))) = (&mut cli.command, matches.subcommand()) {
+            args.sends = ordered_sends(sub);
+        }
+        Ok(cli)
+    }
+
+    /// For tests: parse these words as a command line.
+    pub fn try_parse_words<I, T>(words: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Cli::command().try_get_matches_from(words)?;
+        Cli::from_matches(&matches)
+    }
+}
+
+fn ordered_sends(m: &ArgMatches) -> Vec<SendArg> {
+    let mut all: Vec<(usize, SendArg)> = Vec::new();
+    let mut collect = |id: &str, make: &dyn Fn(&ArgMatches, usize) -> SendArg| {
+        if let Some(indices) = m.indices_of(id) {
+            for (n, index) in indices.enumerate() {
+                all.push((index, make(m, n)));
+            }
+        }
+    };
+    collect("send", &|m, n| {
+        SendArg::Text(m.get_many::<String>("send").expect("present").nth(n).expect("in range").clone())
+    });
+    collect("send_hex", &|m, n| {
+        SendArg::Hex(m.get_many::<String>("send_hex").expect("present").nth(n).expect("in range").clone())
+    });
+    collect("send_file", &|m, n| {
+        SendArg::File(m.get_many::<PathBuf>("send_file").expect("present").nth(n).expect("in range").clone())
+    });
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, s)| s).collect()
+}
+
+pub fn parse_port(s: &str) -> Result<u16, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n <= 65535 => Ok(n as u16),
+        Ok(n) => Err(format!("port {n} is out of range; a port is a number from 0 to 65535")),
+        Err(_) => Err(format!(
+            "'{s}' is not a port number; a port is a number from 0 to 65535 (`netassist port NAME` looks names up)"
+        )),
+    }
+}
+
+pub fn parse_encoding(s: &str) -> Result<TextEncoding, String> {
+    TextEncoding::from_name(s).ok_or_else(|| {
+        if s.trim().eq_ignore_ascii_case("utf-16") || s.trim().eq_ignore_ascii_case("utf16") {
+            "utf-16 needs a byte order: utf-16le (Windows) or utf-16be".to_string()
+        } else {
+            format!("unknown encoding '{s}'; known: {COMMON_NAMES}")
+        }
+    })
+}
+
+/// Seconds as people write them: `2`, `1.5`, `500ms`, `30s`, `2m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (number, scale) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (t, 1.0)
+    };
+    let bad = || format!("'{s}' is not a duration; write seconds like 2, 1.5, 500ms, 30s or 2m");
+    let value: f64 = number.trim().parse().map_err(|_| bad())?;
+    if !value.is_finite() || value < 0.0 || value * scale > 1e9 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(value * scale))
+}
+
+/// How long `connect` waits for data once nothing is left to send; `None`: forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait(pub Option<Duration>);
+
+fn parse_wait(s: &str) -> Result<Wait, String> {
+    match s.trim() {
+        "forever" | "inf" | "none" => Ok(Wait(None)),
+        _ => parse_duration(s).map(|d| Wait(Some(d))),
+    }
+}
+
+/// Milliseconds (a bare number), or a duration with a unit.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = match s.trim().parse::<u64>() {
+        Ok(ms) => Duration::from_millis(ms),
+        Err(_) => parse_duration(s)?,
+    };
+    if d.is_zero() {
+        return Err("the interval must be at least 1 ms".into());
+    }
+    Ok(d)
+}
+
+/// Bytes: `65536`, `64K`, `1M`, `1G` (powers of 1024).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim().to_ascii_uppercase();
+    let t = t.strip_suffix("IB").or_else(|| t.strip_suffix('B')).unwrap_or(&t);
+    let (number, scale) = match t.chars().last() {
+        Some('K') => (&t[..t.len() - 1], 1usize << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    number
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("'{s}' is not a size; write bytes like 65536, 64K or 1M"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sends_keep_command_line_order() {
+        let cli = Cli::try_parse_words([
+            "netassist",
+            "connect",
+            "h",
+            "1",
+            "--send-hex",
+            "01",
+            "--send",
+            "a",
+            "--send-file",
+            "f",
+            "--send",
+            "b",
+        ])
+        .unwrap();
+        let Command::Connect(c) = cli.command else { panic!() };
+        assert_eq!(
+            c.sends,
+            vec![
+                SendArg::Hex("01".into()),
+                SendArg::Text("a".into()),
+                SendArg::File("f".into()),
+                SendArg::Text("b".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn values_people_type() {
+        assert_eq!(parse_port("65535"), Ok(65535));
+        assert!(parse_port("65536").unwrap_err().contains("out of range"));
+        assert!(parse_port("http").unwrap_err().contains("not a port number"));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("-1").is_err());
+        assert_eq!(parse_wait("forever"), Ok(Wait(None)));
+        assert_eq!(parse_interval("250"), Ok(Duration::from_millis(250)));
+        assert!(parse_interval("0").is_err());
+        assert_eq!(parse_size("64K"), Ok(65536));
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_encoding("utf-16").unwrap_err().contains("utf-16le"));
+        assert!(parse_encoding("klingon").unwrap_err().contains("known: utf-8, gbk"));
+    }
+}

@@ -1,0 +1,179 @@
+//! Checked settings built from what the user typed: addresses, payloads in bytes, reply
+//! bytes. Everything that can be wrong with an argument is found here, before a socket is
+//! opened or a byte is sent.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::cli::{ConnectArgs, LineArgs, ListenArgs, SendArg, ViewArgs};
+use crate::error::{Error, Result};
+use crate::input::LineFormat;
+use crate::mode::client::{ClientOptions, Payload};
+use crate::mode::connection::{ConnOptions, Reply};
+use crate::mode::server::ServerOptions;
+use crate::net::{BindTo, parse_ip};
+use crate::render::TextEncoding;
+use crate::render::escape::text_to_bytes;
+use crate::render::hex::parse_hex;
+use crate::sink::human::ViewOptions;
+
+/// How long a closing connection keeps reading after its FIN.
+const LINGER: Duration = Duration::from_secs(1);
+/// What may wait for the client's one connection (stdin lines, `--send`).
+const CLIENT_QUEUE: usize = 1 << 20;
+
+fn argument(what: &str, message: impl ToString) -> Error {
+    Error::Argument { what: what.to_string(), message: message.to_string() }
+}
+
+/// Typed text (with escapes) as bytes in the chosen encoding.
+pub fn text_arg(what: &str, text: &str, encoding: TextEncoding) -> Result<Bytes> {
+    text_to_bytes(text, encoding).map(Bytes::from).map_err(|e| argument(what, format!("{e} in '{text}'")))
+}
+
+pub fn hex_arg(what: &str, hex: &str) -> Result<Bytes> {
+    parse_hex(hex).map(Bytes::from).map_err(|e| argument(what, format!("{e} (in '{hex}')")))
+}
+
+pub fn view_options(view: &ViewArgs) -> ViewOptions {
+    ViewOptions { show: view.show, encoding: view.encoding, timestamps: !view.no_time }
+}
+
+pub fn line_format(line: &LineArgs, encoding: TextEncoding) -> LineFormat {
+    LineFormat { format: line.stdin_format, eol: line.eol, encoding }
+}
+
+/// `--bind`: an IP address (with `%scope` for link-local IPv6) or a host name of this machine.
+pub fn bind_to(bind: Option<&str>) -> Result<BindTo> {
+    let Some(text) = bind else { return Ok(BindTo::Everywhere) };
+    if let Some((ip, scope)) = parse_ip(text) {
+        return Ok(BindTo::Addr(ip, scope));
+    }
+    use std::net::ToSocketAddrs;
+    let resolved: Option<IpAddr> = (text, 0).to_socket_addrs().ok().and_then(|mut a| a.next()).map(|a| a.ip());
+    resolved.map(|ip| BindTo::Addr(ip, 0)).ok_or_else(|| {
+        argument(
+            "--bind",
+            format!("'{text}' is neither an IP address nor a name of this machine; `netassist ip` lists its addresses"),
+        )
+    })
+}
+
+pub fn listen_options(args: &ListenArgs, dual_stack: bool) -> Result<ServerOptions> {
+    let encoding = args.view.encoding;
+    let reply = match (&args.reply, &args.reply_hex, args.echo) {
+        (Some(text), _, _) => Reply::Bytes(text_arg("--reply", text, encoding)?),
+        (_, Some(hex), _) => Reply::Bytes(hex_arg("--reply-hex", hex)?),
+        (_, _, true) => Reply::Echo,
+        _ => Reply::None,
+    };
+    Ok(ServerOptions {
+        conn: ConnOptions { reply, idle_timeout: args.idle_timeout, linger: LINGER },
+        max_conn: args.max_conn.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        queue_limit: args.queue_limit,
+        line: line_format(&args.line, encoding),
+        dual_stack,
+        backlog: args.backlog,
+    })
+}
+
+/// HOST and PORT of `connect`: `host port`, `host:port` or `[v6]:port`.
+pub fn connect_target(args: &ConnectArgs) -> Result<(String, u16)> {
+    if let Some(port) = args.port {
+        return Ok((args.host.clone(), port));
+    }
+    let missing = || {
+        argument("connect", format!("no port given for '{}'; write HOST PORT, e.g. connect 127.0.0.1 9090", args.host))
+    };
+    let (host, port) = if let Some(rest) = args.host.strip_prefix('[') {
+        let (ip, port) = rest.split_once("]:").ok_or_else(missing)?;
+        (ip, port)
+    } else {
+        match args.host.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => (h, p),
+            _ => return Err(missing()),
+        }
+    };
+    let port = crate::cli::parse_port(port).map_err(|e| argument("connect", e))?;
+    Ok((host.to_string(), port))
+}
+
+pub fn client_options(args: &ConnectArgs) -> Result<ClientOptions> {
+    let encoding = args.view.encoding;
+    let mut payloads = Vec::with_capacity(args.sends.len());
+    for send in &args.sends {
+        payloads.push(match send {
+            SendArg::Text(t) => Payload::Bytes(text_arg("--send", t, encoding)?),
+            SendArg::Hex(h) => Payload::Bytes(hex_arg("--send-hex", h)?),
+            SendArg::File(path) => {
+                if path.as_os_str() != "-" {
+                    // Found unreadable now rather than after connecting.
+                    std::fs::File::open(path).map_err(|source| Error::File { path: path.clone(), source })?;
+                }
+                Payload::File(path.clone())
+            }
+        });
+    }
+    if payloads.is_empty() && (args.interval.is_some() || args.count.is_some()) {
+        let which = if args.interval.is_some() { "--interval" } else { "--count" };
+        return Err(argument(which, "there is nothing to repeat; give --send, --send-hex or --send-file"));
+    }
+    let rounds = match (args.count, args.interval) {
+        (Some(n), _) => Some(n),
+        (None, Some(_)) => None,
+        (None, None) => Some(1),
+    };
+    Ok(ClientOptions {
+        conn: ConnOptions { reply: Reply::None, idle_timeout: None, linger: LINGER },
+        payloads,
+        interval: args.interval,
+        rounds,
+        wait: args.wait.0,
+        line: line_format(&args.line, encoding),
+        queue_limit: CLIENT_QUEUE,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn connect(words: &[&str]) -> ConnectArgs {
+        let mut all = vec!["netassist", "connect"];
+        all.extend_from_slice(words);
+        match Cli::try_parse_words(all).unwrap().command {
+            Command::Connect(c) => c,
+            Command::Listen(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn targets_as_people_write_them() {
+        assert_eq!(connect_target(&connect(&["h", "80"])).unwrap(), ("h".into(), 80));
+        assert_eq!(connect_target(&connect(&["127.0.0.1:9090"])).unwrap(), ("127.0.0.1".into(), 9090));
+        assert_eq!(connect_target(&connect(&["[::1]:9090"])).unwrap(), ("::1".into(), 9090));
+        assert!(connect_target(&connect(&["::1"])).is_err());
+        assert!(connect_target(&connect(&["h:99999"])).unwrap_err().to_string().contains("out of range"));
+    }
+
+    #[test]
+    fn bad_payloads_are_found_before_connecting() {
+        let err = client_options(&connect(&["h", "1", "--send-hex", "01 0g"])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--send-hex: 'g' at position 5 is not a hex digit (0-9, a-f); bytes are written like 01 02 ff, 0102ff or 0x01,0x02 (in '01 0g')"
+        );
+        let err = client_options(&connect(&["h", "1", "--send", "ok😀", "-e", "gbk"])).unwrap_err();
+        assert!(
+            err.to_string().starts_with("--send: character '😀' (U+1F600) at position 3 cannot be encoded in gbk"),
+            "{err}"
+        );
+        let err = client_options(&connect(&["h", "1", "--send-file", "/nonexistent/x"])).unwrap_err();
+        assert!(err.to_string().starts_with("cannot read /nonexistent/x: No such file or directory"), "{err}");
+        let err = client_options(&connect(&["h", "1", "--interval", "100"])).unwrap_err();
+        assert!(err.to_string().contains("nothing to repeat"), "{err}");
+    }
+}

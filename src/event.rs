@@ -1,0 +1,253 @@
+//! The one vocabulary of every mode: sockets produce [`Event`]s, views render them. Events
+//! carry raw bytes and facts, never formatted text; formatting belongs to the sinks.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+
+/// A short per-run id for a connection (TCP) or a peer address (UDP), shown as `#3`.
+pub type ConnId = u64;
+
+/// Which way bytes went, seen from netassist (or, in the relay, between the two legs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dir {
+    In,
+    Out,
+}
+
+impl Dir {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dir::In => "in",
+            Dir::Out => "out",
+        }
+    }
+}
+
+/// Why a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The peer sent FIN: the lesson's `recv()` returning 0 bytes.
+    PeerClosed,
+    /// The peer sent RST (or the OS reported the connection broken).
+    Reset,
+    IdleTimeout(Duration),
+    Kicked,
+    /// The server is stopping (ctrl-c, SIGTERM, `:quit`); the client was sent FIN.
+    Stopping,
+    /// The client finished: nothing left to send and no data for the `--wait` time.
+    Done(Duration),
+    /// The client did not read what was queued for it and the queue limit was reached.
+    QueueFull(usize),
+    /// Another error from the OS.
+    Error(String),
+}
+
+impl CloseReason {
+    /// A stable token for scripts (the JSON `reason` field).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CloseReason::PeerClosed => "peer_closed",
+            CloseReason::Reset => "reset",
+            CloseReason::IdleTimeout(_) => "idle_timeout",
+            CloseReason::Kicked => "kicked",
+            CloseReason::Stopping => "stopping",
+            CloseReason::Done(_) => "done",
+            CloseReason::QueueFull(_) => "queue_full",
+            CloseReason::Error(_) => "error",
+        }
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::PeerClosed => f.write_str("peer closed the connection (recv returned 0 bytes)"),
+            CloseReason::Reset => f.write_str("connection reset by peer"),
+            CloseReason::IdleTimeout(d) => write!(f, "idle timeout: no data for {}", seconds(*d)),
+            CloseReason::Kicked => f.write_str("kicked"),
+            CloseReason::Stopping => f.write_str("stopping: sent FIN"),
+            CloseReason::Done(d) => write!(f, "done: nothing left to send and no data for {}", seconds(*d)),
+            CloseReason::QueueFull(limit) => {
+                write!(f, "dropped: the client does not read and its send queue reached {limit} bytes")
+            }
+            CloseReason::Error(e) => f.write_str(e),
+        }
+    }
+}
+
+/// `2s`, `1.5s`, `250ms`
+pub fn seconds(d: Duration) -> String {
+    if d.as_millis() < 1000 && !d.is_zero() {
+        format!("{}ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}s", format!("{:.3}", d.as_secs_f64()).trim_end_matches('0'))
+    }
+}
+
+/// Byte and message counters of one connection, or of a whole run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub msgs_in: u64,
+    pub msgs_out: u64,
+}
+
+impl Counters {
+    pub fn add(&mut self, other: &Counters) {
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.msgs_in += other.msgs_in;
+        self.msgs_out += other.msgs_out;
+    }
+}
+
+/// A connected client, as `:list` shows it.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    pub id: ConnId,
+    pub peer: SocketAddr,
+    pub since: SystemTime,
+    pub counters: Counters,
+}
+
+/// An address a peer can reach a listening socket at.
+#[derive(Debug, Clone)]
+pub struct Reachable {
+    pub addr: SocketAddr,
+    pub interface: String,
+    pub loopback: bool,
+}
+
+/// Who opened a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// A client connected to our listening socket.
+    Accepted,
+    /// We connected to a server (the OS chose our local port).
+    Initiated,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Accepted => "accepted",
+            Side::Initiated => "initiated",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub time: SystemTime,
+    pub kind: EventKind,
+}
+
+impl Event {
+    pub fn now(kind: EventKind) -> Event {
+        Event { time: SystemTime::now(), kind }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum EventKind {
+    /// A socket is bound and listening.
+    Listening {
+        proto: Proto,
+        addr: SocketAddr,
+        /// Whether one IPv6 socket also takes IPv4 clients.
+        dual_stack: bool,
+        backlog: Option<u32>,
+        reachable: Vec<Reachable>,
+    },
+    Connected {
+        id: ConnId,
+        proto: Proto,
+        peer: SocketAddr,
+        local: SocketAddr,
+        side: Side,
+    },
+    /// A client was closed at once, before it got an id's worth of service.
+    Rejected {
+        peer: SocketAddr,
+        reason: String,
+    },
+    Data {
+        id: ConnId,
+        peer: SocketAddr,
+        dir: Dir,
+        bytes: Bytes,
+    },
+    Closed {
+        id: ConnId,
+        peer: SocketAddr,
+        reason: CloseReason,
+        counters: Counters,
+        duration: Duration,
+    },
+    /// The answer to `:list`.
+    Clients(Vec<ClientInfo>),
+    /// Something went wrong that does not end the run.
+    Error {
+        id: Option<ConnId>,
+        message: String,
+    },
+    /// A remark for the person at the terminal (e.g. a `:help` text, stdin closed).
+    Note(String),
+    /// The run ends: totals.
+    Stopped {
+        clients: u64,
+        counters: Counters,
+        duration: Duration,
+    },
+}
+
+/// Who a command is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    All,
+    Ids(Vec<ConnId>),
+}
+
+/// What the user asks of a running mode: from stdin lines, and later from UI keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Send { to: Target, bytes: Bytes },
+    Kick(Vec<ConnId>),
+    List,
+    Help,
+    Quit,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(seconds(Duration::from_secs(2)), "2s");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(seconds(Duration::from_millis(250)), "250ms");
+        assert_eq!(seconds(Duration::ZERO), "0s");
+    }
+}

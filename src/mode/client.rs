@@ -1,0 +1,151 @@
+//! `netassist connect`: the lesson's TCP client, as a tool. Sends what was given on the
+//! command line (in order, once or every `--interval`) or each line typed on stdin, shows
+//! every reply, and ends when the server closes, on ctrl-c, or when nothing is left to send
+//! and no data came for `--wait`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use super::connection::{self, CloseRequest, Conn, ConnOptions};
+use crate::event::{CloseReason, EventKind, Proto, Side};
+use crate::input::LineFormat;
+use crate::net::{canonical, no_delay};
+use crate::sink::Events;
+
+/// One thing to send, from `--send`, `--send-hex` or `--send-file`.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Bytes(Bytes),
+    /// Read when it is sent (`-` is stdin, as raw bytes).
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub conn: ConnOptions,
+    /// What to send; empty means: the lines typed on stdin.
+    pub payloads: Vec<Payload>,
+    pub interval: Option<Duration>,
+    /// How many rounds of `payloads`; `None` is every `interval` until stopped.
+    pub rounds: Option<u64>,
+    /// How long to wait for data once nothing is left to send; `None` waits for the server.
+    pub wait: Option<Duration>,
+    pub line: LineFormat,
+    pub queue_limit: usize,
+}
+
+/// Runs the client on a connected stream until it ends; returns why it ended.
+pub async fn run(
+    stream: TcpStream,
+    opts: ClientOptions,
+    events: Events,
+    lines: Option<mpsc::Receiver<Vec<u8>>>,
+    stop: CancellationToken,
+) -> std::io::Result<CloseReason> {
+    let peer = canonical(stream.peer_addr()?);
+    let local = canonical(stream.local_addr()?);
+    no_delay(&stream);
+    let id = 1;
+    events.send(EventKind::Connected { id, proto: Proto::Tcp, peer, local, side: Side::Initiated }).await;
+    let conn = Conn::new(id, peer, opts.queue_limit);
+
+    let feeding = async {
+        if let Err(message) = feed(&conn, &opts, lines, &events).await {
+            events.send(EventKind::Error { id: Some(id), message: message.clone() }).await;
+            conn.close(CloseRequest::Now(CloseReason::Error(message)));
+            return std::future::pending().await;
+        }
+        let Some(wait) = opts.wait else { return std::future::pending().await };
+        loop {
+            conn.drained().await;
+            let quiet = conn.idle_for();
+            if quiet >= wait {
+                conn.close(CloseRequest::Now(CloseReason::Done(wait)));
+                return std::future::pending().await;
+            }
+            tokio::time::sleep(wait - quiet).await;
+        }
+    };
+    let reason = tokio::select! {
+        reason = connection::serve(&stream, &conn, &opts.conn, &events, &stop) => reason,
+        never = feeding => never,
+    };
+    drop(stream);
+    events
+        .send(EventKind::Closed { id, peer, reason: reason.clone(), counters: conn.counters(), duration: conn.age() })
+        .await;
+    Ok(reason)
+}
+
+/// Queues everything there is to send; returns once it is all queued.
+async fn feed(
+    conn: &Conn,
+    opts: &ClientOptions,
+    lines: Option<mpsc::Receiver<Vec<u8>>>,
+    events: &Events,
+) -> Result<(), String> {
+    if opts.payloads.is_empty() {
+        if let Some(mut lines) = lines {
+            let mut n = 0u64;
+            while let Some(line) = lines.recv().await {
+                n += 1;
+                match opts.line.to_bytes(&line) {
+                    Ok(bytes) => conn.push_wait(bytes).await,
+                    // A typo on one line does not end the session.
+                    Err(e) => {
+                        events
+                            .send(EventKind::Error { id: None, message: format!("stdin line {n} not sent: {e}") })
+                            .await
+                    }
+                }
+            }
+        }
+        // End of input: half-close, then keep showing replies.
+        conn.close(CloseRequest::AfterWrites);
+        return Ok(());
+    }
+    let mut ticks = opts.interval.map(|every| {
+        let mut t = tokio::time::interval_at(Instant::now(), every);
+        t.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        t
+    });
+    let mut round = 0;
+    while opts.rounds.is_none_or(|n| round < n) {
+        if let Some(t) = ticks.as_mut() {
+            t.tick().await;
+        }
+        for payload in &opts.payloads {
+            match payload {
+                Payload::Bytes(b) => conn.push_wait(b.clone()).await,
+                Payload::File(path) => send_file(conn, path).await?,
+            }
+        }
+        round += 1;
+    }
+    Ok(())
+}
+
+/// Streams a file (or stdin for `-`) in chunks, waiting for room in the queue.
+async fn send_file(conn: &Conn, path: &PathBuf) -> Result<(), String> {
+    let cannot = |e: std::io::Error| format!("cannot read {}: {}", path.display(), crate::error::io_reason(&e));
+    let mut reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if path.as_os_str() == "-" {
+        Box::new(tokio::io::stdin())
+    } else {
+        Box::new(tokio::fs::File::open(path).await.map_err(cannot)?)
+    };
+    loop {
+        let mut chunk = BytesMut::with_capacity(64 * 1024);
+        let n = reader.read_buf(&mut chunk).await.map_err(cannot)?;
+        if n == 0 {
+            return Ok(());
+        }
+        conn.push_wait(chunk.freeze()).await;
+    }
+}

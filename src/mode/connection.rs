@@ -1,0 +1,450 @@
+//! One TCP connection's life, for the server (one per client) and the client alike: read
+//! what arrives (an event per message when a view wants it; an echo or a fixed reply when
+//! asked), write what others queue for it (stdin lines, `--send`), close with a reason.
+//!
+//! Memory: an idle connection holds no buffer. Reads go into one buffer per worker thread;
+//! bytes are copied out only when a view wants them or a write could not finish at once.
+//! While a write is blocked the connection stops reading, so a peer that does not read
+//! slows itself down instead of growing our memory; what others queue for it is bounded
+//! by `queue_limit`.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::pin::pin;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use socket2::SockRef;
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::event::{ClientInfo, CloseReason, ConnId, Counters, Dir, EventKind};
+use crate::sink::Events;
+
+/// How a connection answers what it receives.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    None,
+    /// Send back exactly what arrived.
+    Echo,
+    /// Send these bytes for every message received (the lesson's "ok，问题正在处理中...").
+    Bytes(Bytes),
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnOptions {
+    pub reply: Reply,
+    pub idle_timeout: Option<Duration>,
+    /// How long to keep reading after we sent FIN, so the peer's last bytes are seen and
+    /// the close stays a FIN rather than a reset.
+    pub linger: Duration,
+}
+
+/// Ask a connection to close.
+#[derive(Debug, Clone)]
+pub enum CloseRequest {
+    /// Stop writing, send FIN, and end with this reason.
+    Now(CloseReason),
+    /// Send FIN once everything queued is written; keep reading (a half-close).
+    AfterWrites,
+}
+
+/// Whether a message was queued.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Push {
+    Queued,
+    /// The queue limit was reached: the peer does not read.
+    Full,
+}
+
+/// The part of a connection others see: its id and counters, its outbound queue.
+pub struct Conn {
+    pub id: ConnId,
+    pub peer: SocketAddr,
+    pub since: SystemTime,
+    started: Instant,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+    msgs_in: AtomicU64,
+    msgs_out: AtomicU64,
+    /// Milliseconds from `started` to the last byte in or out.
+    last_activity: AtomicU64,
+    outbox: Mutex<Outbox>,
+    /// Wakes the connection task: something was queued, or a close was requested.
+    wake: Notify,
+    /// Wakes producers waiting for room in the queue.
+    space: Notify,
+    queue_limit: usize,
+}
+
+#[derive(Default)]
+struct Outbox {
+    queue: VecDeque<Bytes>,
+    queued: usize,
+    close: Option<CloseRequest>,
+}
+
+impl Conn {
+    pub fn new(id: ConnId, peer: SocketAddr, queue_limit: usize) -> Conn {
+        Conn {
+            id,
+            peer,
+            since: SystemTime::now(),
+            started: Instant::now(),
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            msgs_in: AtomicU64::new(0),
+            msgs_out: AtomicU64::new(0),
+            last_activity: AtomicU64::new(0),
+            outbox: Mutex::new(Outbox::default()),
+            wake: Notify::new(),
+            space: Notify::new(),
+            queue_limit,
+        }
+    }
+
+    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        // A panic while holding this lock cannot leave the queue inconsistent: keep going.
+        self.outbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues bytes for this connection without waiting. A message larger than the limit
+    /// is still taken when nothing else is queued.
+    pub fn push(&self, bytes: Bytes) -> Push {
+        let mut ob = self.outbox();
+        if ob.queued > 0 && ob.queued + bytes.len() > self.queue_limit {
+            return Push::Full;
+        }
+        ob.queued += bytes.len();
+        ob.queue.push_back(bytes);
+        drop(ob);
+        self.wake.notify_one();
+        Push::Queued
+    }
+
+    /// Queues bytes, waiting while the queue is full (the client: back-pressure to stdin).
+    pub async fn push_wait(&self, bytes: Bytes) {
+        loop {
+            let mut room = pin!(self.space.notified());
+            room.as_mut().enable();
+            {
+                let mut ob = self.outbox();
+                if ob.queued == 0 || ob.queued + bytes.len() <= self.queue_limit {
+                    ob.queued += bytes.len();
+                    ob.queue.push_back(bytes);
+                    drop(ob);
+                    self.wake.notify_one();
+                    return;
+                }
+            }
+            room.await;
+        }
+    }
+
+    /// Waits until everything queued has been handed to the socket (or dropped by a close).
+    pub async fn drained(&self) {
+        loop {
+            let mut room = pin!(self.space.notified());
+            room.as_mut().enable();
+            if self.outbox().queued == 0 {
+                return;
+            }
+            room.await;
+        }
+    }
+
+    /// Asks the connection to close. A `Now` request wins over an earlier `AfterWrites`.
+    pub fn close(&self, request: CloseRequest) {
+        let mut ob = self.outbox();
+        match (&ob.close, &request) {
+            (Some(CloseRequest::Now(_)), _) => return,
+            (_, CloseRequest::Now(_)) | (None, _) => ob.close = Some(request),
+            _ => return,
+        }
+        drop(ob);
+        self.wake.notify_one();
+    }
+
+    pub fn counters(&self) -> Counters {
+        Counters {
+            bytes_in: self.bytes_in.load(Ordering::Relaxed),
+            bytes_out: self.bytes_out.load(Ordering::Relaxed),
+            msgs_in: self.msgs_in.load(Ordering::Relaxed),
+            msgs_out: self.msgs_out.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn info(&self) -> ClientInfo {
+        ClientInfo { id: self.id, peer: self.peer, since: self.since, counters: self.counters() }
+    }
+
+    /// How long since a byte last went either way.
+    pub fn idle_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_activity.load(Ordering::Relaxed));
+        self.started.elapsed().saturating_sub(last)
+    }
+
+    pub fn queue_limit(&self) -> usize {
+        self.queue_limit
+    }
+
+    pub fn age(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn touch(&self) {
+        let ms = self.started.elapsed().as_millis() as u64;
+        self.last_activity.store(ms, Ordering::Relaxed);
+    }
+
+    fn count_in(&self, n: usize) {
+        self.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+        self.msgs_in.fetch_add(1, Ordering::Relaxed);
+        self.touch();
+    }
+
+    fn count_out(&self, n: usize) {
+        self.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+        self.msgs_out.fetch_add(1, Ordering::Relaxed);
+        self.touch();
+    }
+}
+
+/// Reads land here: one buffer per worker thread instead of one per connection.
+const READ_BUF: usize = 256 * 1024;
+thread_local! {
+    static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUF]);
+}
+
+/// Bytes being written; `at` of them have gone.
+struct Out {
+    bytes: Bytes,
+    at: usize,
+    /// Taken from the queue, whose byte count includes it until it is written.
+    queued: bool,
+}
+
+/// Writes as much as the socket takes now.
+fn write_now(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
+    let mut at = 0;
+    while at < bytes.len() {
+        match stream.try_write(&bytes[at..]) {
+            Ok(n) => at += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(at)
+}
+
+/// What one read produced.
+enum Read {
+    Eof,
+    Data {
+        n: usize,
+        /// A copy for the views, when they want one.
+        data: Option<Bytes>,
+        answer: Option<Answered>,
+    },
+}
+
+/// A reply or echo written (or begun) right after the read.
+struct Answered {
+    /// The whole answer, for the views.
+    shown: Option<Bytes>,
+    len: usize,
+    /// What did not fit into the socket yet.
+    rest: Option<Out>,
+    error: Option<io::Error>,
+}
+
+fn read_and_answer(stream: &TcpStream, reply: &Reply, want_data: bool, answering: bool) -> io::Result<Read> {
+    READ_BUFFER.with_borrow_mut(|buf| {
+        let n = stream.try_read(buf)?;
+        if n == 0 {
+            return Ok(Read::Eof);
+        }
+        let chunk = &buf[..n];
+        let data = want_data.then(|| Bytes::copy_from_slice(chunk));
+        let answer = match (answering, reply) {
+            (false, _) | (true, Reply::None) => None,
+            (true, Reply::Echo) => {
+                Some(answer(stream, chunk, || data.clone().unwrap_or_else(|| Bytes::copy_from_slice(chunk)), want_data))
+            }
+            (true, Reply::Bytes(b)) => Some(answer(stream, b, || b.clone(), want_data)),
+        };
+        Ok(Read::Data { n, data, answer })
+    })
+}
+
+fn answer(stream: &TcpStream, bytes: &[u8], owned: impl Fn() -> Bytes, want_data: bool) -> Answered {
+    let (written, error) = match write_now(stream, bytes) {
+        Ok(w) => (w, None),
+        Err(e) => (0, Some(e)),
+    };
+    let rest = (error.is_none() && written < bytes.len()).then(|| Out { bytes: owned(), at: written, queued: false });
+    Answered { shown: want_data.then(&owned), len: bytes.len(), rest, error }
+}
+
+fn io_reason(e: &io::Error) -> CloseReason {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
+            CloseReason::Reset
+        }
+        _ => CloseReason::Error(crate::error::io_reason(e)),
+    }
+}
+
+/// How long a peer that sent FIN gets to take what we still have queued for it.
+const FLUSH_AFTER_EOF: Duration = Duration::from_secs(5);
+
+/// Runs the connection until it ends; returns why. The caller owns the stream and closes it.
+pub async fn serve(
+    stream: &TcpStream,
+    conn: &Conn,
+    opts: &ConnOptions,
+    events: &Events,
+    stop: &CancellationToken,
+) -> CloseReason {
+    let want_data = events.wants_data();
+    let mut pending: Option<Out> = None;
+    let mut read_open = true;
+    let mut half_closed = false;
+    // Set once we decided to close: we sent FIN and read until EOF or the deadline.
+    let mut finishing: Option<CloseReason> = None;
+    let mut cancelled = pin!(stop.cancelled());
+    let mut woken = pin!(conn.wake.notified());
+    let far = Duration::from_secs(365 * 24 * 3600);
+    let mut idle = pin!(tokio::time::sleep(opts.idle_timeout.unwrap_or(far)));
+    let mut deadline = pin!(tokio::time::sleep(far));
+    let mut deadline_armed = false;
+
+    let shutdown_write = || {
+        let _ = SockRef::from(stream).shutdown(Shutdown::Write);
+    };
+
+    loop {
+        if finishing.is_none() {
+            let mut ob = conn.outbox();
+            if let Some(CloseRequest::Now(reason)) = &ob.close {
+                finishing = Some(reason.clone());
+                ob.queue.clear();
+                ob.queued = 0;
+                drop(ob);
+                conn.space.notify_waiters();
+                pending = None;
+                shutdown_write();
+                deadline.as_mut().reset(Instant::now() + opts.linger);
+                deadline_armed = true;
+                continue;
+            }
+            if pending.is_none() {
+                if let Some(bytes) = ob.queue.pop_front() {
+                    pending = Some(Out { bytes, at: 0, queued: true });
+                } else if matches!(ob.close, Some(CloseRequest::AfterWrites)) && !half_closed {
+                    ob.close = None;
+                    drop(ob);
+                    half_closed = true;
+                    shutdown_write();
+                } else if !read_open {
+                    // The peer sent FIN and we have written everything: done.
+                    return CloseReason::PeerClosed;
+                }
+            }
+        } else if !read_open {
+            return finishing.take().expect("checked above");
+        }
+
+        tokio::select! {
+            biased;
+            () = &mut cancelled, if finishing.is_none() => {
+                conn.close(CloseRequest::Now(CloseReason::Stopping));
+            }
+            () = &mut woken, if finishing.is_none() => {
+                woken.set(conn.wake.notified());
+            }
+            ready = stream.writable(), if pending.is_some() && finishing.is_none() => {
+                if let Err(e) = ready {
+                    return io_reason(&e);
+                }
+                let out = pending.as_mut().expect("guarded by the branch condition");
+                match write_now(stream, &out.bytes[out.at..]) {
+                    Ok(w) => out.at += w,
+                    Err(e) => return io_reason(&e),
+                }
+                if out.at == out.bytes.len() {
+                    let done = pending.take().expect("just written");
+                    conn.count_out(done.bytes.len());
+                    if done.queued {
+                        conn.outbox().queued -= done.bytes.len();
+                        conn.space.notify_waiters();
+                    }
+                    if want_data {
+                        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::Out, bytes: done.bytes }).await;
+                    }
+                }
+            }
+            ready = stream.readable(), if read_open && (pending.is_none() || finishing.is_some()) => {
+                if let Err(e) = ready {
+                    return io_reason(&e);
+                }
+                let answering = finishing.is_none() && !half_closed;
+                match read_and_answer(stream, &opts.reply, want_data, answering) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return io_reason(&e),
+                    Ok(Read::Eof) => {
+                        read_open = false;
+                        if finishing.is_none() && !deadline_armed {
+                            deadline.as_mut().reset(Instant::now() + FLUSH_AFTER_EOF);
+                            deadline_armed = true;
+                        }
+                    }
+                    Ok(Read::Data { n, data, answer }) => {
+                        conn.count_in(n);
+                        if let Some(bytes) = data {
+                            events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::In, bytes }).await;
+                        }
+                        if let Some(a) = answer {
+                            if let Some(e) = a.error {
+                                return io_reason(&e);
+                            }
+                            match a.rest {
+                                Some(rest) => pending = Some(rest),
+                                None => {
+                                    conn.count_out(a.len);
+                                    if let Some(bytes) = a.shown {
+                                        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::Out, bytes }).await;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            () = &mut idle, if opts.idle_timeout.is_some() && finishing.is_none() => {
+                let limit = opts.idle_timeout.expect("guarded by the branch condition");
+                let quiet = conn.idle_for();
+                if quiet >= limit {
+                    conn.close(CloseRequest::Now(CloseReason::IdleTimeout(limit)));
+                } else {
+                    idle.as_mut().reset(Instant::now() + (limit - quiet));
+                }
+            }
+            () = &mut deadline, if deadline_armed => {
+                return match finishing.take() {
+                    Some(reason) => reason,
+                    // The peer sent FIN but does not take what we still have for it.
+                    None => CloseReason::PeerClosed,
+                };
+            }
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! `netassist listen`: the lesson's multi-client TCP server, as a tool. The accept loop
+//! gives each client an id and a task of its own (tasks, not threads: thousands of clients
+//! cost little), keeps a registry of them for stdin commands (`@ID`, `:list`, `:kick`), and
+//! on stop tells every client (FIN) and prints totals.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::connection::{self, CloseRequest, Conn, ConnOptions, Push};
+use crate::event::{CloseReason, Command, ConnId, Counters, EventKind, Proto, Side, Target};
+use crate::input::{LineFormat, SERVER_HELP, server_command};
+use crate::net::{canonical, no_delay};
+use crate::netinfo::interfaces::reachable;
+use crate::sink::Events;
+
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub conn: ConnOptions,
+    pub max_conn: Option<usize>,
+    /// Bytes that may wait for one client before it is dropped as not reading.
+    pub queue_limit: usize,
+    pub line: LineFormat,
+    /// Facts about the listening socket, for the `listening` event.
+    pub dual_stack: bool,
+    pub backlog: u32,
+}
+
+type Registry = Arc<Mutex<BTreeMap<ConnId, Arc<Conn>>>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Totals of the clients that have gone.
+#[derive(Default)]
+struct Totals {
+    clients: u64,
+    counters: Counters,
+}
+
+/// Serves clients until `stop` is cancelled (ctrl-c, SIGTERM, `:quit`). `lines` are the
+/// lines typed on stdin, if it is read.
+pub async fn run(
+    listener: TcpListener,
+    opts: ServerOptions,
+    events: Events,
+    mut lines: Option<mpsc::Receiver<Vec<u8>>>,
+    stop: CancellationToken,
+) -> io::Result<()> {
+    let started = Instant::now();
+    let local = listener.local_addr()?;
+    events
+        .send(EventKind::Listening {
+            proto: Proto::Tcp,
+            addr: local,
+            dual_stack: opts.dual_stack,
+            backlog: Some(opts.backlog),
+            reachable: reachable(local, opts.dual_stack),
+        })
+        .await;
+
+    let registry: Registry = Arc::default();
+    let totals: Arc<Mutex<Totals>> = Arc::default();
+    let tracker = TaskTracker::new();
+    let conn_opts = Arc::new(opts.conn.clone());
+    let mut next_id: ConnId = 1;
+    // After an accept error such as EMFILE: when to try again, and whether we said so.
+    let mut paused_until: Option<Instant> = None;
+    let mut backoff = Duration::from_millis(50);
+    let mut told_accept_error = false;
+
+    loop {
+        let resume = paused_until.unwrap_or_else(Instant::now);
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            line = next_line(&mut lines) => match line {
+                Some(line) => {
+                    let cmd = server_command(&line, &opts.line);
+                    handle(cmd, &registry, &events, &stop).await;
+                }
+                None => lines = None,
+            },
+            () = tokio::time::sleep_until(resume), if paused_until.is_some() => paused_until = None,
+            accepted = listener.accept(), if paused_until.is_none() => match accepted {
+                Ok((stream, peer)) => {
+                    backoff = Duration::from_millis(50);
+                    told_accept_error = false;
+                    let peer = canonical(peer);
+                    if let Some(max) = opts.max_conn {
+                        let n = lock(&registry).len();
+                        if n >= max {
+                            drop(stream);
+                            let clients = if n == 1 { "client is" } else { "clients are" };
+                            let reason = format!("{n} {clients} connected, the --max-conn {max} limit; closed at once");
+                            events.send(EventKind::Rejected { peer, reason }).await;
+                            continue;
+                        }
+                    }
+                    no_delay(&stream);
+                    let local = stream.local_addr().map(canonical).unwrap_or(local);
+                    let id = next_id;
+                    next_id += 1;
+                    let conn = Arc::new(Conn::new(id, peer, opts.queue_limit));
+                    lock(&registry).insert(id, conn.clone());
+                    let (registry, totals, events, stop, conn_opts) =
+                        (registry.clone(), totals.clone(), events.clone(), stop.clone(), conn_opts.clone());
+                    tracker.spawn(async move {
+                        events.send(EventKind::Connected { id, proto: Proto::Tcp, peer, local, side: Side::Accepted }).await;
+                        let reason = connection::serve(&stream, &conn, &conn_opts, &events, &stop).await;
+                        drop(stream);
+                        lock(&registry).remove(&id);
+                        let counters = conn.counters();
+                        {
+                            let mut t = lock(&totals);
+                            t.clients += 1;
+                            t.counters.add(&counters);
+                        }
+                        events.send(EventKind::Closed { id, peer, reason, counters, duration: conn.age() }).await;
+                    });
+                }
+                Err(e) if is_transient(&e) => {}
+                Err(e) => {
+                    // Out of file descriptors or memory: keep serving the clients we have,
+                    // try again shortly, and say so once.
+                    if !told_accept_error {
+                        told_accept_error = true;
+                        let n = lock(&registry).len();
+                        let hint = if e.raw_os_error() == Some(libc::EMFILE) || e.raw_os_error() == Some(libc::ENFILE) {
+                            " (out of file descriptors: raise `ulimit -n`)"
+                        } else {
+                            ""
+                        };
+                        events.send(EventKind::Error {
+                            id: None,
+                            message: format!("cannot accept a new client with {n} connected: {}{hint}; still serving them and retrying", crate::error::io_reason(&e)),
+                        }).await;
+                    }
+                    paused_until = Some(Instant::now() + backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            },
+        }
+    }
+
+    // No new clients from here on; every client gets FIN (their tasks see `stop`).
+    drop(listener);
+    tracker.close();
+    tracker.wait().await;
+    let (clients, counters) = {
+        let t = lock(&totals);
+        (t.clients, t.counters)
+    };
+    events.send(EventKind::Stopped { clients, counters, duration: started.elapsed() }).await;
+    Ok(())
+}
+
+async fn next_line(lines: &mut Option<mpsc::Receiver<Vec<u8>>>) -> Option<Vec<u8>> {
+    match lines {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Errors that concern one connection attempt only; accept again at once.
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    ) || matches!(e.raw_os_error(), Some(libc::EPROTO) | Some(libc::EPERM))
+}
+
+async fn handle(cmd: Result<Command, String>, registry: &Registry, events: &Events, stop: &CancellationToken) {
+    let error = |message: String| EventKind::Error { id: None, message };
+    let cmd = match cmd {
+        Ok(cmd) => cmd,
+        Err(message) => return events.send(error(message)).await,
+    };
+    match cmd {
+        Command::Send { to, bytes } => {
+            for problem in send(registry, &to, bytes) {
+                events.send(error(problem)).await;
+            }
+        }
+        Command::Kick(ids) => {
+            for id in ids {
+                let conn = lock(registry).get(&id).cloned();
+                match conn {
+                    Some(conn) => conn.close(CloseRequest::Now(CloseReason::Kicked)),
+                    None => events.send(error(format!("no client #{id}; :list shows who is connected"))).await,
+                }
+            }
+        }
+        Command::List => {
+            let list = lock(registry).values().map(|c| c.info()).collect();
+            events.send(EventKind::Clients(list)).await;
+        }
+        Command::Help => events.send(EventKind::Note(SERVER_HELP.to_string())).await,
+        Command::Quit => stop.cancel(),
+    }
+}
+
+/// Queues bytes for the target clients; returns what went wrong, as messages.
+fn send(registry: &Registry, to: &Target, bytes: Bytes) -> Vec<String> {
+    let registry = lock(registry);
+    let targets: Vec<Result<&Arc<Conn>, ConnId>> = match to {
+        Target::All => registry.values().map(Ok).collect(),
+        Target::Ids(ids) => ids.iter().map(|id| registry.get(id).ok_or(*id)).collect(),
+    };
+    if targets.is_empty() {
+        return vec!["no client is connected; nothing was sent".to_string()];
+    }
+    let mut problems = Vec::new();
+    for target in targets {
+        match target {
+            Ok(conn) => {
+                if conn.push(bytes.clone()) == Push::Full {
+                    conn.close(CloseRequest::Now(CloseReason::QueueFull(conn.queue_limit())));
+                }
+            }
+            Err(id) => problems.push(format!("no client #{id}; nothing was sent to it (:list shows who is connected)")),
+        }
+    }
+    problems
+}

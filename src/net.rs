@@ -1,0 +1,231 @@
+//! Sockets made the way the lesson explains, with the errors a person can act on: a
+//! listening TCP socket (dual-stack where the OS allows, SO_REUSEADDR, a backlog), host
+//! names and IPv6 scopes resolved, and connects with a timeout across every address a name
+//! has.
+
+use std::io;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::error::{Error, Result, io_reason};
+use crate::event::seconds;
+
+/// Where to listen: one address, or every interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindTo {
+    /// `[::]` taking IPv4 clients too where the OS allows, else `0.0.0.0`.
+    Everywhere,
+    Addr(IpAddr, u32),
+}
+
+/// A listening socket, not yet handed to tokio.
+pub struct Listening {
+    pub socket: std::net::TcpListener,
+    pub dual_stack: bool,
+}
+
+fn bind_error(e: io::Error, addr: SocketAddr) -> Error {
+    match e.raw_os_error() {
+        Some(libc::EADDRINUSE) => Error::PortInUse { addr, port: addr.port() },
+        Some(libc::EACCES) | Some(libc::EPERM) => Error::PortPrivileged { port: addr.port() },
+        Some(libc::EADDRNOTAVAIL) => Error::AddressNotLocal { addr },
+        _ => Error::Io { context: format!("cannot listen on {addr}"), source: e },
+    }
+}
+
+/// The lesson's server steps 1-3: create the socket, set SO_REUSEADDR, bind, listen.
+pub fn listen_tcp(bind: BindTo, port: u16, backlog: u32) -> Result<Listening> {
+    match bind {
+        BindTo::Addr(ip, scope) => {
+            let addr = with_scope(SocketAddr::new(ip, port), scope);
+            let socket = new_listener(addr, false).map_err(|e| bind_error(e, addr))?;
+            finish_listen(socket, addr, backlog, false)
+        }
+        BindTo::Everywhere => {
+            let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+            match new_listener(v6, true) {
+                Ok(socket) => finish_listen(socket, v6, backlog, true),
+                // No IPv6 on this machine: IPv4 alone.
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT)
+                    ) =>
+                {
+                    let v4 = SocketAddr::from(([0, 0, 0, 0], port));
+                    let socket = new_listener(v4, false).map_err(|e| bind_error(e, v4))?;
+                    finish_listen(socket, v4, backlog, false)
+                }
+                Err(e) => Err(bind_error(e, v6)),
+            }
+        }
+    }
+}
+
+fn new_listener(addr: SocketAddr, dual_stack: bool) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // The lesson's setsockopt(SOL_SOCKET, SO_REUSEADDR): the port is free again at once
+    // after the server exits, despite connections in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(!dual_stack)?;
+    }
+    socket.bind(&addr.into())?;
+    Ok(socket)
+}
+
+fn finish_listen(socket: Socket, addr: SocketAddr, backlog: u32, dual_stack: bool) -> Result<Listening> {
+    let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
+    socket.listen(backlog).map_err(|e| bind_error(e, addr))?;
+    socket.set_nonblocking(true).map_err(|e| Error::Io { context: format!("cannot listen on {addr}"), source: e })?;
+    Ok(Listening { socket: socket.into(), dual_stack })
+}
+
+fn with_scope(addr: SocketAddr, scope: u32) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(v6) if scope != 0 => SocketAddr::V6(SocketAddrV6::new(*v6.ip(), v6.port(), 0, scope)),
+        other => other,
+    }
+}
+
+/// An interface name or number after `%` in an IPv6 address, as the OS numbers it.
+pub fn scope_id(scope: &str) -> Option<u32> {
+    if let Ok(n) = scope.parse::<u32>() {
+        return Some(n);
+    }
+    let name = std::ffi::CString::new(scope).ok()?;
+    // SAFETY: if_nametoindex reads a NUL-terminated string we own.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    (index != 0).then_some(index)
+}
+
+/// Parses an IP address as people write it: `127.0.0.1`, `::1`, `[::1]`, `fe80::1%eth0`.
+pub fn parse_ip(text: &str) -> Option<(IpAddr, u32)> {
+    let text = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);
+    match text.split_once('%') {
+        Some((ip, scope)) => Some((IpAddr::V6(ip.parse().ok()?), scope_id(scope)?)),
+        None => Some((text.parse().ok()?, 0)),
+    }
+}
+
+/// Every address a host (a name or an IP address) has for `port`.
+pub async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
+    if let Some((ip, scope)) = parse_ip(host) {
+        return Ok(vec![with_scope(SocketAddr::new(ip, port), scope)]);
+    }
+    let unresolvable = |reason: String| Error::Resolve { host: host.to_string(), reason };
+    if host.is_empty() {
+        return Err(unresolvable("the name is empty".into()));
+    }
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| {
+            let reason = io_reason(&e);
+            unresolvable(reason.trim_start_matches("failed to lookup address information: ").to_string())
+        })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(unresolvable("the name has no address".into()));
+    }
+    Ok(addrs)
+}
+
+fn connect_error(e: io::Error, addr: SocketAddr) -> Error {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => Error::Refused { addr, port: addr.port() },
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+            Error::Unreachable { addr, reason: io_reason(&e) }
+        }
+        io::ErrorKind::TimedOut => Error::ConnectTimeout { target: addr.to_string(), seconds: "the OS gave up".into() },
+        _ => Error::Io { context: format!("cannot connect to {addr}"), source: e },
+    }
+}
+
+/// The lesson's client steps 1-2: create a socket and connect, trying each address of the
+/// host in turn within one overall timeout.
+pub async fn connect_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream> {
+    let deadline = Instant::now() + timeout;
+    let addrs = resolve(host, port).await?;
+    let target = if addrs.len() == 1 { addrs[0].to_string() } else { format!("{host} port {port}") };
+    let mut last = None;
+    for addr in addrs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
+            .map_err(|e| Error::Io { context: format!("cannot create a socket for {addr}"), source: e })?;
+        match tokio::time::timeout(left, socket.connect(addr)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(e)) => last = Some(connect_error(e, addr)),
+            Err(_) => break,
+        }
+    }
+    Err(last.unwrap_or(Error::ConnectTimeout { target, seconds: seconds(timeout) }))
+}
+
+/// Sets TCP_NODELAY: netassist writes whole messages, and a person waits for each.
+pub fn no_delay(stream: &TcpStream) {
+    let _ = SockRef::from(stream).set_tcp_nodelay(true);
+}
+
+/// Shows an address as a person would type it back, with the interface name as IPv6 scope.
+pub fn show_addr(addr: &SocketAddr) -> String {
+    match addr {
+        SocketAddr::V6(v6) if v6.scope_id() != 0 => {
+            let mut name = [0 as libc::c_char; libc::IF_NAMESIZE];
+            // SAFETY: if_indextoname writes at most IF_NAMESIZE bytes into the buffer we own.
+            let got = unsafe { libc::if_indextoname(v6.scope_id(), name.as_mut_ptr()) };
+            let scope = if got.is_null() {
+                v6.scope_id().to_string()
+            } else {
+                // SAFETY: on success the buffer holds a NUL-terminated name.
+                unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }.to_string_lossy().into_owned()
+            };
+            format!("[{}%{scope}]:{}", v6.ip(), v6.port())
+        }
+        other => other.to_string(),
+    }
+}
+
+/// An address as it should be shown: IPv4 clients of a dual-stack socket appear as
+/// `::ffff:a.b.c.d`; show them as the IPv4 address they are.
+pub fn canonical(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_forms() {
+        assert_eq!(parse_ip("127.0.0.1"), Some(("127.0.0.1".parse().unwrap(), 0)));
+        assert_eq!(parse_ip("[::1]"), Some(("::1".parse().unwrap(), 0)));
+        assert_eq!(parse_ip("fe80::1%lo").map(|(_, s)| s != 0), Some(true));
+        assert_eq!(parse_ip("fe80::1%nosuchif0"), None);
+        assert_eq!(parse_ip("localhost"), None);
+    }
+
+    #[test]
+    fn mapped_addresses_show_as_ipv4() {
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:80".parse().unwrap();
+        assert_eq!(canonical(mapped).to_string(), "127.0.0.1:80");
+    }
+
+    #[tokio::test]
+    async fn port_in_use_is_named() {
+        let first = listen_tcp(BindTo::Addr("127.0.0.1".parse().unwrap(), 0), 0, 128).unwrap();
+        let port = first.socket.local_addr().unwrap().port();
+        let err = listen_tcp(BindTo::Addr("127.0.0.1".parse().unwrap(), 0), port, 128).err().unwrap();
+        assert!(matches!(err, Error::PortInUse { port: p, .. } if p == port), "{err}");
+    }
+
+    #[tokio::test]
+    async fn refused_is_named() {
+        // A port that was free a moment ago: bind, note the port, close.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let err = connect_tcp("127.0.0.1", port, Duration::from_secs(5)).await.err().unwrap();
+        assert!(matches!(err, Error::Refused { .. }), "{err}");
+    }
+}

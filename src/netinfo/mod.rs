@@ -1,0 +1,3 @@
+//! What this machine's network looks like: interfaces and their addresses.
+
+pub mod interfaces;

@@ -1,0 +1,212 @@
+//! Escapes both ways. Typed text (`--send`, `--reply`) takes `\r \n \t \\ \0 \e \xHH \u{H..}`
+//! and becomes bytes in the chosen encoding (`\xHH` is a raw byte, never encoded). Received
+//! text is shown with the same escapes for control characters, so a peer cannot drive the
+//! user's terminal, and what is shown can be pasted into `--send` to send the same bytes.
+
+use std::fmt;
+
+use super::encoding::{TextEncoding, Unencodable};
+
+/// Why typed text could not become bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextError {
+    /// A backslash followed by something that is not a known escape.
+    BadEscape {
+        position: usize,
+        found: String,
+    },
+    Unencodable(Unencodable),
+}
+
+impl fmt::Display for TextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TextError::BadEscape { position, found } => write!(
+                f,
+                "bad escape '{found}' at position {position}; known escapes are \\r \\n \\t \\\\ \\0 \\e \\xHH \\u{{HHHH}} (write \\\\ for a backslash)"
+            ),
+            TextError::Unencodable(u) => write!(f, "{u}"),
+        }
+    }
+}
+
+impl std::error::Error for TextError {}
+
+/// Turns typed text with escapes into bytes: text runs are encoded with `encoding`, `\xHH`
+/// bytes go out as they are.
+pub fn text_to_bytes(input: &str, encoding: TextEncoding) -> Result<Vec<u8>, TextError> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut run = String::new();
+    // 1-based character position of the first character of `run`.
+    let mut run_start = 1;
+    let flush = |run: &mut String, run_start: usize, out: &mut Vec<u8>| {
+        if run.is_empty() {
+            return Ok(());
+        }
+        let bytes = encoding.encode(run).map_err(|mut u| {
+            u.position += run_start - 1;
+            TextError::Unencodable(u)
+        })?;
+        out.extend_from_slice(&bytes);
+        run.clear();
+        Ok(())
+    };
+    let chars: Vec<char> = input.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '\\' {
+            if run.is_empty() {
+                run_start = i + 1;
+            }
+            run.push(c);
+            i += 1;
+            continue;
+        }
+        let bad = |len: usize| TextError::BadEscape {
+            position: i + 1,
+            found: chars[i..(i + len).min(chars.len())].iter().collect(),
+        };
+        let simple = match chars.get(i + 1) {
+            Some('r') => Some('\r'),
+            Some('n') => Some('\n'),
+            Some('t') => Some('\t'),
+            Some('\\') => Some('\\'),
+            Some('0') => Some('\0'),
+            Some('e') => Some('\x1b'),
+            _ => None,
+        };
+        if let Some(s) = simple {
+            if run.is_empty() {
+                run_start = i + 1;
+            }
+            run.push(s);
+            i += 2;
+            continue;
+        }
+        match chars.get(i + 1) {
+            Some('x') => {
+                let digits: String = chars.iter().skip(i + 2).take(2).collect();
+                let byte = (digits.len() == 2 && digits.chars().all(|d| d.is_ascii_hexdigit()))
+                    .then(|| u8::from_str_radix(&digits, 16).ok())
+                    .flatten()
+                    .ok_or_else(|| bad(4))?;
+                flush(&mut run, run_start, &mut out)?;
+                out.push(byte);
+                i += 4;
+            }
+            Some('u') => {
+                let close = chars[i..].iter().position(|&c| c == '}').map(|p| p + i);
+                let parsed = match (chars.get(i + 2), close) {
+                    (Some('{'), Some(close)) if close > i + 3 && close <= i + 9 => {
+                        let hex: String = chars[i + 3..close].iter().collect();
+                        u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32).map(|c| (c, close))
+                    }
+                    _ => None,
+                };
+                let (c, close) = parsed.ok_or_else(|| bad(close.map_or(2, |c| c + 1 - i)))?;
+                if run.is_empty() {
+                    run_start = i + 1;
+                }
+                run.push(c);
+                i = close + 1;
+            }
+            _ => return Err(bad(2)),
+        }
+    }
+    flush(&mut run, run_start, &mut out)?;
+    Ok(out)
+}
+
+/// Appends `text` to `out` with every character that could act on a terminal escaped:
+/// C0 controls, DEL, C1 controls, bidirectional overrides; and the backslash itself.
+pub fn escape_text_into(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            '\x01'..='\x1f' | '\x7f' => {
+                out.push_str(&format!("\\x{:02x}", u32::from(c)));
+            }
+            '\u{80}'..='\u{9f}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// Appends bytes that are not text in the chosen encoding as `\xHH`.
+pub fn escape_bytes_into(bytes: &[u8], out: &mut String) {
+    for b in bytes {
+        out.push_str(&format!("\\x{b:02x}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf8(s: &str) -> Result<Vec<u8>, TextError> {
+        text_to_bytes(s, TextEncoding::UTF8)
+    }
+
+    fn shown(s: &str) -> String {
+        let mut out = String::new();
+        escape_text_into(s, &mut out);
+        out
+    }
+
+    #[test]
+    fn escapes_become_bytes() {
+        assert_eq!(utf8(r"AT\r\n").unwrap(), b"AT\r\n");
+        assert_eq!(utf8(r"a\tb\\c\0\e").unwrap(), b"a\tb\\c\0\x1b");
+        assert_eq!(utf8(r"\x00\xFF").unwrap(), vec![0, 0xff]);
+        assert_eq!(utf8(r"\u{4f60}").unwrap(), "你".as_bytes());
+        assert_eq!(utf8("").unwrap(), b"");
+    }
+
+    #[test]
+    fn raw_bytes_are_not_encoded() {
+        let gbk = TextEncoding::from_name("gbk").unwrap();
+        assert_eq!(text_to_bytes(r"你\xff", gbk).unwrap(), vec![0xc4, 0xe3, 0xff]);
+        let le = TextEncoding::from_name("utf-16le").unwrap();
+        assert_eq!(text_to_bytes(r"A\x01", le).unwrap(), vec![0x41, 0, 1]);
+    }
+
+    #[test]
+    fn bad_escapes_say_where() {
+        assert_eq!(utf8(r"ab\q").unwrap_err(), TextError::BadEscape { position: 3, found: r"\q".into() });
+        assert_eq!(utf8(r"\x4").unwrap_err(), TextError::BadEscape { position: 1, found: r"\x4".into() });
+        assert_eq!(utf8(r"x\xzz").unwrap_err(), TextError::BadEscape { position: 2, found: r"\xzz".into() });
+        assert!(matches!(utf8("end\\"), Err(TextError::BadEscape { position: 4, .. })));
+        assert!(matches!(utf8(r"\u{110000}"), Err(TextError::BadEscape { position: 1, .. })));
+        assert!(matches!(utf8(r"\u{}"), Err(TextError::BadEscape { .. })));
+    }
+
+    #[test]
+    fn unencodable_position_counts_the_whole_argument() {
+        let gbk = TextEncoding::from_name("gbk").unwrap();
+        let err = text_to_bytes(r"\x01ab😀", gbk).unwrap_err();
+        let TextError::Unencodable(u) = err else { panic!("{err:?}") };
+        assert_eq!((u.character, u.position), ('😀', 7));
+    }
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        assert_eq!(shown("hi\r\n"), r"hi\r\n");
+        assert_eq!(shown("\x1b]0;pwned\x07"), r"\x1b]0;pwned\x07");
+        assert_eq!(shown("a\\b"), r"a\\b");
+        assert_eq!(shown("\u{9b}2J\u{202e}"), r"\u{009b}2J\u{202e}");
+        assert_eq!(shown("你好 ok"), "你好 ok");
+    }
+
+    #[test]
+    fn shown_text_can_be_sent_again() {
+        let original = "a\\b\r\n\x1b[0m\u{85}\t你";
+        assert_eq!(utf8(&shown(original)).unwrap(), original.as_bytes());
+    }
+}

@@ -1,0 +1,158 @@
+//! Hex both ways: what people type (`01 02 ff`, `0102ff`, `0x01,0x02`, `01:02`) into bytes,
+//! with the position of a bad digit; bytes into a dump (offset, bytes, printable column)
+//! and into plain lowercase hex for JSON.
+
+use std::fmt::{self, Write};
+
+/// Why typed hex could not become bytes. Positions are 1-based characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HexError {
+    BadDigit { position: usize, found: char },
+    OddDigits { position: usize, token: String },
+}
+
+impl fmt::Display for HexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HexError::BadDigit { position, found } => write!(
+                f,
+                "'{}' at position {position} is not a hex digit (0-9, a-f); bytes are written like 01 02 ff, 0102ff or 0x01,0x02",
+                found.escape_debug()
+            ),
+            HexError::OddDigits { position, token } => write!(
+                f,
+                "'{token}' at position {position} has an odd number of hex digits; write each byte as two digits (0a, not a)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for HexError {}
+
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, ',' | ':' | '-' | ';')
+}
+
+/// Parses hex bytes. Separators (space, comma, colon, dash) split tokens; a token is digits in
+/// pairs, optionally after `0x`; a token of a single digit (`0x1`, `7`) is one byte.
+pub fn parse_hex(input: &str) -> Result<Vec<u8>, HexError> {
+    let chars: Vec<char> = input.chars().collect();
+    let mut out = Vec::with_capacity(chars.len() / 2);
+    let mut i = 0;
+    while i < chars.len() {
+        if is_separator(chars[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        if chars[i] == '0' && matches!(chars.get(i + 1), Some('x' | 'X')) {
+            i += 2;
+        }
+        let digits_start = i;
+        while i < chars.len() && !is_separator(chars[i]) {
+            if !chars[i].is_ascii_hexdigit() {
+                return Err(HexError::BadDigit { position: i + 1, found: chars[i] });
+            }
+            i += 1;
+        }
+        let digits = &chars[digits_start..i];
+        let value = |c: char| c.to_digit(16).expect("checked to be a hex digit") as u8;
+        match digits.len() {
+            0 => {
+                // "0x" with nothing after it: the x is not a digit.
+                return Err(HexError::BadDigit { position: start + 2, found: chars[start + 1] });
+            }
+            1 => out.push(value(digits[0])),
+            n if n % 2 == 1 => {
+                return Err(HexError::OddDigits { position: start + 1, token: chars[start..i].iter().collect() });
+            }
+            _ => out.extend(digits.chunks(2).map(|p| value(p[0]) << 4 | value(p[1]))),
+        }
+    }
+    Ok(out)
+}
+
+/// Lowercase hex, no separators.
+pub fn to_hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        write!(out, "{b:02x}").expect("writing to a String cannot fail");
+    }
+    out
+}
+
+/// Appends a dump, 16 bytes a line: `indent`, offset, the bytes in two groups of eight, and
+/// the printable ASCII column, as `hexdump -C` shows it. Each line ends with '\n'.
+pub fn dump_into(bytes: &[u8], indent: &str, out: &mut String) {
+    let wide = bytes.len() > 0x10000;
+    for (line, chunk) in bytes.chunks(16).enumerate() {
+        let offset = line * 16;
+        out.push_str(indent);
+        if wide {
+            write!(out, "{offset:08x}  ").expect("String write");
+        } else {
+            write!(out, "{offset:04x}  ").expect("String write");
+        }
+        for i in 0..16 {
+            match chunk.get(i) {
+                Some(b) => write!(out, "{b:02x} ").expect("String write"),
+                None => out.push_str("   "),
+            }
+            if i == 7 {
+                out.push(' ');
+            }
+        }
+        out.push(' ');
+        out.push('|');
+        out.extend(chunk.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { char::from(b) } else { '.' }));
+        out.push_str("|\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_the_forms_people_type() {
+        let want = vec![0x01, 0x02, 0xff];
+        for input in [
+            "01 02 ff",
+            "0102ff",
+            "0x01,0x02,0xff",
+            "0x01 0x02 0xFF",
+            "01:02:FF",
+            "01-02-ff",
+            " 01\t02\nff ",
+            "0x0102ff",
+            "1 2 ff",
+        ] {
+            assert_eq!(parse_hex(input).unwrap(), want, "{input:?}");
+        }
+        assert_eq!(parse_hex("").unwrap(), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn errors_give_the_position() {
+        assert_eq!(parse_hex("01 0g").unwrap_err(), HexError::BadDigit { position: 5, found: 'g' });
+        assert_eq!(parse_hex("0x").unwrap_err(), HexError::BadDigit { position: 2, found: 'x' });
+        assert_eq!(parse_hex("ab 123").unwrap_err(), HexError::OddDigits { position: 4, token: "123".into() });
+        assert!(parse_hex("你好").unwrap_err().to_string().starts_with("'你' at position 1 is not a hex digit"));
+    }
+
+    #[test]
+    fn plain_hex_is_lowercase() {
+        assert_eq!(to_hex(&[0, 0xab, 0xff]), "00abff");
+    }
+
+    #[test]
+    fn dump_looks_like_hexdump_c() {
+        let mut out = String::new();
+        dump_into(b"Hello, world!\r\n\x00\x01abc", "  ", &mut out);
+        assert_eq!(
+            out,
+            "  0000  48 65 6c 6c 6f 2c 20 77  6f 72 6c 64 21 0d 0a 00  |Hello, world!...|\n\
+             \x20 0010  01 61 62 63                                       |.abc|\n"
+        );
+    }
+}

@@ -1,0 +1,344 @@
+//! Human lines: one line per event with a local timestamp, received text decoded per
+//! connection and direction, control characters escaped so a peer cannot drive the
+//! terminal, hex as a dump. Errors go to stderr, everything else to stdout.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+
+use super::{Sink, write_line};
+use crate::event::{ClientInfo, ConnId, Counters, Dir, Event, EventKind, Proto, Side, seconds};
+use crate::render::escape::{escape_bytes_into, escape_text_into};
+use crate::render::hex::dump_into;
+use crate::render::time::LocalClock;
+use crate::render::{Piece, StreamDecoder, TextEncoding};
+
+/// How received (and sent) bytes are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Show {
+    /// Decoded text, control characters escaped.
+    Text,
+    /// A hex dump: offset, bytes, printable column.
+    Hex,
+    /// The text line, then the dump.
+    Both,
+}
+
+/// What every view needs to know to render bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewOptions {
+    pub show: Show,
+    pub encoding: TextEncoding,
+    pub timestamps: bool,
+}
+
+pub struct Human {
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+    opts: ViewOptions,
+    color_out: bool,
+    color_err: bool,
+    decoders: HashMap<(ConnId, Dir), StreamDecoder>,
+    clock: LocalClock,
+}
+
+const DIM: Style = Style::new().dimmed();
+const RECV: Style = AnsiColor::Green.on_default();
+const SENT: Style = AnsiColor::Cyan.on_default();
+const GOOD: Style = AnsiColor::Green.on_default().bold();
+const WARN: Style = AnsiColor::Yellow.on_default();
+const BAD: Style = AnsiColor::Red.on_default().bold();
+
+impl Human {
+    /// A view on stdout and stderr, coloured where anstream's rules allow (a terminal, no
+    /// NO_COLOR).
+    pub fn stdio(opts: ViewOptions) -> Human {
+        let color_out = anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never;
+        let color_err = anstream::AutoStream::choice(&io::stderr()) != anstream::ColorChoice::Never;
+        Human::new(
+            Box::new(io::BufWriter::with_capacity(64 * 1024, io::stdout())),
+            Box::new(io::stderr()),
+            opts,
+            color_out,
+            color_err,
+        )
+    }
+
+    pub fn new(
+        out: Box<dyn Write + Send>,
+        err: Box<dyn Write + Send>,
+        opts: ViewOptions,
+        color_out: bool,
+        color_err: bool,
+    ) -> Human {
+        Human { out, err, opts, color_out, color_err, decoders: HashMap::new(), clock: LocalClock::default() }
+    }
+
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.color_out { format!("{style}{text}{style:#}") } else { text.to_string() }
+    }
+
+    fn prefix(&mut self, event: &Event) -> String {
+        if self.opts.timestamps {
+            let t = self.clock.format(event.time);
+            format!("{} ", self.paint(DIM, &t))
+        } else {
+            String::new()
+        }
+    }
+
+    fn line(&mut self, event: &Event, body: &str) -> io::Result<()> {
+        let line = format!("{}{body}", self.prefix(event));
+        write_line(&mut self.out, &line)
+    }
+
+    /// Decodes a chunk with the connection's streaming decoder, escaping for the terminal.
+    fn text_of(&mut self, id: ConnId, dir: Dir, bytes: &[u8], last: bool) -> String {
+        let encoding = self.opts.encoding;
+        let decoder = self.decoders.entry((id, dir)).or_insert_with(|| encoding.decoder());
+        let mut text = String::with_capacity(bytes.len() + 8);
+        decoder.feed(bytes, last, |piece| match piece {
+            Piece::Text(t) => escape_text_into(t, &mut text),
+            Piece::Malformed(b) => escape_bytes_into(b, &mut text),
+        });
+        text
+    }
+
+    fn data(&mut self, event: &Event, id: ConnId, dir: Dir, bytes: &[u8]) -> io::Result<()> {
+        let (verb, style) = match dir {
+            Dir::In => ("recv", RECV),
+            Dir::Out => ("sent", SENT),
+        };
+        let unit = if bytes.len() == 1 { "byte" } else { "bytes" };
+        let head = format!("#{id} {} {} {unit}:", self.paint(style, verb), bytes.len());
+        match self.opts.show {
+            Show::Text => {
+                let text = self.text_of(id, dir, bytes, false);
+                self.line(event, &format!("{head} {text}"))
+            }
+            Show::Hex | Show::Both => {
+                let body = if self.opts.show == Show::Both {
+                    format!("{head} {}", self.text_of(id, dir, bytes, false))
+                } else {
+                    head
+                };
+                self.line(event, &body)?;
+                let mut dump = String::new();
+                dump_into(bytes, "    ", &mut dump);
+                self.out.write_all(dump.as_bytes())
+            }
+        }
+    }
+
+    /// Text left in a connection's decoders when it closes: bytes of a character cut off.
+    fn leftovers(&mut self, id: ConnId) -> String {
+        let mut rest = String::new();
+        for dir in [Dir::In, Dir::Out] {
+            if self.decoders.contains_key(&(id, dir)) {
+                let tail = self.text_of(id, dir, &[], true);
+                if !tail.is_empty() {
+                    let _ = write!(rest, "; {} ended inside a character: {tail}", dir.as_str());
+                }
+                self.decoders.remove(&(id, dir));
+            }
+        }
+        rest
+    }
+
+    fn error(&mut self, id: Option<ConnId>, message: &str) -> io::Result<()> {
+        // Keep the order the person sees: what was printed before the error comes first.
+        self.out.flush()?;
+        let who = id.map(|id| format!("#{id} ")).unwrap_or_default();
+        let label = if self.color_err { format!("{BAD}error{BAD:#}") } else { "error".to_string() };
+        let _ = writeln!(self.err, "{label}: {who}{message}");
+        Ok(())
+    }
+}
+
+fn totals(c: &Counters) -> String {
+    format!("{} bytes in ({} msgs), {} bytes out ({} msgs)", c.bytes_in, c.msgs_in, c.bytes_out, c.msgs_out)
+}
+
+fn client_line(c: &ClientInfo, clock: &mut LocalClock) -> String {
+    format!("  #{:<4} {:<28} since {}  {}", c.id, c.peer.to_string(), clock.format(c.since), totals(&c.counters))
+}
+
+impl Sink for Human {
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        match &event.kind {
+            EventKind::Listening { proto, addr, dual_stack, backlog, reachable } => {
+                let family = if *dual_stack {
+                    "IPv4 and IPv6"
+                } else if addr.is_ipv6() {
+                    "IPv6"
+                } else {
+                    "IPv4"
+                };
+                let backlog = backlog.map(|b| format!(", backlog {b}")).unwrap_or_default();
+                let what = self.paint(GOOD, "listening");
+                self.line(event, &format!("{what} on {addr} ({}, {family}{backlog})", proto.as_str()))?;
+                if !reachable.is_empty() {
+                    self.line(event, "a peer can reach it at:")?;
+                }
+                for r in reachable {
+                    let note = if r.loopback {
+                        if r.addr.is_ipv4() {
+                            " (this machine only; its name is localhost)"
+                        } else {
+                            " (this machine only)"
+                        }
+                    } else {
+                        ""
+                    };
+                    let body = format!("  {:<40} {}{note}", crate::net::show_addr(&r.addr), r.interface);
+                    self.line(event, &body)?;
+                }
+                Ok(())
+            }
+            EventKind::Connected { id, proto, peer, local, side } => {
+                let what = self.paint(GOOD, "connected");
+                let body = match side {
+                    Side::Accepted => format!("#{id} {what} from {peer} (to {local})"),
+                    Side::Initiated if *proto == Proto::Tcp => {
+                        format!("#{id} {what} to {peer} from {local} (local port {} chosen by the OS)", local.port())
+                    }
+                    Side::Initiated => format!("#{id} {what} to {peer} from {local}"),
+                };
+                self.line(event, &body)
+            }
+            EventKind::Rejected { peer, reason } => {
+                let what = self.paint(WARN, "rejected");
+                self.line(event, &format!("{what} {peer}: {reason}"))
+            }
+            EventKind::Data { id, dir, bytes, .. } => self.data(event, *id, *dir, bytes),
+            EventKind::Closed { id, reason, counters, duration, .. } => {
+                let rest = self.leftovers(*id);
+                let what = self.paint(WARN, "closed");
+                let body = format!("#{id} {what}: {reason}; {} after {}{rest}", totals(counters), seconds(*duration));
+                self.line(event, &body)
+            }
+            EventKind::Clients(list) => {
+                let n = list.len();
+                let head = match n {
+                    0 => "no client is connected".to_string(),
+                    1 => "1 client connected:".to_string(),
+                    n => format!("{n} clients connected:"),
+                };
+                self.line(event, &head)?;
+                for c in list {
+                    let body = client_line(c, &mut self.clock);
+                    self.line(event, &body)?;
+                }
+                Ok(())
+            }
+            EventKind::Error { id, message } => self.error(*id, message),
+            EventKind::Note(message) => {
+                for l in message.lines() {
+                    self.line(event, l)?;
+                }
+                Ok(())
+            }
+            EventKind::Stopped { clients, counters, duration } => {
+                let what = self.paint(GOOD, "stopped");
+                let plural = if *clients == 1 { "" } else { "s" };
+                let body =
+                    format!("{what} after {}: {clients} client{plural}, {}", seconds(*duration), totals(counters));
+                self.line(event, &body)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::CloseReason;
+    use crate::sink::testing::Shared;
+    use bytes::Bytes;
+    use std::time::Duration;
+
+    fn view(show: Show, encoding: &str) -> (Human, Shared, Shared) {
+        let (out, err) = (Shared::default(), Shared::default());
+        let opts = ViewOptions { show, encoding: TextEncoding::from_name(encoding).unwrap(), timestamps: false };
+        let human = Human::new(Box::new(out.clone()), Box::new(err.clone()), opts, false, false);
+        (human, out, err)
+    }
+
+    fn data(id: ConnId, dir: Dir, bytes: &[u8]) -> Event {
+        Event::now(EventKind::Data {
+            id,
+            peer: "127.0.0.1:5000".parse().unwrap(),
+            dir,
+            bytes: Bytes::copy_from_slice(bytes),
+        })
+    }
+
+    #[test]
+    fn gbk_split_across_reads_prints_whole_on_the_second_line() {
+        let (mut h, out, _) = view(Show::Text, "gbk");
+        h.event(&data(1, Dir::In, &[0xc4])).unwrap();
+        h.event(&data(1, Dir::In, &[0xe3, 0xba, 0xc3])).unwrap();
+        assert_eq!(out.text(), "#1 recv 1 byte: \n#1 recv 3 bytes: 你好\n");
+    }
+
+    #[test]
+    fn directions_and_connections_decode_apart() {
+        let (mut h, out, _) = view(Show::Text, "utf-8");
+        let ni = "你".as_bytes();
+        h.event(&data(1, Dir::In, &ni[..1])).unwrap();
+        h.event(&data(2, Dir::In, b"x")).unwrap();
+        h.event(&data(1, Dir::Out, b"y")).unwrap();
+        h.event(&data(1, Dir::In, &ni[1..])).unwrap();
+        assert_eq!(out.text(), "#1 recv 1 byte: \n#2 recv 1 byte: x\n#1 sent 1 byte: y\n#1 recv 2 bytes: 你\n");
+    }
+
+    #[test]
+    fn hostile_bytes_are_escaped() {
+        let (mut h, out, _) = view(Show::Text, "utf-8");
+        h.event(&data(1, Dir::In, b"\x1b]0;owned\x07\x1b[2J\xff\r\n")).unwrap();
+        assert_eq!(out.text(), "#1 recv 17 bytes: \\x1b]0;owned\\x07\\x1b[2J\\xff\\r\\n\n");
+    }
+
+    #[test]
+    fn hex_and_both() {
+        let (mut h, out, _) = view(Show::Both, "utf-8");
+        h.event(&data(3, Dir::Out, b"ok\n")).unwrap();
+        assert_eq!(
+            out.text(),
+            "#3 sent 3 bytes: ok\\n\n    0000  6f 6b 0a                                          |ok.|\n"
+        );
+    }
+
+    #[test]
+    fn a_character_cut_off_at_close_is_shown() {
+        let (mut h, out, _) = view(Show::Text, "utf-8");
+        h.event(&data(1, Dir::In, &"你".as_bytes()[..2])).unwrap();
+        h.event(&Event::now(EventKind::Closed {
+            id: 1,
+            peer: "127.0.0.1:5000".parse().unwrap(),
+            reason: CloseReason::PeerClosed,
+            counters: Counters { bytes_in: 2, msgs_in: 1, ..Counters::default() },
+            duration: Duration::from_millis(1500),
+        }))
+        .unwrap();
+        assert_eq!(
+            out.text(),
+            "#1 recv 2 bytes: \n#1 closed: peer closed the connection (recv returned 0 bytes); \
+             2 bytes in (1 msgs), 0 bytes out (0 msgs) after 1.5s; in ended inside a character: \\xe4\\xbd\n"
+        );
+    }
+
+    #[test]
+    fn errors_go_to_stderr() {
+        let (mut h, out, err) = view(Show::Text, "utf-8");
+        h.event(&Event::now(EventKind::Error { id: Some(4), message: "no such client".into() })).unwrap();
+        assert_eq!(out.text(), "");
+        assert_eq!(err.text(), "error: #4 no such client\n");
+    }
+}

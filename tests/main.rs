@@ -1,0 +1,8 @@
+//! One integration test binary: the real `netassist` on real sockets (127.0.0.1 and ::1,
+//! port 0).
+
+mod util;
+
+mod connect;
+mod errors;
+mod listen;
