@@ -42,10 +42,15 @@ use crate::sink::{Events, Writer};
 
 /// Runs the command line; returns the exit status, or the error to print.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Io { context: "cannot start the runtime".into(), source })?;
+    // With one CPU (a small VM, or pinned with taskset) a single-threaded runtime is
+    // cheaper and strictly FIFO: measured fairer with 5000 clients, never slower.
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let runtime = if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    }
+    .map_err(|source| Error::Io { context: "cannot start the runtime".into(), source })?;
     runtime.block_on(async {
         match cli.command {
             Command::Listen(args) => listen(args).await,

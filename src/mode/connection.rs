@@ -216,8 +216,10 @@ impl Conn {
     }
 }
 
-/// Reads land here: one buffer per worker thread instead of one per connection.
-const READ_BUF: usize = 256 * 1024;
+/// Reads land here: one buffer per worker thread instead of one per connection. 64 KiB
+/// stays in cache between the read and the write; measured faster and steadier than
+/// 256 KiB for bulk echo, and as fast as a hand-written C epoll echo server.
+const READ_BUF: usize = 64 * 1024;
 thread_local! {
     static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUF]);
 }
