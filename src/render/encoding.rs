@@ -419,8 +419,11 @@ mod tests {
         fn encode_then_decode_round_trips(text in "\\PC{0,20}", which in 0usize..8) {
             let name = ["utf-8", "gbk", "gb18030", "big5", "shift_jis", "euc-kr", "utf-16le", "utf-16be"][which];
             let e = enc(name);
+            // The bytes survive a round trip. (The text may not: Shift_JIS maps ¥ to 0x5C,
+            // which is also the backslash, as WHATWG and Windows do.)
             if let Ok(bytes) = e.encode(&text) {
-                proptest::prop_assert_eq!(e.decode_lossy(&bytes), text);
+                let again = e.encode(&e.decode_lossy(&bytes)).expect("decoded text encodes");
+                proptest::prop_assert_eq!(again, bytes);
             }
         }
 
