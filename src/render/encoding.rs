@@ -232,10 +232,14 @@ impl StreamDecoder {
     pub fn feed(&mut self, src: &[u8], last: bool, mut emit: impl FnMut(Piece<'_>)) {
         match &mut self.inner {
             Inner::Latin1 => {
-                let mut text = String::with_capacity(src.len() * 2);
-                text.extend(src.iter().map(|&b| char::from(b)));
-                if !text.is_empty() {
-                    emit(Piece::Text(&text));
+                for run in split_runs(src, |b| b.is_ascii()) {
+                    match run {
+                        (true, ascii) => emit(Piece::Text(std::str::from_utf8(ascii).expect("ASCII is UTF-8"))),
+                        (false, high) => {
+                            let text: String = high.iter().map(|&b| char::from(b)).collect();
+                            emit(Piece::Text(&text));
+                        }
+                    }
                 }
             }
             Inner::Ascii => {

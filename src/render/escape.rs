@@ -121,28 +121,64 @@ pub fn text_to_bytes(input: &str, encoding: TextEncoding) -> Result<Vec<u8>, Tex
 /// Appends `text` to `out` with every character that could act on a terminal escaped:
 /// C0 controls, DEL, C1 controls, bidirectional overrides; and the backslash itself.
 pub fn escape_text_into(text: &str, out: &mut String) {
-    for c in text.chars() {
+    out.reserve(text.len());
+    let bytes = text.as_bytes();
+    let mut safe_from = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // Every character to escape starts with an ASCII byte or 0xC2 (U+0080-U+009F) or
+        // 0xE2 (the bidi controls); everything else is copied in runs.
+        let needs = match b {
+            0x00..=0x1f | b'\\' | 0x7f => true,
+            0xc2 => matches!(bytes.get(i + 1), Some(0x80..=0x9f)),
+            0xe2 => matches!(
+                (bytes.get(i + 1), bytes.get(i + 2)),
+                (Some(0x80), Some(0x8e | 0x8f | 0xaa..=0xae)) | (Some(0x81), Some(0xa6..=0xa9))
+            ),
+            _ => false,
+        };
+        if !needs {
+            i += 1;
+            continue;
+        }
+        out.push_str(&text[safe_from..i]);
+        let c = text[i..].chars().next().expect("i is at a character boundary");
         match c {
             '\\' => out.push_str("\\\\"),
             '\r' => out.push_str("\\r"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\0' => out.push_str("\\0"),
-            '\x01'..='\x1f' | '\x7f' => {
-                out.push_str(&format!("\\x{:02x}", u32::from(c)));
+            c if u32::from(c) < 0x80 => {
+                out.push_str("\\x");
+                push_hex2(out, u32::from(c) as u8);
             }
-            '\u{80}'..='\u{9f}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
-                out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
+            c => {
+                out.push_str("\\u{");
+                let v = u32::from(c);
+                push_hex2(out, (v >> 8) as u8);
+                push_hex2(out, v as u8);
+                out.push('}');
             }
-            c => out.push(c),
         }
+        i += c.len_utf8();
+        safe_from = i;
     }
+    out.push_str(&text[safe_from..]);
+}
+
+fn push_hex2(out: &mut String, b: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.push(char::from(DIGITS[usize::from(b >> 4)]));
+    out.push(char::from(DIGITS[usize::from(b & 15)]));
 }
 
 /// Appends bytes that are not text in the chosen encoding as `\xHH`.
 pub fn escape_bytes_into(bytes: &[u8], out: &mut String) {
-    for b in bytes {
-        out.push_str(&format!("\\x{b:02x}"));
+    for &b in bytes {
+        out.push_str("\\x");
+        push_hex2(out, b);
     }
 }
 

@@ -72,13 +72,20 @@ pub fn parse_hex(input: &str) -> Result<Vec<u8>, HexError> {
     Ok(out)
 }
 
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+fn push_byte(out: &mut String, b: u8) {
+    out.push(char::from(DIGITS[usize::from(b >> 4)]));
+    out.push(char::from(DIGITS[usize::from(b & 15)]));
+}
+
 /// Lowercase hex, no separators.
 pub fn to_hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        write!(out, "{b:02x}").expect("writing to a String cannot fail");
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
     }
-    out
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 /// Appends a dump, 16 bytes a line: `indent`, offset, the bytes in two groups of eight, and
@@ -95,7 +102,10 @@ pub fn dump_into(bytes: &[u8], indent: &str, out: &mut String) {
         }
         for i in 0..16 {
             match chunk.get(i) {
-                Some(b) => write!(out, "{b:02x} ").expect("String write"),
+                Some(&b) => {
+                    push_byte(out, b);
+                    out.push(' ');
+                }
                 None => out.push_str("   "),
             }
             if i == 7 {
