@@ -80,7 +80,9 @@ impl fmt::Display for CloseReason {
 
 /// `2s`, `1.5s`, `250ms`
 pub fn seconds(d: Duration) -> String {
-    if d.as_millis() < 1000 && !d.is_zero() {
+    if d.as_micros() < 1000 && !d.is_zero() {
+        format!("{}µs", d.as_micros())
+    } else if d.as_millis() < 1000 && !d.is_zero() {
         format!("{}ms", d.as_millis())
     } else if d.subsec_millis() == 0 {
         format!("{}s", d.as_secs())
@@ -249,5 +251,6 @@ mod tests {
         assert_eq!(seconds(Duration::from_millis(1500)), "1.5s");
         assert_eq!(seconds(Duration::from_millis(250)), "250ms");
         assert_eq!(seconds(Duration::ZERO), "0s");
+        assert_eq!(seconds(Duration::from_micros(412)), "412µs");
     }
 }

@@ -183,7 +183,7 @@ fn ctrl_c_sends_fin_to_every_client_and_prints_totals() {
     assert_eq!(read_to_end(&mut a), b"");
     assert_eq!(read_to_end(&mut b), b"");
     let stopped = server.line_where("the totals", |l| l.starts_with("stopped after"));
-    assert!(stopped.contains("2 clients, 1 bytes in (1 msgs), 0 bytes out (0 msgs)"), "{stopped}");
+    assert!(stopped.contains("2 clients, 1 byte in (1 msg), 0 bytes out (0 msgs)"), "{stopped}");
     assert!(server.wait().success());
 }
 

@@ -157,12 +157,33 @@ impl Human {
     }
 }
 
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn totals(c: &Counters) -> String {
-    format!("{} bytes in ({} msgs), {} bytes out ({} msgs)", c.bytes_in, c.msgs_in, c.bytes_out, c.msgs_out)
+    format!(
+        "{} in ({}), {} out ({})",
+        plural(c.bytes_in, "byte", "bytes"),
+        plural(c.msgs_in, "msg", "msgs"),
+        plural(c.bytes_out, "byte", "bytes"),
+        plural(c.msgs_out, "msg", "msgs")
+    )
 }
 
 fn client_line(c: &ClientInfo, clock: &mut LocalClock) -> String {
-    format!("  #{:<4} {:<28} since {}  {}", c.id, c.peer.to_string(), clock.format(c.since), totals(&c.counters))
+    let since = clock.format(c.since);
+    let k = &c.counters;
+    format!(
+        "  #{:<4} {:<24} since {}  in {} B/{}  out {} B/{}",
+        c.id,
+        crate::net::show_addr(&c.peer),
+        &since[..8],
+        k.bytes_in,
+        plural(k.msgs_in, "msg", "msgs"),
+        k.bytes_out,
+        plural(k.msgs_out, "msg", "msgs")
+    )
 }
 
 impl Sink for Human {
@@ -330,7 +351,7 @@ mod tests {
         assert_eq!(
             out.text(),
             "#1 recv 2 bytes: \n#1 closed: peer closed the connection (recv returned 0 bytes); \
-             2 bytes in (1 msgs), 0 bytes out (0 msgs) after 1.5s; in ended inside a character: \\xe4\\xbd\n"
+             2 bytes in (1 msg), 0 bytes out (0 msgs) after 1.5s; in ended inside a character: \\xe4\\xbd\n"
         );
     }
 
