@@ -58,6 +58,114 @@ pub enum Command {
         "  netassist connect 192.168.1.10 502 --send 'AT\\r\\n' --interval 1000 --count 5"
     ))]
     Connect(ConnectArgs),
+    /// List this machine's interfaces and addresses, as ifconfig or ip addr do
+    Ip(IpArgs),
+    /// Is a host there? ICMP echo as ping does it, or timed TCP connects (--tcp PORT)
+    #[command(after_help = concat!(
+        "ICMP needs permission: netassist tries the unprivileged ICMP socket, then a raw socket.
+",
+        "Where neither is allowed, --tcp PORT times TCP connects instead; a refused connect
+",
+        "still proves the host is up.
+
+",
+        "Examples:
+",
+        "  netassist ping 127.0.0.1
+",
+        "  netassist ping localhost -c 10 -i 0.2
+",
+        "  netassist ping example.com --tcp 443"
+    ))]
+    Ping(PingArgs),
+    /// What a port number means, the services known for it, and who uses it here now
+    #[command(after_help = concat!(
+        "Examples:
+",
+        "  netassist port 8080
+",
+        "  netassist port http
+",
+        "  netassist port --free        # a port that is free now, for scripts"
+    ))]
+    Port(PortArgs),
+    /// A TCP socket's send and receive buffers, the system's limits, and what they mean
+    Buffers(BuffersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IpArgs {
+    /// One JSON object per interface per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PingArgs {
+    /// A name or an IP address
+    pub host: String,
+
+    /// How many probes (0: until ctrl-c)
+    #[arg(short = 'c', long, value_name = "COUNT", default_value_t = 4)]
+    pub count: u64,
+
+    /// Time between probes
+    #[arg(short = 'i', long, value_name = "SECS", default_value = "1", value_parser = parse_duration)]
+    pub interval: Duration,
+
+    /// How long to wait for each reply
+    #[arg(short = 'W', long, value_name = "SECS", default_value = "2", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// ICMP payload size in bytes
+    #[arg(short = 's', long, value_name = "SIZE", default_value_t = 56, value_parser = clap::value_parser!(u16).range(0..=65000))]
+    pub size: u16,
+
+    /// Time TCP connects to this port instead of ICMP echo
+    #[arg(long, value_name = "PORT", value_parser = parse_port)]
+    pub tcp: Option<u16>,
+
+    /// IPv4 only
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// IPv6 only
+    #[arg(short = '6')]
+    pub ipv6: bool,
+
+    /// One JSON object per probe per line; the last line is the summary
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// A port number (0-65535) or a service name (http, ssh, mqtt, ...)
+    #[arg(value_name = "PORT|NAME", required_unless_present = "free")]
+    pub port: Option<String>,
+
+    /// Print a port that is free now (TCP and UDP)
+    #[arg(long, conflicts_with = "port")]
+    pub free: bool,
+
+    /// JSON lines
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuffersArgs {
+    /// Ask for this SO_SNDBUF and show what the kernel grants
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub sndbuf: Option<usize>,
+
+    /// Ask for this SO_RCVBUF and show what the kernel grants
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub rcvbuf: Option<usize>,
+
+    /// One JSON object
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How events are shown; shared by every mode.
@@ -83,6 +191,22 @@ pub struct ViewArgs {
     /// No line per message: connections, errors and totals only
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+/// Socket options a learner (or a tuner) sets, and the narration of each socket step.
+#[derive(Debug, Args)]
+pub struct SocketArgs {
+    /// Ask for this SO_SNDBUF (the socket's send buffer); what the kernel granted is printed
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub sndbuf: Option<usize>,
+
+    /// Ask for this SO_RCVBUF (the socket's receive buffer); what the kernel granted is printed
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub rcvbuf: Option<usize>,
+
+    /// Narrate each socket step as it happens (socket, bind, listen, accept, recv, send, close)
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// How lines typed on stdin become bytes.
@@ -139,6 +263,9 @@ pub struct ListenArgs {
     pub line: LineArgs,
 
     #[command(flatten)]
+    pub socket: SocketArgs,
+
+    #[command(flatten)]
     pub view: ViewArgs,
 }
 
@@ -191,6 +318,9 @@ pub struct ConnectArgs {
 
     #[command(flatten)]
     pub line: LineArgs,
+
+    #[command(flatten)]
+    pub socket: SocketArgs,
 
     #[command(flatten)]
     pub view: ViewArgs,

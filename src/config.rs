@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::cli::{ConnectArgs, LineArgs, ListenArgs, SendArg, ViewArgs};
+use crate::cli::{ConnectArgs, LineArgs, ListenArgs, SendArg, SocketArgs, ViewArgs};
 use crate::error::{Error, Result};
 use crate::input::LineFormat;
 use crate::mode::client::{ClientOptions, Payload};
 use crate::mode::connection::{ConnOptions, Reply};
 use crate::mode::server::ServerOptions;
-use crate::net::{BindTo, parse_ip};
+use crate::net::{BindTo, BufferRequest, parse_ip};
 use crate::render::TextEncoding;
 use crate::render::escape::text_to_bytes;
 use crate::render::hex::parse_hex;
@@ -37,8 +37,12 @@ pub fn hex_arg(what: &str, hex: &str) -> Result<Bytes> {
     parse_hex(hex).map(Bytes::from).map_err(|e| argument(what, format!("{e} (in '{hex}')")))
 }
 
-pub fn view_options(view: &ViewArgs) -> ViewOptions {
-    ViewOptions { show: view.show, encoding: view.encoding, timestamps: !view.no_time }
+pub fn view_options(view: &ViewArgs, explain: bool) -> ViewOptions {
+    ViewOptions { show: view.show, encoding: view.encoding, timestamps: !view.no_time, explain }
+}
+
+pub fn buffer_request(socket: &SocketArgs) -> BufferRequest {
+    BufferRequest { send: socket.sndbuf, recv: socket.rcvbuf }
 }
 
 pub fn line_format(line: &LineArgs, encoding: TextEncoding) -> LineFormat {
@@ -146,7 +150,7 @@ mod tests {
         all.extend_from_slice(words);
         match Cli::try_parse_words(all).unwrap().command {
             Command::Connect(c) => c,
-            Command::Listen(_) => unreachable!(),
+            other => unreachable!("parsed a connect command line, got {other:?}"),
         }
     }
 

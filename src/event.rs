@@ -216,6 +216,14 @@ pub enum EventKind {
     },
     /// A remark for the person at the terminal (e.g. a `:help` text, stdin closed).
     Note(String),
+    /// A socket call narrated in the lesson's terms (`--explain`).
+    Explain(String),
+    /// The socket's buffer sizes as the kernel granted them (`--sndbuf`, `--rcvbuf`).
+    Buffers(crate::net::Buffers),
+    /// We sent FIN (shutdown of the write side): nothing more to send, still receiving.
+    HalfClosed {
+        id: ConnId,
+    },
     /// The run ends: totals.
     Stopped {
         clients: u64,

@@ -30,12 +30,13 @@ pub mod net;
 pub mod netinfo;
 pub mod render;
 pub mod sink;
+pub mod tools;
 
 use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command, ConnectArgs, ListenArgs, ViewArgs};
+use crate::cli::{Cli, Command, ConnectArgs, ListenArgs, SocketArgs, ViewArgs};
 use crate::error::{Error, Result};
 use crate::event::CloseReason;
 use crate::sink::{Events, Writer};
@@ -43,9 +44,11 @@ use crate::sink::{Events, Writer};
 /// Runs the command line; returns the exit status, or the error to print.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     // With one CPU (a small VM, or pinned with taskset) a single-threaded runtime is
-    // cheaper and strictly FIFO: measured fairer with 5000 clients, never slower.
+    // cheaper and strictly FIFO: measured fairer with 5000 clients, never slower. ping
+    // always uses one: its prober and the ICMP receiver share a thread, so a reply's
+    // time holds no cross-thread wakeup.
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let runtime = if cpus == 1 {
+    let runtime = if cpus == 1 || matches!(cli.command, Command::Ping(_)) {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
     } else {
         tokio::runtime::Builder::new_multi_thread().enable_all().build()
@@ -55,8 +58,57 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         match cli.command {
             Command::Listen(args) => listen(args).await,
             Command::Connect(args) => connect(args).await,
+            Command::Ip(args) => report(|out| tools::ip::run(out, args.json).map_err(output_error)),
+            Command::Port(args) => report(|out| tools::port::run(out, args.port.as_deref(), args.free, args.json)),
+            Command::Buffers(args) => report(|out| {
+                tools::buffers::run(out, net::BufferRequest { send: args.sndbuf, recv: args.rcvbuf }, args.json)
+            }),
+            Command::Ping(args) => ping(args).await,
         }
     })
+}
+
+fn output_error(source: std::io::Error) -> Error {
+    Error::Io { context: "cannot write the output".into(), source }
+}
+
+/// Runs a report on stdout; output into a closed pipe (`| head`) ends quietly.
+fn report(write: impl FnOnce(&mut dyn std::io::Write) -> Result<()>) -> Result<ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match write(&mut out).and_then(|()| std::io::Write::flush(&mut out).map_err(output_error)) {
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e),
+        Ok(()) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+async fn ping(args: cli::PingArgs) -> Result<ExitCode> {
+    let stop = CancellationToken::new();
+    stop_on_signals(stop.clone());
+    let family = match (args.ipv4, args.ipv6) {
+        (true, _) => tools::ping::Family::V4,
+        (_, true) => tools::ping::Family::V6,
+        _ => tools::ping::Family::Any,
+    };
+    let opts = tools::ping::PingOptions {
+        count: (args.count > 0).then_some(args.count),
+        interval: args.interval,
+        timeout: args.timeout,
+        size: usize::from(args.size),
+        tcp: args.tcp,
+        family,
+        json: args.json,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match tools::ping::run(&mut out, &args.host, &opts, &stop).await {
+        // Like ping: success when any reply came.
+        Ok(summary) if summary.received() > 0 => Ok(ExitCode::SUCCESS),
+        Ok(_) => Ok(ExitCode::FAILURE),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e),
+    }
 }
 
 /// Ctrl-c or SIGTERM cancels `stop` (a graceful end); a second one exits at once.
@@ -97,13 +149,26 @@ fn stop_on_signals(stop: CancellationToken) {
 }
 
 /// The sink the view arguments ask for, on its writer thread.
-fn output(view: &ViewArgs, stop: &CancellationToken) -> (Events, Writer) {
+fn output(view: &ViewArgs, explain: bool, stop: &CancellationToken) -> (Events, Writer) {
     let sink: Box<dyn sink::Sink> = if view.json {
         Box::new(sink::json::Json::stdout(view.encoding))
     } else {
-        Box::new(sink::human::Human::stdio(config::view_options(view)))
+        Box::new(sink::human::Human::stdio(config::view_options(view, explain)))
     };
     sink::spawn(sink, !view.quiet, stop.clone())
+}
+
+/// The socket steps taken so far (with `--explain`) and the buffer sizes granted (when
+/// asked for, or explaining).
+async fn narrate(events: &Events, socket: &SocketArgs, steps: Vec<String>, buffers: net::Buffers) {
+    if socket.explain {
+        for step in steps {
+            events.send(event::EventKind::Explain(step)).await;
+        }
+    }
+    if socket.explain || socket.sndbuf.is_some() || socket.rcvbuf.is_some() {
+        events.send(event::EventKind::Buffers(buffers)).await;
+    }
 }
 
 /// Waits for the writer; a closed output (`| head`) is a quiet end.
@@ -115,13 +180,14 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
     let bind = config::bind_to(args.bind.as_deref())?;
     // Check every argument before the socket exists.
     config::listen_options(&args, false)?;
-    let listening = net::listen_tcp(bind, args.port, args.backlog)?;
+    let listening = net::listen_tcp(bind, args.port, args.backlog, config::buffer_request(&args.socket))?;
     let opts = config::listen_options(&args, listening.dual_stack)?;
     let listener = tokio::net::TcpListener::from_std(listening.socket)
         .map_err(|source| Error::Io { context: "cannot register the listening socket".into(), source })?;
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
-    let (events, writer) = output(&args.view, &stop);
+    let (events, writer) = output(&args.view, args.socket.explain, &stop);
+    narrate(&events, &args.socket, listening.steps, listening.buffers).await;
     let lines = Some(input::stdin_lines());
     let served = mode::server::run(listener, opts, events, lines, stop).await;
     finish(writer)?;
@@ -134,12 +200,15 @@ async fn connect(args: ConnectArgs) -> Result<ExitCode> {
     let opts = config::client_options(&args)?;
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
-    let stream = tokio::select! {
-        connected = net::connect_tcp(&host, port, args.connect_timeout) => connected?,
+    let sizes = config::buffer_request(&args.socket);
+    let connected = tokio::select! {
+        connected = net::connect_tcp(&host, port, args.connect_timeout, sizes) => connected?,
         () = stop.cancelled() => return Ok(ExitCode::from(130)),
     };
+    let stream = connected.stream;
     let reads_stdin = opts.payloads.is_empty();
-    let (events, writer) = output(&args.view, &stop);
+    let (events, writer) = output(&args.view, args.socket.explain, &stop);
+    narrate(&events, &args.socket, connected.steps, connected.buffers).await;
     let lines = reads_stdin.then(input::stdin_lines);
     let peer = stream.peer_addr().ok();
     let ended = mode::client::run(stream, opts, events, lines, stop).await;

@@ -21,10 +21,30 @@ pub enum BindTo {
     Addr(IpAddr, u32),
 }
 
+/// SO_SNDBUF / SO_RCVBUF sizes to ask the kernel for (`--sndbuf`, `--rcvbuf`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BufferRequest {
+    pub send: Option<usize>,
+    pub recv: Option<usize>,
+}
+
+/// SO_SNDBUF / SO_RCVBUF as the kernel reports them, with what was asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Buffers {
+    pub send: usize,
+    pub recv: usize,
+    pub asked: BufferRequest,
+}
+
+/// What a socket call did, in the lesson's terms, for `--explain`.
+pub type Steps = Vec<String>;
+
 /// A listening socket, not yet handed to tokio.
 pub struct Listening {
     pub socket: std::net::TcpListener,
     pub dual_stack: bool,
+    pub buffers: Buffers,
+    pub steps: Steps,
 }
 
 fn bind_error(e: io::Error, addr: SocketAddr) -> Error {
@@ -36,18 +56,22 @@ fn bind_error(e: io::Error, addr: SocketAddr) -> Error {
     }
 }
 
+fn family(addr: &SocketAddr) -> &'static str {
+    if addr.is_ipv4() { "AF_INET" } else { "AF_INET6" }
+}
+
 /// The lesson's server steps 1-3: create the socket, set SO_REUSEADDR, bind, listen.
-pub fn listen_tcp(bind: BindTo, port: u16, backlog: u32) -> Result<Listening> {
-    match bind {
+pub fn listen_tcp(bind: BindTo, port: u16, backlog: u32, sizes: BufferRequest) -> Result<Listening> {
+    let mut steps = Steps::new();
+    let (socket, addr, dual_stack) = match bind {
         BindTo::Addr(ip, scope) => {
             let addr = with_scope(SocketAddr::new(ip, port), scope);
-            let socket = new_listener(addr, false).map_err(|e| bind_error(e, addr))?;
-            finish_listen(socket, addr, backlog, false)
+            (new_listener(addr, false, sizes, &mut steps).map_err(|e| bind_error(e, addr))?, addr, false)
         }
         BindTo::Everywhere => {
             let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
-            match new_listener(v6, true) {
-                Ok(socket) => finish_listen(socket, v6, backlog, true),
+            match new_listener(v6, true, sizes, &mut steps) {
+                Ok(socket) => (socket, v6, true),
                 // No IPv6 on this machine: IPv4 alone.
                 Err(e)
                     if matches!(
@@ -55,33 +79,65 @@ pub fn listen_tcp(bind: BindTo, port: u16, backlog: u32) -> Result<Listening> {
                         Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT)
                     ) =>
                 {
+                    steps.push(format!("no IPv6 here ({}): an IPv4 socket instead", io_reason(&e)));
                     let v4 = SocketAddr::from(([0, 0, 0, 0], port));
-                    let socket = new_listener(v4, false).map_err(|e| bind_error(e, v4))?;
-                    finish_listen(socket, v4, backlog, false)
+                    (new_listener(v4, false, sizes, &mut steps).map_err(|e| bind_error(e, v4))?, v4, false)
                 }
-                Err(e) => Err(bind_error(e, v6)),
+                Err(e) => return Err(bind_error(e, v6)),
             }
         }
-    }
+    };
+    let backlog_arg = i32::try_from(backlog).unwrap_or(i32::MAX);
+    socket.listen(backlog_arg).map_err(|e| bind_error(e, addr))?;
+    steps.push(format!(
+        "listen({backlog}): the socket is passive now: it only accepts connections, each as a new socket; up to {backlog} finished handshakes may wait for accept()"
+    ));
+    socket.set_nonblocking(true).map_err(|e| Error::Io { context: format!("cannot listen on {addr}"), source: e })?;
+    let buffers = granted(&SockRef::from(&socket), sizes);
+    Ok(Listening { socket: socket.into(), dual_stack, buffers, steps })
 }
 
-fn new_listener(addr: SocketAddr, dual_stack: bool) -> io::Result<Socket> {
+fn new_listener(addr: SocketAddr, dual_stack: bool, sizes: BufferRequest, steps: &mut Steps) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    steps.push(format!("socket({}, SOCK_STREAM): a new TCP socket", family(&addr)));
+    if addr.is_ipv6() {
+        socket.set_only_v6(!dual_stack)?;
+        if dual_stack {
+            steps.push("setsockopt(IPV6_V6ONLY, 0): it takes IPv4 clients too".into());
+        }
+    }
     // The lesson's setsockopt(SOL_SOCKET, SO_REUSEADDR): the port is free again at once
     // after the server exits, despite connections in TIME_WAIT.
     socket.set_reuse_address(true)?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(!dual_stack)?;
-    }
+    steps.push(
+        "setsockopt(SO_REUSEADDR, 1): the port can be bound again at once after the server stops, despite old connections in TIME_WAIT".into(),
+    );
+    // Before listen(): accepted sockets inherit the sizes, and the receive window is
+    // negotiated from them during the handshake.
+    apply_buffers(&SockRef::from(&socket), sizes, steps)?;
     socket.bind(&addr.into())?;
+    let bound = socket.local_addr().ok().and_then(|a| a.as_socket()).unwrap_or(addr);
+    let chosen =
+        if addr.port() == 0 { format!("; port 0 asked the OS to pick one: {}", bound.port()) } else { String::new() };
+    let what = if addr.ip().is_unspecified() { "every address of this machine" } else { "this address only" };
+    steps.push(format!("bind({}): the socket owns port {} on {what}{chosen}", show_addr(&addr), bound.port()));
     Ok(socket)
 }
 
-fn finish_listen(socket: Socket, addr: SocketAddr, backlog: u32, dual_stack: bool) -> Result<Listening> {
-    let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
-    socket.listen(backlog).map_err(|e| bind_error(e, addr))?;
-    socket.set_nonblocking(true).map_err(|e| Error::Io { context: format!("cannot listen on {addr}"), source: e })?;
-    Ok(Listening { socket: socket.into(), dual_stack })
+fn apply_buffers(socket: &SockRef<'_>, sizes: BufferRequest, steps: &mut Steps) -> io::Result<()> {
+    if let Some(n) = sizes.send {
+        socket.set_send_buffer_size(n)?;
+        steps.push(format!("setsockopt(SO_SNDBUF, {n}): granted {}", socket.send_buffer_size()?));
+    }
+    if let Some(n) = sizes.recv {
+        socket.set_recv_buffer_size(n)?;
+        steps.push(format!("setsockopt(SO_RCVBUF, {n}): granted {}", socket.recv_buffer_size()?));
+    }
+    Ok(())
+}
+
+fn granted(socket: &SockRef<'_>, asked: BufferRequest) -> Buffers {
+    Buffers { send: socket.send_buffer_size().unwrap_or(0), recv: socket.recv_buffer_size().unwrap_or(0), asked }
 }
 
 fn with_scope(addr: SocketAddr, scope: u32) -> SocketAddr {
@@ -144,20 +200,49 @@ fn connect_error(e: io::Error, addr: SocketAddr) -> Error {
     }
 }
 
+/// A connected client socket, with what it took.
+pub struct Connected {
+    pub stream: TcpStream,
+    pub buffers: Buffers,
+    pub steps: Steps,
+}
+
 /// The lesson's client steps 1-2: create a socket and connect, trying each address of the
 /// host in turn within one overall timeout.
-pub async fn connect_tcp(host: &str, port: u16, timeout: Duration) -> Result<TcpStream> {
+pub async fn connect_tcp(host: &str, port: u16, timeout: Duration, sizes: BufferRequest) -> Result<Connected> {
     let deadline = Instant::now() + timeout;
     let addrs = resolve(host, port).await?;
+    let mut steps = Steps::new();
+    if parse_ip(host).is_none() {
+        let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+        steps.push(format!("resolve '{host}': {}", list.join(", ")));
+    }
     let target = if addrs.len() == 1 { addrs[0].to_string() } else { format!("{host} port {port}") };
     let mut last = None;
     for addr in addrs {
         let left = deadline.saturating_duration_since(Instant::now());
         let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
             .map_err(|e| Error::Io { context: format!("cannot create a socket for {addr}"), source: e })?;
+        steps.push(format!("socket({}, SOCK_STREAM): a new TCP socket", family(&addr)));
+        apply_buffers(&SockRef::from(&socket), sizes, &mut steps)
+            .map_err(|e| Error::Io { context: "cannot set the socket's buffer sizes".into(), source: e })?;
         match tokio::time::timeout(left, socket.connect(addr)).await {
-            Ok(Ok(stream)) => return Ok(stream),
-            Ok(Err(e)) => last = Some(connect_error(e, addr)),
+            Ok(Ok(stream)) => {
+                let local = stream.local_addr().map(canonical).map(|a| a.port().to_string()).unwrap_or_default();
+                let range = crate::netinfo::ports::ephemeral_range()
+                    .map(|(lo, hi)| format!(" from its range {lo}-{hi}"))
+                    .unwrap_or_default();
+                steps.push(format!(
+                    "connect({}): the three-way handshake is done; the client did not bind(), so the OS chose local port {local}{range}",
+                    show_addr(&addr)
+                ));
+                let buffers = granted(&SockRef::from(&stream), sizes);
+                return Ok(Connected { stream, buffers, steps });
+            }
+            Ok(Err(e)) => {
+                steps.push(format!("connect({}): {}", show_addr(&addr), io_reason(&e)));
+                last = Some(connect_error(e, addr));
+            }
             Err(_) => break,
         }
     }
@@ -215,9 +300,12 @@ mod tests {
 
     #[tokio::test]
     async fn port_in_use_is_named() {
-        let first = listen_tcp(BindTo::Addr("127.0.0.1".parse().unwrap(), 0), 0, 128).unwrap();
+        let first =
+            listen_tcp(BindTo::Addr("127.0.0.1".parse().unwrap(), 0), 0, 128, BufferRequest::default()).unwrap();
         let port = first.socket.local_addr().unwrap().port();
-        let err = listen_tcp(BindTo::Addr("127.0.0.1".parse().unwrap(), 0), port, 128).err().unwrap();
+        let err = listen_tcp(BindTo::Addr("127.0.0.1".parse().unwrap(), 0), port, 128, BufferRequest::default())
+            .err()
+            .unwrap();
         assert!(matches!(err, Error::PortInUse { port: p, .. } if p == port), "{err}");
     }
 
@@ -225,7 +313,7 @@ mod tests {
     async fn refused_is_named() {
         // A port that was free a moment ago: bind, note the port, close.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let err = connect_tcp("127.0.0.1", port, Duration::from_secs(5)).await.err().unwrap();
+        let err = connect_tcp("127.0.0.1", port, Duration::from_secs(5), BufferRequest::default()).await.err().unwrap();
         assert!(matches!(err, Error::Refused { .. }), "{err}");
     }
 }

@@ -5,4 +5,5 @@ mod util;
 
 mod connect;
 mod errors;
+mod lesson_tools;
 mod listen;

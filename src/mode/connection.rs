@@ -307,6 +307,39 @@ fn io_reason(e: &io::Error) -> CloseReason {
 /// How long a peer that sent FIN gets to take what we still have queued for it.
 const FLUSH_AFTER_EOF: Duration = Duration::from_secs(5);
 
+/// What the outbox asks of the connection next.
+enum Step {
+    /// Close now (kick, stop, idle): queued bytes are dropped.
+    Close(CloseReason),
+    /// Write these queued bytes.
+    Write(Bytes),
+    /// Everything queued is written: send FIN, keep reading.
+    HalfClose,
+    Wait,
+}
+
+/// Looks at the outbox under its lock; the caller acts once the lock is released.
+fn next_step(conn: &Conn, idle_writer: bool, half_closed: bool) -> Step {
+    let mut ob = conn.outbox();
+    if let Some(CloseRequest::Now(reason)) = &ob.close {
+        let reason = reason.clone();
+        ob.queue.clear();
+        ob.queued = 0;
+        return Step::Close(reason);
+    }
+    if !idle_writer {
+        return Step::Wait;
+    }
+    if let Some(bytes) = ob.queue.pop_front() {
+        return Step::Write(bytes);
+    }
+    if matches!(ob.close, Some(CloseRequest::AfterWrites)) && !half_closed {
+        ob.close = None;
+        return Step::HalfClose;
+    }
+    Step::Wait
+}
+
 /// Runs the connection until it ends; returns why. The caller owns the stream and closes it.
 pub async fn serve(
     stream: &TcpStream,
@@ -334,31 +367,26 @@ pub async fn serve(
 
     loop {
         if finishing.is_none() {
-            let mut ob = conn.outbox();
-            if let Some(CloseRequest::Now(reason)) = &ob.close {
-                finishing = Some(reason.clone());
-                ob.queue.clear();
-                ob.queued = 0;
-                drop(ob);
-                conn.space.notify_waiters();
-                pending = None;
-                shutdown_write();
-                deadline.as_mut().reset(Instant::now() + opts.linger);
-                deadline_armed = true;
-                continue;
-            }
-            if pending.is_none() {
-                if let Some(bytes) = ob.queue.pop_front() {
-                    pending = Some(Out { bytes, at: 0, queued: true });
-                } else if matches!(ob.close, Some(CloseRequest::AfterWrites)) && !half_closed {
-                    ob.close = None;
-                    drop(ob);
+            match next_step(conn, pending.is_none(), half_closed) {
+                Step::Close(reason) => {
+                    finishing = Some(reason);
+                    conn.space.notify_waiters();
+                    pending = None;
+                    shutdown_write();
+                    deadline.as_mut().reset(Instant::now() + opts.linger);
+                    deadline_armed = true;
+                    continue;
+                }
+                Step::Write(bytes) => pending = Some(Out { bytes, at: 0, queued: true }),
+                Step::HalfClose => {
                     half_closed = true;
                     shutdown_write();
-                } else if !read_open {
-                    // The peer sent FIN and we have written everything: done.
-                    return CloseReason::PeerClosed;
+                    events.send(EventKind::HalfClosed { id: conn.id }).await;
+                    continue;
                 }
+                // The peer sent FIN and we have written everything: done.
+                Step::Wait if pending.is_none() && !read_open => return CloseReason::PeerClosed,
+                Step::Wait => {}
             }
         } else if !read_open {
             return finishing.take().expect("checked above");

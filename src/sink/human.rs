@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 
 use super::{Sink, write_line};
-use crate::event::{ClientInfo, ConnId, Counters, Dir, Event, EventKind, Proto, Side, seconds};
+use crate::event::{ClientInfo, CloseReason, ConnId, Counters, Dir, Event, EventKind, Proto, Side, seconds};
 use crate::render::escape::{escape_bytes_into, escape_text_into};
 use crate::render::hex::dump_into;
 use crate::render::time::LocalClock;
@@ -32,6 +32,8 @@ pub struct ViewOptions {
     pub show: Show,
     pub encoding: TextEncoding,
     pub timestamps: bool,
+    /// Narrate each socket step in the lesson's terms (`--explain`).
+    pub explain: bool,
 }
 
 pub struct Human {
@@ -92,6 +94,12 @@ impl Human {
     fn line(&mut self, event: &Event, body: &str) -> io::Result<()> {
         let line = format!("{}{body}", self.prefix(event));
         write_line(&mut self.out, &line)
+    }
+
+    /// A line of `--explain` narration.
+    fn explain(&mut self, event: &Event, text: &str) -> io::Result<()> {
+        let label = self.paint(DIM, "explain:");
+        self.line(event, &format!("{label} {text}"))
     }
 
     /// Decodes a chunk with the connection's streaming decoder, escaping for the terminal.
@@ -227,18 +235,47 @@ impl Sink for Human {
                     }
                     Side::Initiated => format!("#{id} {what} to {peer} from {local}"),
                 };
-                self.line(event, &body)
+                self.line(event, &body)?;
+                if self.opts.explain && *side == Side::Accepted {
+                    let text = format!(
+                        "#{id} accept() returned a new socket for this client; the listening socket goes on accepting"
+                    );
+                    self.explain(event, &text)?;
+                }
+                Ok(())
             }
             EventKind::Rejected { peer, reason } => {
                 let what = self.paint(WARN, "rejected");
                 self.line(event, &format!("{what} {peer}: {reason}"))
             }
-            EventKind::Data { id, dir, bytes, .. } => self.data(event, *id, *dir, bytes),
+            EventKind::Data { id, dir, bytes, .. } => {
+                self.data(event, *id, *dir, bytes)?;
+                if self.opts.explain {
+                    let n = bytes.len();
+                    let text = match dir {
+                        Dir::In => format!(
+                            "#{id} recv() took {n} bytes from the socket's receive buffer, where the OS had put them"
+                        ),
+                        Dir::Out => format!(
+                            "#{id} send() handed {n} bytes to the socket's send buffer; the OS sends them from there"
+                        ),
+                    };
+                    self.explain(event, &text)?;
+                }
+                Ok(())
+            }
             EventKind::Closed { id, reason, counters, duration, .. } => {
                 let rest = self.leftovers(*id);
                 let what = self.paint(WARN, "closed");
                 let body = format!("#{id} {what}: {reason}; {} after {}{rest}", totals(counters), seconds(*duration));
-                self.line(event, &body)
+                self.line(event, &body)?;
+                if self.opts.explain {
+                    if *reason == CloseReason::PeerClosed {
+                        self.explain(event, &format!("#{id} recv() returned 0 bytes: the peer closed its side"))?;
+                    }
+                    self.explain(event, &format!("#{id} close(): the socket is closed"))?;
+                }
+                Ok(())
             }
             EventKind::Clients(list) => {
                 let n = list.len();
@@ -261,6 +298,29 @@ impl Sink for Human {
                 }
                 Ok(())
             }
+            EventKind::Explain(text) => self.explain(event, text),
+            EventKind::Buffers(b) => {
+                let show = |kind: &str, got: usize, asked: Option<usize>| match asked {
+                    Some(n) if got == 2 * n => format!(
+                        "{kind} {got} bytes (asked {n}: Linux doubles it, the extra half for its own bookkeeping)"
+                    ),
+                    Some(n) => format!("{kind} {got} bytes (asked {n})"),
+                    None => format!("{kind} {got} bytes"),
+                };
+                let body = format!(
+                    "buffers: {}, {}",
+                    show("SO_SNDBUF", b.send, b.asked.send),
+                    show("SO_RCVBUF", b.recv, b.asked.recv)
+                );
+                self.line(event, &body)
+            }
+            EventKind::HalfClosed { id } => {
+                let what = self.paint(WARN, "sent FIN");
+                self.line(
+                    event,
+                    &format!("#{id} {what} (shutdown of the write side): nothing more to send, still receiving"),
+                )
+            }
             EventKind::Stopped { clients, counters, duration } => {
                 let what = self.paint(GOOD, "stopped");
                 let plural = if *clients == 1 { "" } else { "s" };
@@ -279,14 +339,18 @@ impl Sink for Human {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::CloseReason;
     use crate::sink::testing::Shared;
     use bytes::Bytes;
     use std::time::Duration;
 
     fn view(show: Show, encoding: &str) -> (Human, Shared, Shared) {
         let (out, err) = (Shared::default(), Shared::default());
-        let opts = ViewOptions { show, encoding: TextEncoding::from_name(encoding).unwrap(), timestamps: false };
+        let opts = ViewOptions {
+            show,
+            encoding: TextEncoding::from_name(encoding).unwrap(),
+            timestamps: false,
+            explain: false,
+        };
         let human = Human::new(Box::new(out.clone()), Box::new(err.clone()), opts, false, false);
         (human, out, err)
     }

@@ -26,6 +26,11 @@ impl JsonObject {
         o
     }
 
+    /// An object without the event and time fields (reports, nested objects).
+    pub fn plain() -> JsonObject {
+        JsonObject { buf: String::from("{") }
+    }
+
     fn key(&mut self, key: &str) {
         if self.buf.len() > 1 {
             self.buf.push(',');
@@ -179,7 +184,7 @@ impl Sink for Json {
                     if i > 0 {
                         arr.push(',');
                     }
-                    let mut item = JsonObject { buf: String::from("{") };
+                    let mut item = JsonObject::plain();
                     item.num("id", c.id).addr("peer", &c.peer).str("since", &rfc3339_utc(c.since));
                     item.counters(&c.counters);
                     arr.push_str(&item.finish());
@@ -202,6 +207,27 @@ impl Sink for Json {
             EventKind::Note(message) => {
                 let mut o = JsonObject::new("note", t);
                 o.str("message", message);
+                o.finish()
+            }
+            EventKind::Explain(message) => {
+                let mut o = JsonObject::new("explain", t);
+                o.str("message", message);
+                o.finish()
+            }
+            EventKind::Buffers(b) => {
+                let mut o = JsonObject::new("buffers", t);
+                o.num("sndbuf", b.send).num("rcvbuf", b.recv);
+                if let Some(n) = b.asked.send {
+                    o.num("sndbuf_asked", n);
+                }
+                if let Some(n) = b.asked.recv {
+                    o.num("rcvbuf_asked", n);
+                }
+                o.finish()
+            }
+            EventKind::HalfClosed { id } => {
+                let mut o = JsonObject::new("half_closed", t);
+                o.num("id", id);
                 o.finish()
             }
             EventKind::Stopped { clients, counters, duration } => {
