@@ -19,6 +19,8 @@
 //! - [`sink`] renders events on a writer thread behind a bounded channel: a slow terminal
 //!   slows the sockets, it never grows memory. [`render`] is the pure byte→text/hex layer.
 //! - With `--quiet` no per-message event is built: the hot path is read, write, count.
+//! - [`tools`] are the report commands (`ip`, `ping`, `port`, `buffers`) over [`netinfo`],
+//!   what the OS tells about interfaces and ports. They print lines, not events.
 
 pub mod cli;
 pub mod config;

@@ -5,5 +5,6 @@ mod util;
 
 mod connect;
 mod errors;
+mod examples;
 mod lesson_tools;
 mod listen;
