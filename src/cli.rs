@@ -31,7 +31,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Listen for TCP clients, show what they send, answer them (a multi-client server)
+    /// Listen for TCP clients (or UDP datagrams), show what they send, answer them
     #[command(after_help = concat!(
         "Typed on stdin while it runs:\n",
         "  text          send the line to every connected client\n",
@@ -44,10 +44,13 @@ pub enum Command {
         "Examples:\n",
         "  netassist listen 9090\n",
         "  netassist listen 9090 --reply 'ok，问题正在处理中...' --encoding gbk\n",
-        "  netassist listen 0 --echo --json"
+        "  netassist listen 0 --echo --json\n",
+        "  netassist listen 9999 --udp --echo\n",
+        "  netassist listen 5000 --udp --join 239.1.2.3 --iface eth0\n\n",
+        "With --udp a typed line goes to the last source a datagram came from."
     ))]
     Listen(ListenArgs),
-    /// Connect to a TCP server, send text or bytes, show every reply
+    /// Connect to a TCP (or UDP) server, send text or bytes, show every reply
     #[command(after_help = concat!(
         "Without --send, --send-hex or --send-file, each line typed on stdin is sent; at the end\n",
         "of stdin the connection is half-closed and replies are shown until the server closes\n",
@@ -55,7 +58,9 @@ pub enum Command {
         "Examples:\n",
         "  netassist connect 127.0.0.1 9090 --send '你好服务端，我是客户端小黑!' --encoding gbk\n",
         "  netassist connect localhost 9090 --send-hex '01 02 ff' --show hex\n",
-        "  netassist connect 192.168.1.10 502 --send 'AT\\r\\n' --interval 1000 --count 5"
+        "  netassist connect 192.168.1.10 502 --send 'AT\\r\\n' --interval 1000 --count 5\n",
+        "  netassist connect 127.0.0.1 9999 --udp --send-hex '01 02 03'\n",
+        "  netassist connect 192.168.1.255 9999 --udp --broadcast --send hello"
     ))]
     Connect(ConnectArgs),
     /// List this machine's interfaces and addresses, as ifconfig or ip addr do
@@ -209,6 +214,22 @@ pub struct SocketArgs {
     pub explain: bool,
 }
 
+/// UDP instead of TCP, with the options datagrams have.
+#[derive(Debug, Args)]
+pub struct UdpArgs {
+    /// UDP instead of TCP: each message is one datagram, shown with its source
+    #[arg(long)]
+    pub udp: bool,
+
+    /// Allow broadcast datagrams (SO_BROADCAST), to send to an address like 192.168.1.255
+    #[arg(long, requires = "udp")]
+    pub broadcast: bool,
+
+    /// The interface for multicast: a name (eth0) or one of its IPv4 addresses
+    #[arg(long, value_name = "IFACE", requires = "udp")]
+    pub iface: Option<String>,
+}
+
 /// How lines typed on stdin become bytes.
 #[derive(Debug, Args)]
 pub struct LineArgs {
@@ -258,6 +279,13 @@ pub struct ListenArgs {
     /// Bytes that may wait for a client that does not read before it is dropped (e.g. 1M)
     #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_size)]
     pub queue_limit: usize,
+
+    #[command(flatten)]
+    pub udp: UdpArgs,
+
+    /// Join this multicast group (repeatable; IPv4 224.0.0.0/4 or IPv6 ff00::/8)
+    #[arg(long, value_name = "GROUP", requires = "udp")]
+    pub join: Vec<std::net::IpAddr>,
 
     #[command(flatten)]
     pub line: LineArgs,
@@ -315,6 +343,17 @@ pub struct ConnectArgs {
     /// for the server to close)
     #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_wait)]
     pub wait: Wait,
+
+    #[command(flatten)]
+    pub udp: UdpArgs,
+
+    /// Time to live (hop limit) of the datagrams sent, multicast or not
+    #[arg(long, value_name = "N", requires = "udp", value_parser = clap::value_parser!(u32).range(1..=255))]
+    pub ttl: Option<u32>,
+
+    /// Whether multicast datagrams sent also reach listeners on this machine
+    #[arg(long, value_name = "on|off", requires = "udp", value_parser = parse_on_off)]
+    pub multicast_loop: Option<bool>,
 
     #[command(flatten)]
     pub line: LineArgs,
@@ -441,6 +480,14 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
         return Err("the interval must be at least 1 ms".into());
     }
     Ok(d)
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "on" | "yes" | "true" | "1" => Ok(true),
+        "off" | "no" | "false" | "0" => Ok(false),
+        _ => Err(format!("'{s}' is neither on nor off")),
+    }
 }
 
 /// Bytes: `65536`, `64K`, `1M`, `1G` (powers of 1024).

@@ -2,7 +2,7 @@
 //! bytes. Everything that can be wrong with an argument is found here, before a socket is
 //! opened or a byte is sent.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,7 +13,8 @@ use crate::input::LineFormat;
 use crate::mode::client::{ClientOptions, Payload};
 use crate::mode::connection::{ConnOptions, Reply};
 use crate::mode::server::ServerOptions;
-use crate::net::{BindTo, BufferRequest, parse_ip};
+use crate::mode::udp::{UdpClientOptions, UdpServerOptions};
+use crate::net::{BindTo, BufferRequest, UdpSetup, max_datagram, parse_ip};
 use crate::render::TextEncoding;
 use crate::render::escape::text_to_bytes;
 use crate::render::hex::parse_hex;
@@ -81,6 +82,83 @@ pub fn listen_options(args: &ListenArgs, dual_stack: bool) -> Result<ServerOptio
         dual_stack,
         backlog: args.backlog,
     })
+}
+
+/// How many UDP sources a server remembers at once.
+const UDP_PEERS: usize = 65_536;
+
+/// The UDP socket setup for `listen --udp`.
+pub fn udp_listen_setup(args: &ListenArgs) -> UdpSetup {
+    UdpSetup {
+        broadcast: args.udp.broadcast,
+        join: args.join.clone(),
+        iface: args.udp.iface.clone(),
+        ttl: None,
+        multicast_loop: None,
+        buffers: buffer_request(&args.socket),
+    }
+}
+
+pub fn udp_server_options(args: &ListenArgs, dual_stack: bool) -> Result<UdpServerOptions> {
+    let tcp = listen_options(args, dual_stack)?;
+    Ok(UdpServerOptions {
+        reply: tcp.conn.reply,
+        idle_timeout: args.idle_timeout,
+        line: tcp.line,
+        dual_stack,
+        max_peers: UDP_PEERS,
+    })
+}
+
+/// The UDP socket setup for `connect --udp`.
+pub fn udp_connect_setup(args: &ConnectArgs) -> UdpSetup {
+    UdpSetup {
+        broadcast: args.udp.broadcast,
+        join: Vec::new(),
+        iface: args.udp.iface.clone(),
+        ttl: args.ttl,
+        multicast_loop: args.multicast_loop,
+        buffers: buffer_request(&args.socket),
+    }
+}
+
+/// The UDP client's datagrams: each `--send` one datagram, files read whole now. Each must
+/// fit in one datagram to `target`; found before anything is sent.
+pub fn udp_client_options(args: &ConnectArgs, target: &SocketAddr) -> Result<UdpClientOptions> {
+    let tcp = client_options(args)?;
+    let max = max_datagram(target);
+    let family = if target.is_ipv4() { "IPv4" } else { "IPv6" };
+    let mut payloads = Vec::with_capacity(tcp.payloads.len());
+    for (payload, given) in tcp.payloads.into_iter().zip(&args.sends) {
+        let bytes = match payload {
+            Payload::Bytes(b) => b,
+            Payload::File(path) => {
+                let read = if path.as_os_str() == "-" {
+                    let mut all = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut all).map(|_| all)
+                } else {
+                    std::fs::read(&path)
+                };
+                Bytes::from(read.map_err(|source| Error::File { path: path.clone(), source })?)
+            }
+        };
+        if bytes.len() > max {
+            let what = match given {
+                SendArg::Text(_) => "--send",
+                SendArg::Hex(_) => "--send-hex",
+                SendArg::File(_) => "--send-file",
+            };
+            return Err(argument(
+                what,
+                format!(
+                    "{} bytes do not fit in one UDP datagram over {family} (at most {max}); send less, or use TCP",
+                    bytes.len()
+                ),
+            ));
+        }
+        payloads.push(Payload::Bytes(bytes));
+    }
+    Ok(UdpClientOptions { payloads, interval: tcp.interval, rounds: tcp.rounds, wait: tcp.wait, line: tcp.line })
 }
 
 /// HOST and PORT of `connect`: `host port`, `host:port` or `[v6]:port`.

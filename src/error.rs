@@ -34,6 +34,9 @@ pub enum Error {
     #[error("cannot reach {addr}: {reason}; check the address and this machine's network (`netassist ip`)")]
     Unreachable { addr: SocketAddr, reason: String },
 
+    #[error("nothing listens on {addr} (UDP): it answered with ICMP port unreachable; is the server running?")]
+    UdpRefused { addr: SocketAddr },
+
     #[error("connection to {addr} was reset by the peer")]
     Reset { addr: SocketAddr },
 

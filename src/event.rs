@@ -41,6 +41,8 @@ pub enum CloseReason {
     Done(Duration),
     /// The client did not read what was queued for it and the queue limit was reached.
     QueueFull(usize),
+    /// UDP: an ICMP port unreachable came back: nothing listens at the target.
+    PortUnreachable(SocketAddr),
     /// Another error from the OS.
     Error(String),
 }
@@ -56,6 +58,7 @@ impl CloseReason {
             CloseReason::Stopping => "stopping",
             CloseReason::Done(_) => "done",
             CloseReason::QueueFull(_) => "queue_full",
+            CloseReason::PortUnreachable(_) => "port_unreachable",
             CloseReason::Error(_) => "error",
         }
     }
@@ -73,6 +76,7 @@ impl fmt::Display for CloseReason {
             CloseReason::QueueFull(limit) => {
                 write!(f, "dropped: the client does not read and its send queue reached {limit} bytes")
             }
+            CloseReason::PortUnreachable(addr) => write!(f, "nothing listens on {addr}: ICMP port unreachable"),
             CloseReason::Error(e) => f.write_str(e),
         }
     }

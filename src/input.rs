@@ -130,6 +130,15 @@ Lines typed here go to every connected client.
   :help         this text
   \\text         send text that starts with : or @ (the backslash is dropped)";
 
+pub const UDP_HELP: &str = "\
+A line typed here goes to the last source a datagram came from.
+  @ID text      send to one source (@1,3 text: to several); :list shows the ids
+  :list         list the sources seen, with their ids
+  :kick ID      forget a source (it gets a new id if it sends again)
+  :quit         stop
+  :help         this text
+  \\text         send text that starts with : or @ (the backslash is dropped)";
+
 fn parse_ids(text: &str) -> Option<Vec<ConnId>> {
     let ids: Option<Vec<ConnId>> = text.split(',').map(|s| s.trim().trim_start_matches('#').parse().ok()).collect();
     ids.filter(|v| !v.is_empty())

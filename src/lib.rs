@@ -179,6 +179,9 @@ fn finish(writer: Writer) -> Result<()> {
 }
 
 async fn listen(args: ListenArgs) -> Result<ExitCode> {
+    if args.udp.udp {
+        return listen_udp(args).await;
+    }
     let bind = config::bind_to(args.bind.as_deref())?;
     // Check every argument before the socket exists.
     config::listen_options(&args, false)?;
@@ -197,8 +200,54 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn listen_udp(args: ListenArgs) -> Result<ExitCode> {
+    let bind = config::bind_to(args.bind.as_deref())?;
+    config::udp_server_options(&args, false)?;
+    let bound = net::bind_udp(bind, args.port, &config::udp_listen_setup(&args))?;
+    let opts = config::udp_server_options(&args, bound.dual_stack)?;
+    let socket = tokio::net::UdpSocket::from_std(bound.socket)
+        .map_err(|source| Error::Io { context: "cannot register the UDP socket".into(), source })?;
+    let stop = CancellationToken::new();
+    stop_on_signals(stop.clone());
+    let (events, writer) = output(&args.view, args.socket.explain, &stop);
+    narrate(&events, &args.socket, bound.steps, bound.buffers).await;
+    let lines = Some(input::stdin_lines());
+    let served = mode::udp::run_server(socket, opts, events, lines, stop).await;
+    finish(writer)?;
+    served.map_err(|source| Error::Io { context: "the UDP server stopped".into(), source })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn connect_udp(args: ConnectArgs, host: String, port: u16) -> Result<ExitCode> {
+    let target = net::resolve(&host, port).await?[0];
+    let opts = config::udp_client_options(&args, &target)?;
+    let (socket, connected, steps) = net::udp_client(target, &config::udp_connect_setup(&args))?;
+    let buffers = net::Buffers {
+        send: socket2::SockRef::from(&socket).send_buffer_size().unwrap_or(0),
+        recv: socket2::SockRef::from(&socket).recv_buffer_size().unwrap_or(0),
+        asked: config::buffer_request(&args.socket),
+    };
+    let socket = tokio::net::UdpSocket::from_std(socket)
+        .map_err(|source| Error::Io { context: "cannot register the UDP socket".into(), source })?;
+    let stop = CancellationToken::new();
+    stop_on_signals(stop.clone());
+    let reads_stdin = opts.payloads.is_empty();
+    let (events, writer) = output(&args.view, args.socket.explain, &stop);
+    narrate(&events, &args.socket, steps, buffers).await;
+    let lines = reads_stdin.then(input::stdin_lines);
+    let ended = mode::udp::run_client(socket, target, connected, opts, events, lines, stop).await;
+    finish(writer)?;
+    match ended.map_err(|source| Error::Io { context: "the UDP socket failed".into(), source })? {
+        mode::udp::UdpEnd::Refused => Err(Error::UdpRefused { addr: net::canonical(target) }),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
 async fn connect(args: ConnectArgs) -> Result<ExitCode> {
     let (host, port) = config::connect_target(&args)?;
+    if args.udp.udp {
+        return connect_udp(args, host, port).await;
+    }
     let opts = config::client_options(&args)?;
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());

@@ -4,7 +4,7 @@
 //! has.
 
 use std::io;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
@@ -316,4 +316,192 @@ mod tests {
         let err = connect_tcp("127.0.0.1", port, Duration::from_secs(5), BufferRequest::default()).await.err().unwrap();
         assert!(matches!(err, Error::Refused { .. }), "{err}");
     }
+}
+
+/// The largest UDP payload an IPv4 datagram carries: 65535 - 20 (IP) - 8 (UDP).
+pub const MAX_UDP_V4: usize = 65_507;
+/// The largest UDP payload an IPv6 datagram carries without jumbograms: 65535 - 8 (UDP).
+pub const MAX_UDP_V6: usize = 65_527;
+
+/// The largest payload one datagram to `addr` can carry.
+pub fn max_datagram(addr: &SocketAddr) -> usize {
+    if addr.is_ipv4() { MAX_UDP_V4 } else { MAX_UDP_V6 }
+}
+
+/// Socket options for UDP: broadcast, multicast groups and how multicast is sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UdpSetup {
+    pub broadcast: bool,
+    pub join: Vec<IpAddr>,
+    /// Interface (name, or an IPv4 address of it) for joining and sending multicast.
+    pub iface: Option<String>,
+    pub ttl: Option<u32>,
+    pub multicast_loop: Option<bool>,
+    pub buffers: BufferRequest,
+}
+
+/// A bound UDP socket, not yet handed to tokio.
+pub struct BoundUdp {
+    pub socket: std::net::UdpSocket,
+    pub dual_stack: bool,
+    pub buffers: Buffers,
+    pub steps: Steps,
+}
+
+/// The interface named by `--iface` as its IPv4 address and its index.
+fn interface(iface: &str) -> Result<(Ipv4Addr, u32)> {
+    let unknown = || Error::Argument {
+        what: "--iface".into(),
+        message: format!("no interface '{iface}' here; `netassist ip` lists them"),
+    };
+    if let Ok(ip) = iface.parse::<Ipv4Addr>() {
+        let index = netdev::get_interfaces()
+            .into_iter()
+            .find(|i| i.ipv4.iter().any(|n| n.addr() == ip))
+            .map(|i| i.index)
+            .ok_or_else(unknown)?;
+        return Ok((ip, index));
+    }
+    let found = netdev::get_interfaces().into_iter().find(|i| i.name == iface).ok_or_else(unknown)?;
+    let v4 = found.ipv4.first().map(|n| n.addr()).unwrap_or(Ipv4Addr::UNSPECIFIED);
+    Ok((v4, found.index))
+}
+
+fn udp_error(e: io::Error, addr: SocketAddr) -> Error {
+    bind_error(e, addr)
+}
+
+/// A UDP socket to listen on: every interface (dual-stack) unless `--bind`, or the family
+/// of the multicast groups to join.
+pub fn bind_udp(bind: BindTo, port: u16, setup: &UdpSetup) -> Result<BoundUdp> {
+    let mut steps = Steps::new();
+    let all_v4 = !setup.join.is_empty() && setup.join.iter().all(IpAddr::is_ipv4);
+    let all_v6 = !setup.join.is_empty() && setup.join.iter().all(IpAddr::is_ipv6);
+    let (addr, dual_stack) = match bind {
+        BindTo::Addr(ip, scope) => (with_scope(SocketAddr::new(ip, port), scope), false),
+        // Joining IPv4 groups takes an IPv4 socket, IPv6 groups an IPv6 one.
+        BindTo::Everywhere if all_v4 => (SocketAddr::from(([0, 0, 0, 0], port)), false),
+        BindTo::Everywhere if all_v6 => (SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port), false),
+        BindTo::Everywhere => (SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port), true),
+    };
+    let make = |addr: SocketAddr, dual: bool, steps: &mut Steps| -> io::Result<Socket> {
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        steps.push(format!("socket({}, SOCK_DGRAM): a new UDP socket", family(&addr)));
+        if addr.is_ipv6() {
+            socket.set_only_v6(!dual)?;
+        }
+        socket.set_reuse_address(true)?;
+        steps.push("setsockopt(SO_REUSEADDR, 1)".into());
+        apply_buffers(&SockRef::from(&socket), setup.buffers, steps)?;
+        socket.bind(&addr.into())?;
+        let port = socket.local_addr().ok().and_then(|a| a.as_socket()).map_or(addr.port(), |a| a.port());
+        steps.push(format!("bind({}): the socket receives datagrams for port {port}", show_addr(&addr)));
+        Ok(socket)
+    };
+    let (socket, dual_stack) = match make(addr, dual_stack, &mut steps) {
+        Ok(s) => (s, dual_stack),
+        Err(e) if dual_stack && matches!(e.raw_os_error(), Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL)) => {
+            let v4 = SocketAddr::from(([0, 0, 0, 0], port));
+            (make(v4, false, &mut steps).map_err(|e| udp_error(e, v4))?, false)
+        }
+        Err(e) => return Err(udp_error(e, addr)),
+    };
+    let options = |e: io::Error| Error::Io { context: "cannot set a UDP socket option".into(), source: e };
+    if setup.broadcast {
+        socket.set_broadcast(true).map_err(options)?;
+        steps.push("setsockopt(SO_BROADCAST, 1)".into());
+    }
+    let iface = setup.iface.as_deref().map(interface).transpose()?;
+    for group in &setup.join {
+        match group {
+            IpAddr::V4(g) if g.is_multicast() => {
+                let local = iface.map_or(Ipv4Addr::UNSPECIFIED, |(a, _)| a);
+                socket.join_multicast_v4(g, &local).map_err(|e| join_error(e, *group))?;
+                steps.push(format!("setsockopt(IP_ADD_MEMBERSHIP, {g}): joined the group"));
+            }
+            IpAddr::V6(g) if g.is_multicast() => {
+                socket.join_multicast_v6(g, iface.map_or(0, |(_, i)| i)).map_err(|e| join_error(e, *group))?;
+                steps.push(format!("setsockopt(IPV6_JOIN_GROUP, {g}): joined the group"));
+            }
+            _ => {
+                return Err(Error::Argument {
+                    what: "--join".into(),
+                    message: format!("{group} is not a multicast address (IPv4 224.0.0.0/4, IPv6 ff00::/8)"),
+                });
+            }
+        }
+    }
+    socket.set_nonblocking(true).map_err(options)?;
+    let buffers = granted(&SockRef::from(&socket), setup.buffers);
+    Ok(BoundUdp { socket: socket.into(), dual_stack, buffers, steps })
+}
+
+fn join_error(e: io::Error, group: IpAddr) -> Error {
+    Error::Io {
+        context: format!("cannot join the multicast group {group} (is there a route for multicast? try --iface)"),
+        source: e,
+    }
+}
+
+/// A UDP client socket aimed at `target`: connected for unicast, so an ICMP port
+/// unreachable comes back as an error; unconnected for broadcast and multicast, whose
+/// replies come from other addresses.
+pub fn udp_client(target: SocketAddr, setup: &UdpSetup) -> Result<(std::net::UdpSocket, bool, Steps)> {
+    let mut steps = Steps::new();
+    let options = |e: io::Error| Error::Io { context: "cannot set up the UDP socket".into(), source: e };
+    let socket = Socket::new(Domain::for_address(target), Type::DGRAM, Some(Protocol::UDP)).map_err(options)?;
+    steps.push(format!("socket({}, SOCK_DGRAM): a new UDP socket", family(&target)));
+    apply_buffers(&SockRef::from(&socket), setup.buffers, &mut steps).map_err(options)?;
+    if setup.broadcast {
+        socket.set_broadcast(true).map_err(options)?;
+        steps.push("setsockopt(SO_BROADCAST, 1): datagrams may go to a broadcast address".into());
+    }
+    let multicast = target.ip().is_multicast();
+    let iface = setup.iface.as_deref().map(interface).transpose()?;
+    match target.ip() {
+        IpAddr::V4(_) => {
+            if let Some(ttl) = setup.ttl {
+                if multicast { socket.set_multicast_ttl_v4(ttl) } else { socket.set_ttl_v4(ttl) }.map_err(options)?;
+            }
+            if let Some(on) = setup.multicast_loop {
+                socket.set_multicast_loop_v4(on).map_err(options)?;
+            }
+            if let (true, Some((addr, _))) = (multicast, iface) {
+                socket.set_multicast_if_v4(&addr).map_err(options)?;
+            }
+        }
+        IpAddr::V6(_) => {
+            if let Some(hops) = setup.ttl {
+                if multicast { socket.set_multicast_hops_v6(hops) } else { socket.set_unicast_hops_v6(hops) }
+                    .map_err(options)?;
+            }
+            if let Some(on) = setup.multicast_loop {
+                socket.set_multicast_loop_v6(on).map_err(options)?;
+            }
+            if let (true, Some((_, index))) = (multicast, iface) {
+                socket.set_multicast_if_v6(index).map_err(options)?;
+            }
+        }
+    }
+    let unspecified: SocketAddr =
+        if target.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (Ipv6Addr::UNSPECIFIED, 0).into() };
+    socket.bind(&unspecified.into()).map_err(options)?;
+    let connected = !setup.broadcast && !multicast;
+    if connected {
+        socket.connect(&target.into()).map_err(|e| match e.kind() {
+            io::ErrorKind::PermissionDenied => Error::Argument {
+                what: "connect".into(),
+                message: format!("{} is a broadcast address here: add --broadcast to send to it", target.ip()),
+            },
+            _ => connect_error(e, target),
+        })?;
+        steps.push(format!(
+            "connect({}): no handshake for UDP; it fixes where datagrams go and which ones are taken in",
+            show_addr(&target)
+        ));
+    }
+    let local = socket.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.port()).unwrap_or(0);
+    steps.push(format!("the OS chose local port {local}"));
+    socket.set_nonblocking(true).map_err(options)?;
+    Ok((socket.into(), connected, steps))
 }

@@ -8,3 +8,4 @@ mod errors;
 mod examples;
 mod lesson_tools;
 mod listen;
+mod udp;

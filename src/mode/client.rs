@@ -3,6 +3,7 @@
 //! every reply, and ends when the server closes, on ctrl-c, or when nothing is left to send
 //! and no data came for `--wait`.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -57,10 +58,16 @@ pub async fn run(
     let conn = Conn::new(id, peer, opts.queue_limit);
 
     let feeding = async {
-        if let Err(message) = feed(&conn, &opts, lines, &events).await {
+        let plan = Feed { payloads: &opts.payloads, interval: opts.interval, rounds: opts.rounds, line: &opts.line };
+        let reads_stdin = opts.payloads.is_empty();
+        if let Err(message) = feed(&conn, &plan, lines, &events).await {
             events.send(EventKind::Error { id: Some(id), message: message.clone() }).await;
             conn.close(CloseRequest::Now(CloseReason::Error(message)));
             return std::future::pending().await;
+        }
+        if reads_stdin {
+            // End of input: half-close, then keep showing replies.
+            conn.close(CloseRequest::AfterWrites);
         }
         let Some(wait) = opts.wait else { return std::future::pending().await };
         loop {
@@ -84,48 +91,71 @@ pub async fn run(
     Ok(reason)
 }
 
-/// Queues everything there is to send; returns once it is all queued.
-async fn feed(
-    conn: &Conn,
-    opts: &ClientOptions,
+/// Where a client's bytes go: a TCP connection's queue, or UDP datagrams.
+pub(crate) trait Outlet {
+    /// Sends (or queues) one payload; an error ends the feeding.
+    fn put(&self, payload: &Payload) -> impl Future<Output = Result<(), String>>;
+    /// Sends one typed line; an error is shown and the next line still goes.
+    fn put_line(&self, bytes: Bytes) -> impl Future<Output = Result<(), String>>;
+}
+
+impl Outlet for Conn {
+    async fn put(&self, payload: &Payload) -> Result<(), String> {
+        match payload {
+            Payload::Bytes(b) => {
+                self.push_wait(b.clone()).await;
+                Ok(())
+            }
+            Payload::File(path) => send_file(self, path).await,
+        }
+    }
+
+    async fn put_line(&self, bytes: Bytes) -> Result<(), String> {
+        self.push_wait(bytes).await;
+        Ok(())
+    }
+}
+
+/// What a client sends and how often.
+pub(crate) struct Feed<'a> {
+    pub payloads: &'a [Payload],
+    pub interval: Option<Duration>,
+    pub rounds: Option<u64>,
+    pub line: &'a LineFormat,
+}
+
+/// Sends the payloads (once, or every interval), or else each line typed on stdin, until
+/// stdin ends. Returns once everything is handed to the outlet.
+pub(crate) async fn feed<O: Outlet>(
+    outlet: &O,
+    feed: &Feed<'_>,
     lines: Option<mpsc::Receiver<Vec<u8>>>,
     events: &Events,
 ) -> Result<(), String> {
-    if opts.payloads.is_empty() {
-        if let Some(mut lines) = lines {
-            let mut n = 0u64;
-            while let Some(line) = lines.recv().await {
-                n += 1;
-                match opts.line.to_bytes(&line) {
-                    Ok(bytes) => conn.push_wait(bytes).await,
-                    // A typo on one line does not end the session.
-                    Err(e) => {
-                        events
-                            .send(EventKind::Error { id: None, message: format!("stdin line {n} not sent: {e}") })
-                            .await
-                    }
-                }
+    if feed.payloads.is_empty() {
+        let Some(mut lines) = lines else { return Ok(()) };
+        let mut n = 0u64;
+        while let Some(line) = lines.recv().await {
+            n += 1;
+            // A typo on one line does not end the session.
+            if let Err(e) = async { outlet.put_line(feed.line.to_bytes(&line)?).await }.await {
+                events.send(EventKind::Error { id: None, message: format!("stdin line {n} not sent: {e}") }).await;
             }
         }
-        // End of input: half-close, then keep showing replies.
-        conn.close(CloseRequest::AfterWrites);
         return Ok(());
     }
-    let mut ticks = opts.interval.map(|every| {
+    let mut ticks = feed.interval.map(|every| {
         let mut t = tokio::time::interval_at(Instant::now(), every);
         t.set_missed_tick_behavior(MissedTickBehavior::Delay);
         t
     });
     let mut round = 0;
-    while opts.rounds.is_none_or(|n| round < n) {
+    while feed.rounds.is_none_or(|n| round < n) {
         if let Some(t) = ticks.as_mut() {
             t.tick().await;
         }
-        for payload in &opts.payloads {
-            match payload {
-                Payload::Bytes(b) => conn.push_wait(b.clone()).await,
-                Payload::File(path) => send_file(conn, path).await?,
-            }
+        for payload in feed.payloads {
+            outlet.put(payload).await?;
         }
         round += 1;
     }

@@ -4,3 +4,4 @@
 pub mod client;
 pub mod connection;
 pub mod server;
+pub mod udp;

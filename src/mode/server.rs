@@ -164,7 +164,7 @@ pub async fn run(
     Ok(())
 }
 
-async fn next_line(lines: &mut Option<mpsc::Receiver<Vec<u8>>>) -> Option<Vec<u8>> {
+pub(crate) async fn next_line(lines: &mut Option<mpsc::Receiver<Vec<u8>>>) -> Option<Vec<u8>> {
     match lines {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,

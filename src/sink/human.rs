@@ -227,16 +227,26 @@ impl Sink for Human {
                 Ok(())
             }
             EventKind::Connected { id, proto, peer, local, side } => {
-                let what = self.paint(GOOD, "connected");
-                let body = match side {
-                    Side::Accepted => format!("#{id} {what} from {peer} (to {local})"),
-                    Side::Initiated if *proto == Proto::Tcp => {
-                        format!("#{id} {what} to {peer} from {local} (local port {} chosen by the OS)", local.port())
+                let body = match (side, proto) {
+                    (Side::Accepted, Proto::Tcp) => {
+                        format!("#{id} {} from {peer} (to {local})", self.paint(GOOD, "connected"))
                     }
-                    Side::Initiated => format!("#{id} {what} to {peer} from {local}"),
+                    (Side::Accepted, Proto::Udp) => {
+                        format!("#{id} {} {peer}: its first datagram", self.paint(GOOD, "new source"))
+                    }
+                    (Side::Initiated, Proto::Tcp) => format!(
+                        "#{id} {} to {peer} from {local} (local port {} chosen by the OS)",
+                        self.paint(GOOD, "connected"),
+                        local.port()
+                    ),
+                    (Side::Initiated, Proto::Udp) => format!(
+                        "#{id} {} to {peer} from {local} (local port {} chosen by the OS)",
+                        self.paint(GOOD, "sending datagrams"),
+                        local.port()
+                    ),
                 };
                 self.line(event, &body)?;
-                if self.opts.explain && *side == Side::Accepted {
+                if self.opts.explain && *side == Side::Accepted && *proto == Proto::Tcp {
                     let text = format!(
                         "#{id} accept() returned a new socket for this client; the listening socket goes on accepting"
                     );
