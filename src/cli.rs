@@ -96,6 +96,80 @@ pub enum Command {
     Port(PortArgs),
     /// A TCP socket's send and receive buffers, the system's limits, and what they mean
     Buffers(BuffersArgs),
+    /// Forward clients to a target and show what they say to each other (a man in the middle)
+    #[command(after_help = concat!(
+        "Each client gets its own connection to the target; FIN and reset are passed on.\n",
+        "By default a line per chunk: time, id, direction (c->t client to target, t->c back) and\n",
+        "length; --dump text|hex|both shows the bytes too.\n\n",
+        "Examples:\n",
+        "  netassist relay 8080 127.0.0.1 80\n",
+        "  netassist relay 1883 broker.local 1883 --dump both --pcap mqtt.pcap\n",
+        "  netassist relay 5353 127.0.0.1 53 --udp --dump hex"
+    ))]
+    Relay(RelayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// Port to listen on for clients (0: the OS picks one)
+    #[arg(value_parser = parse_port)]
+    pub listen_port: u16,
+
+    /// Where to forward clients: a name or an IP address
+    pub target_host: String,
+
+    /// The target's port
+    #[arg(value_parser = parse_port)]
+    pub target_port: u16,
+
+    /// Listen on this address only (default: every interface, IPv4 and IPv6)
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+
+    /// How many connections may wait to be accepted
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub backlog: u32,
+
+    /// Relay at most N clients at once; one more is closed at once and a line says so
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_conn: Option<u64>,
+
+    /// Close a relayed connection after this long without data either way (UDP: forget
+    /// the client; default 60s)
+    #[arg(long, value_name = "SECS", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+
+    /// Give up connecting to the target after this long
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// What to show of each chunk: only its length, or the bytes as text, hex or both
+    #[arg(long, visible_alias = "show", value_enum, value_name = "HOW", default_value_t = Show::Len)]
+    pub dump: Show,
+
+    /// Also write a capture file that Wireshark and tshark open
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+
+    /// Relay UDP datagrams: one upstream socket per client address
+    #[arg(long)]
+    pub udp: bool,
+
+    /// Text encoding for --dump text (utf-8, gbk, big5, ...)
+    #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = parse_encoding)]
+    pub encoding: TextEncoding,
+
+    /// No timestamp at the start of each line
+    #[arg(long)]
+    pub no_time: bool,
+
+    /// One JSON object per event per line (dir is c2t or t2c)
+    #[arg(long)]
+    pub json: bool,
+
+    /// Only connections opening and closing, with byte totals
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::cli::{ConnectArgs, LineArgs, ListenArgs, SendArg, SocketArgs, ViewArgs};
+use crate::cli::{ConnectArgs, LineArgs, ListenArgs, RelayArgs, SendArg, SocketArgs, ViewArgs};
 use crate::error::{Error, Result};
 use crate::input::LineFormat;
 use crate::mode::client::{ClientOptions, Payload};
@@ -39,7 +39,7 @@ pub fn hex_arg(what: &str, hex: &str) -> Result<Bytes> {
 }
 
 pub fn view_options(view: &ViewArgs, explain: bool) -> ViewOptions {
-    ViewOptions { show: view.show, encoding: view.encoding, timestamps: !view.no_time, explain }
+    ViewOptions { show: view.show, encoding: view.encoding, timestamps: !view.no_time, explain, relay: false }
 }
 
 pub fn buffer_request(socket: &SocketArgs) -> BufferRequest {
@@ -159,6 +159,22 @@ pub fn udp_client_options(args: &ConnectArgs, target: &SocketAddr) -> Result<Udp
         payloads.push(Payload::Bytes(bytes));
     }
     Ok(UdpClientOptions { payloads, interval: tcp.interval, rounds: tcp.rounds, wait: tcp.wait, line: tcp.line })
+}
+
+/// The accept loop's settings for the relay.
+pub fn relay_accept_options(args: &RelayArgs, dual_stack: bool) -> ServerOptions {
+    ServerOptions {
+        conn: ConnOptions { reply: Reply::None, idle_timeout: args.idle_timeout, linger: LINGER },
+        max_conn: args.max_conn.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        queue_limit: CLIENT_QUEUE,
+        line: LineFormat {
+            format: crate::input::StdinFormat::Text,
+            eol: crate::input::Eol::Lf,
+            encoding: args.encoding,
+        },
+        dual_stack,
+        backlog: args.backlog,
+    }
 }
 
 /// HOST and PORT of `connect`: `host port`, `host:port` or `[v6]:port`.

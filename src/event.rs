@@ -15,6 +15,10 @@ pub type ConnId = u64;
 pub enum Dir {
     In,
     Out,
+    /// Relay: from the client to the target.
+    C2T,
+    /// Relay: from the target to the client.
+    T2C,
 }
 
 impl Dir {
@@ -22,6 +26,8 @@ impl Dir {
         match self {
             Dir::In => "in",
             Dir::Out => "out",
+            Dir::C2T => "c2t",
+            Dir::T2C => "t2c",
         }
     }
 }
@@ -43,6 +49,14 @@ pub enum CloseReason {
     QueueFull(usize),
     /// UDP: an ICMP port unreachable came back: nothing listens at the target.
     PortUnreachable(SocketAddr),
+    /// Relay: both sides sent FIN, each passed on to the other.
+    BothClosed,
+    /// Relay: the client reset its connection; the target was reset too.
+    ClientReset,
+    /// Relay: the target reset its connection; the client was reset too.
+    TargetReset,
+    /// Relay: the target could not be reached for this client.
+    TargetFailed(String),
     /// Another error from the OS.
     Error(String),
 }
@@ -59,6 +73,10 @@ impl CloseReason {
             CloseReason::Done(_) => "done",
             CloseReason::QueueFull(_) => "queue_full",
             CloseReason::PortUnreachable(_) => "port_unreachable",
+            CloseReason::BothClosed => "both_closed",
+            CloseReason::ClientReset => "client_reset",
+            CloseReason::TargetReset => "target_reset",
+            CloseReason::TargetFailed(_) => "target_failed",
             CloseReason::Error(_) => "error",
         }
     }
@@ -71,12 +89,18 @@ impl fmt::Display for CloseReason {
             CloseReason::Reset => f.write_str("connection reset by peer"),
             CloseReason::IdleTimeout(d) => write!(f, "idle timeout: no data for {}", seconds(*d)),
             CloseReason::Kicked => f.write_str("kicked"),
-            CloseReason::Stopping => f.write_str("stopping: sent FIN"),
+            CloseReason::Stopping => f.write_str("stopping"),
             CloseReason::Done(d) => write!(f, "done: nothing left to send and no data for {}", seconds(*d)),
             CloseReason::QueueFull(limit) => {
                 write!(f, "dropped: the client does not read and its send queue reached {limit} bytes")
             }
             CloseReason::PortUnreachable(addr) => write!(f, "nothing listens on {addr}: ICMP port unreachable"),
+            CloseReason::BothClosed => f.write_str("both sides closed (each FIN passed on)"),
+            CloseReason::ClientReset => f.write_str("the client reset the connection (passed on to the target)"),
+            CloseReason::TargetReset => f.write_str("the target reset the connection (passed on to the client)"),
+            CloseReason::TargetFailed(why) => {
+                write!(f, "the target could not be reached: {why}; the client was closed")
+            }
             CloseReason::Error(e) => f.write_str(e),
         }
     }
@@ -224,9 +248,12 @@ pub enum EventKind {
     Explain(String),
     /// The socket's buffer sizes as the kernel granted them (`--sndbuf`, `--rcvbuf`).
     Buffers(crate::net::Buffers),
-    /// We sent FIN (shutdown of the write side): nothing more to send, still receiving.
+    /// A byte stream ended with FIN: for a client `Out` (we shut our write side: nothing
+    /// more to send, still receiving); for the relay `C2T` or `T2C` (one side sent FIN and
+    /// it was passed on to the other).
     HalfClosed {
         id: ConnId,
+        dir: Dir,
     },
     /// The run ends: totals.
     Stopped {

@@ -5,7 +5,7 @@
 //! Data flows one way:
 //!
 //! ```text
-//!   socket ──bytes──▶ mode (server | client) ──Event──▶ sink (human lines | JSON lines)
+//!   socket ──bytes──▶ mode (server | client | udp | relay) ──Event──▶ sink (human | JSON | pcap)
 //!     ▲                    connection.rs                  sink/, over render/ (pure)
 //!     └──────── Command (send, kick, list, quit) ◀── stdin lines (input.rs) │ timers
 //! ```
@@ -14,10 +14,13 @@
 //!   send, addresses) before any socket exists.
 //! - [`net`] makes sockets the lesson's way (SO_REUSEADDR, backlog, dual-stack) and maps
 //!   OS errors to messages a person can act on ([`error`]).
-//! - [`mode`] runs a server or a client; [`mode::connection`] is one connection's life,
-//!   shared by both. Modes emit [`event::Event`]s and take [`event::Command`]s.
+//! - [`mode`] runs a server, a client, UDP or the relay. [`mode::connection`] is one TCP
+//!   connection's life, shared by server and client; the server's accept loop serves any
+//!   [`mode::server::Service`] (the echo/reply server, the relay). Modes emit
+//!   [`event::Event`]s and take [`event::Command`]s.
 //! - [`sink`] renders events on a writer thread behind a bounded channel: a slow terminal
 //!   slows the sockets, it never grows memory. [`render`] is the pure byte→text/hex layer.
+//!   The relay's capture file is a sink too, built from the same events.
 //! - With `--quiet` no per-message event is built: the hot path is read, write, count.
 //! - [`tools`] are the report commands (`ip`, `ping`, `port`, `buffers`) over [`netinfo`],
 //!   what the OS tells about interfaces and ports. They print lines, not events.
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 tools::buffers::run(out, net::BufferRequest { send: args.sndbuf, recv: args.rcvbuf }, args.json)
             }),
             Command::Ping(args) => ping(args).await,
+            Command::Relay(args) => relay(args).await,
         }
     })
 }
@@ -215,6 +219,78 @@ async fn listen_udp(args: ListenArgs) -> Result<ExitCode> {
     let served = mode::udp::run_server(socket, opts, events, lines, stop).await;
     finish(writer)?;
     served.map_err(|source| Error::Io { context: "the UDP server stopped".into(), source })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The relay's view (a line per chunk by default), plus the capture file if asked for.
+fn relay_output(args: &cli::RelayArgs, stop: &CancellationToken) -> Result<(Events, Writer)> {
+    let view: Box<dyn sink::Sink> = if args.json {
+        Box::new(sink::json::Json::stdout(args.encoding))
+    } else {
+        let opts = sink::human::ViewOptions {
+            show: args.dump,
+            encoding: args.encoding,
+            timestamps: !args.no_time,
+            explain: false,
+            relay: true,
+        };
+        Box::new(sink::human::Human::stdio(opts))
+    };
+    let Some(path) = &args.pcap else { return Ok(sink::spawn(view, !args.quiet, stop.clone())) };
+    let capture = sink::pcap::Pcap::create(path)
+        .map_err(|source| Error::Io { context: format!("cannot write the capture file {}", path.display()), source })?;
+    let view: Box<dyn sink::Sink> = if args.quiet { Box::new(sink::WithoutData(view)) } else { view };
+    Ok(sink::spawn(Box::new(sink::Tee(vec![view, Box::new(capture)])), true, stop.clone()))
+}
+
+async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
+    // A target name that does not resolve is found now, not at the first client.
+    net::resolve(&args.target_host, args.target_port).await?;
+    if args.udp {
+        return relay_udp(args).await;
+    }
+    let bind = config::bind_to(args.bind.as_deref())?;
+    let listening = net::listen_tcp(bind, args.listen_port, args.backlog, net::BufferRequest::default())?;
+    let listener = tokio::net::TcpListener::from_std(listening.socket)
+        .map_err(|source| Error::Io { context: "cannot register the listening socket".into(), source })?;
+    let opts = config::relay_accept_options(&args, listening.dual_stack);
+    let service = mode::relay::Relay {
+        target_host: args.target_host.clone(),
+        target_port: args.target_port,
+        connect_timeout: args.connect_timeout,
+        idle_timeout: args.idle_timeout,
+        linger: std::time::Duration::from_secs(1),
+    };
+    let stop = CancellationToken::new();
+    stop_on_signals(stop.clone());
+    let (events, writer) = relay_output(&args, &stop)?;
+    let lines = Some(input::stdin_lines());
+    let served = mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, lines, stop).await;
+    finish(writer)?;
+    served.map_err(|source| Error::Io { context: "the relay stopped".into(), source })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn relay_udp(args: cli::RelayArgs) -> Result<ExitCode> {
+    let bind = config::bind_to(args.bind.as_deref())?;
+    let target = net::resolve(&args.target_host, args.target_port).await?[0];
+    let bound = net::bind_udp(bind, args.listen_port, &net::UdpSetup::default())?;
+    let socket = tokio::net::UdpSocket::from_std(bound.socket)
+        .map_err(|source| Error::Io { context: "cannot register the UDP socket".into(), source })?;
+    let relay = mode::relay::UdpRelay {
+        target,
+        idle_timeout: args.idle_timeout.unwrap_or(std::time::Duration::from_secs(60)),
+        max_clients: args.max_conn.map_or(4096, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+        dual_stack: bound.dual_stack,
+        line: config::relay_accept_options(&args, bound.dual_stack).line,
+    };
+    let stop = CancellationToken::new();
+    stop_on_signals(stop.clone());
+    let (events, writer) = relay_output(&args, &stop)?;
+    let lines = Some(input::stdin_lines());
+    let served = mode::relay::run_udp(socket, relay, events, lines, stop).await;
+    finish(writer)?;
+    served.map_err(|source| Error::Io { context: "the UDP relay stopped".into(), source })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -505,3 +505,21 @@ pub fn udp_client(target: SocketAddr, setup: &UdpSetup) -> Result<(std::net::Udp
     socket.set_nonblocking(true).map_err(options)?;
     Ok((socket.into(), connected, steps))
 }
+
+/// The address this machine answers `peer` from on `local`'s port: for a socket bound to
+/// every address, the kernel's choice of source address towards the peer (a UDP connect
+/// sends nothing; it only looks up the route).
+pub fn local_towards(local: SocketAddr, peer: SocketAddr) -> SocketAddr {
+    let local = canonical(local);
+    if !local.ip().is_unspecified() {
+        return local;
+    }
+    let any: SocketAddr = if peer.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (Ipv6Addr::UNSPECIFIED, 0).into() };
+    std::net::UdpSocket::bind(any)
+        .and_then(|s| {
+            s.connect(peer)?;
+            s.local_addr()
+        })
+        .map(|a| SocketAddr::new(canonical(a).ip(), local.port()))
+        .unwrap_or(local)
+}

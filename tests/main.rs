@@ -8,4 +8,5 @@ mod errors;
 mod examples;
 mod lesson_tools;
 mod listen;
+mod relay;
 mod udp;

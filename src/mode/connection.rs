@@ -203,13 +203,26 @@ impl Conn {
         self.last_activity.store(ms, Ordering::Relaxed);
     }
 
-    fn count_in(&self, n: usize) {
+    /// A `Now` close request, if one was made (kick, stop, idle).
+    pub(crate) fn close_now(&self) -> Option<CloseReason> {
+        match &self.outbox().close {
+            Some(CloseRequest::Now(reason)) => Some(reason.clone()),
+            _ => None,
+        }
+    }
+
+    /// Completes when something was queued or a close was requested.
+    pub(crate) fn woken(&self) -> tokio::sync::futures::Notified<'_> {
+        self.wake.notified()
+    }
+
+    pub(crate) fn count_in(&self, n: usize) {
         self.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
         self.msgs_in.fetch_add(1, Ordering::Relaxed);
         self.touch();
     }
 
-    fn count_out(&self, n: usize) {
+    pub(crate) fn count_out(&self, n: usize) {
         self.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
         self.msgs_out.fetch_add(1, Ordering::Relaxed);
         self.touch();
@@ -232,8 +245,14 @@ struct Out {
     queued: bool,
 }
 
+/// Runs `f` on this worker thread's read buffer. `f` must not await: the buffer is only
+/// borrowed for the synchronous read (and the write that follows it at once).
+pub(crate) fn with_read_buffer<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
+    READ_BUFFER.with_borrow_mut(|buf| f(buf))
+}
+
 /// Writes as much as the socket takes now.
-fn write_now(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
+pub(crate) fn write_now(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
     let mut at = 0;
     while at < bytes.len() {
         match stream.try_write(&bytes[at..]) {
@@ -381,7 +400,7 @@ pub async fn serve(
                 Step::HalfClose => {
                     half_closed = true;
                     shutdown_write();
-                    events.send(EventKind::HalfClosed { id: conn.id }).await;
+                    events.send(EventKind::HalfClosed { id: conn.id, dir: Dir::Out }).await;
                     continue;
                 }
                 // The peer sent FIN and we have written everything: done.

@@ -3,5 +3,8 @@
 
 pub mod client;
 pub mod connection;
+pub mod relay;
 pub mod server;
+#[cfg(target_os = "linux")]
+pub mod splice;
 pub mod udp;

@@ -1,7 +1,8 @@
 //! `netassist listen`: the lesson's multi-client TCP server, as a tool. The accept loop
 //! gives each client an id and a task of its own (tasks, not threads: thousands of clients
 //! cost little), keeps a registry of them for stdin commands (`@ID`, `:list`, `:kick`), and
-//! on stop tells every client (FIN) and prints totals.
+//! on stop tells every client (FIN) and prints totals. What a client gets is a [`Service`]:
+//! the echo/reply server here, the relay in `relay.rs`.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -9,7 +10,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::net::TcpListener;
+use std::future::Future;
+
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -21,6 +24,32 @@ use crate::input::{LineFormat, SERVER_HELP, server_command};
 use crate::net::{canonical, no_delay};
 use crate::netinfo::interfaces::reachable;
 use crate::sink::Events;
+
+/// What an accepted client gets. `serve` runs between its `connected` and `closed` events
+/// and says why it ended; the connection's counters and close requests live in `conn`.
+pub trait Service: Send + Sync + 'static {
+    fn serve(
+        &self,
+        stream: TcpStream,
+        conn: Arc<Conn>,
+        events: Events,
+        stop: CancellationToken,
+    ) -> impl Future<Output = CloseReason> + Send;
+
+    /// Whether lines typed on stdin are sent to clients (a relay only forwards).
+    fn takes_typed_lines(&self) -> bool {
+        true
+    }
+}
+
+/// The server of `netassist listen`: shows, echoes or answers what each client sends.
+pub struct Answering(pub ConnOptions);
+
+impl Service for Answering {
+    async fn serve(&self, stream: TcpStream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
+        connection::serve(&stream, &conn, &self.0, &events, &stop).await
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -53,6 +82,19 @@ pub async fn run(
     listener: TcpListener,
     opts: ServerOptions,
     events: Events,
+    lines: Option<mpsc::Receiver<Vec<u8>>>,
+    stop: CancellationToken,
+) -> io::Result<()> {
+    let service = Arc::new(Answering(opts.conn.clone()));
+    run_service(listener, &opts, service, events, lines, stop).await
+}
+
+/// The accept loop, for any service.
+pub(crate) async fn run_service<S: Service>(
+    listener: TcpListener,
+    opts: &ServerOptions,
+    service: Arc<S>,
+    events: Events,
     mut lines: Option<mpsc::Receiver<Vec<u8>>>,
     stop: CancellationToken,
 ) -> io::Result<()> {
@@ -71,7 +113,6 @@ pub async fn run(
     let registry: Registry = Arc::default();
     let totals: Arc<Mutex<Totals>> = Arc::default();
     let tracker = TaskTracker::new();
-    let conn_opts = Arc::new(opts.conn.clone());
     let mut next_id: ConnId = 1;
     // After an accept error such as EMFILE: when to try again, and whether we said so.
     let mut paused_until: Option<Instant> = None;
@@ -86,6 +127,12 @@ pub async fn run(
             line = next_line(&mut lines) => match line {
                 Some(line) => {
                     let cmd = server_command(&line, &opts.line);
+                    let cmd = match cmd {
+                        Ok(Command::Send { .. }) if !service.takes_typed_lines() => {
+                            Err("a relay only forwards: typed lines are not sent; :help lists what works here".to_string())
+                        }
+                        other => other,
+                    };
                     handle(cmd, &registry, &events, &stop).await;
                 }
                 None => lines = None,
@@ -112,12 +159,11 @@ pub async fn run(
                     next_id += 1;
                     let conn = Arc::new(Conn::new(id, peer, opts.queue_limit));
                     lock(&registry).insert(id, conn.clone());
-                    let (registry, totals, events, stop, conn_opts) =
-                        (registry.clone(), totals.clone(), events.clone(), stop.clone(), conn_opts.clone());
+                    let (registry, totals, events, stop, service) =
+                        (registry.clone(), totals.clone(), events.clone(), stop.clone(), service.clone());
                     tracker.spawn(async move {
                         events.send(EventKind::Connected { id, proto: Proto::Tcp, peer, local, side: Side::Accepted }).await;
-                        let reason = connection::serve(&stream, &conn, &conn_opts, &events, &stop).await;
-                        drop(stream);
+                        let reason = service.serve(stream, conn.clone(), events.clone(), stop).await;
                         lock(&registry).remove(&id);
                         let counters = conn.counters();
                         {

@@ -200,7 +200,8 @@ pub async fn run_server(
                     totals.msgs_in += 1;
                     peers.last_sender = Some(noted.id);
                     if noted.new {
-                        events.send(EventKind::Connected { id: noted.id, proto: Proto::Udp, peer: shown, local, side: Side::Accepted }).await;
+                        let here = crate::net::local_towards(local, shown);
+                        events.send(EventKind::Connected { id: noted.id, proto: Proto::Udp, peer: shown, local: here, side: Side::Accepted }).await;
                     }
                     let data = want_data.then(|| Bytes::copy_from_slice(&buf[..n]));
                     if let Some(bytes) = data.clone() {

@@ -18,6 +18,8 @@ use crate::render::{Piece, StreamDecoder, TextEncoding};
 /// How received (and sent) bytes are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Show {
+    /// Only the length (a line per message, no content)
+    Len,
     /// Decoded text, control characters escaped.
     Text,
     /// A hex dump: offset, bytes, printable column.
@@ -34,6 +36,8 @@ pub struct ViewOptions {
     pub timestamps: bool,
     /// Narrate each socket step in the lesson's terms (`--explain`).
     pub explain: bool,
+    /// Relay wording: totals per direction between client and target.
+    pub relay: bool,
 }
 
 pub struct Human {
@@ -118,10 +122,13 @@ impl Human {
         let (verb, style) = match dir {
             Dir::In => ("recv", RECV),
             Dir::Out => ("sent", SENT),
+            Dir::C2T => ("c->t", RECV),
+            Dir::T2C => ("t->c", SENT),
         };
         let unit = if bytes.len() == 1 { "byte" } else { "bytes" };
         let head = format!("#{id} {} {} {unit}:", self.paint(style, verb), bytes.len());
         match self.opts.show {
+            Show::Len => self.line(event, head.trim_end_matches(':')),
             Show::Text => {
                 let text = self.text_of(id, dir, bytes, false);
                 self.line(event, &format!("{head} {text}"))
@@ -143,7 +150,7 @@ impl Human {
     /// Text left in a connection's decoders when it closes: bytes of a character cut off.
     fn leftovers(&mut self, id: ConnId) -> String {
         let mut rest = String::new();
-        for dir in [Dir::In, Dir::Out] {
+        for dir in [Dir::In, Dir::Out, Dir::C2T, Dir::T2C] {
             if self.decoders.contains_key(&(id, dir)) {
                 let tail = self.text_of(id, dir, &[], true);
                 if !tail.is_empty() {
@@ -176,6 +183,16 @@ fn totals(c: &Counters) -> String {
         plural(c.msgs_in, "msg", "msgs"),
         plural(c.bytes_out, "byte", "bytes"),
         plural(c.msgs_out, "msg", "msgs")
+    )
+}
+
+fn relay_totals(c: &Counters) -> String {
+    format!(
+        "{} client->target ({}), {} target->client ({})",
+        plural(c.bytes_in, "byte", "bytes"),
+        plural(c.msgs_in, "chunk", "chunks"),
+        plural(c.bytes_out, "byte", "bytes"),
+        plural(c.msgs_out, "chunk", "chunks")
     )
 }
 
@@ -269,6 +286,12 @@ impl Sink for Human {
                         Dir::Out => format!(
                             "#{id} send() handed {n} bytes to the socket's send buffer; the OS sends them from there"
                         ),
+                        Dir::C2T => {
+                            format!("#{id} recv() took {n} bytes from the client, send() handed them to the target")
+                        }
+                        Dir::T2C => {
+                            format!("#{id} recv() took {n} bytes from the target, send() handed them to the client")
+                        }
                     };
                     self.explain(event, &text)?;
                 }
@@ -277,7 +300,8 @@ impl Sink for Human {
             EventKind::Closed { id, reason, counters, duration, .. } => {
                 let rest = self.leftovers(*id);
                 let what = self.paint(WARN, "closed");
-                let body = format!("#{id} {what}: {reason}; {} after {}{rest}", totals(counters), seconds(*duration));
+                let counted = if self.opts.relay { relay_totals(counters) } else { totals(counters) };
+                let body = format!("#{id} {what}: {reason}; {counted} after {}{rest}", seconds(*duration));
                 self.line(event, &body)?;
                 if self.opts.explain {
                     if *reason == CloseReason::PeerClosed {
@@ -324,18 +348,26 @@ impl Sink for Human {
                 );
                 self.line(event, &body)
             }
-            EventKind::HalfClosed { id } => {
-                let what = self.paint(WARN, "sent FIN");
-                self.line(
-                    event,
-                    &format!("#{id} {what} (shutdown of the write side): nothing more to send, still receiving"),
-                )
+            EventKind::HalfClosed { id, dir } => {
+                let what = self.paint(WARN, "FIN");
+                let body = match dir {
+                    Dir::C2T => {
+                        format!("#{id} {what} from the client, passed on to the target: no more bytes client->target")
+                    }
+                    Dir::T2C => {
+                        format!("#{id} {what} from the target, passed on to the client: no more bytes target->client")
+                    }
+                    _ => {
+                        format!("#{id} {what} sent (shutdown of the write side): nothing more to send, still receiving")
+                    }
+                };
+                self.line(event, &body)
             }
             EventKind::Stopped { clients, counters, duration } => {
                 let what = self.paint(GOOD, "stopped");
                 let plural = if *clients == 1 { "" } else { "s" };
-                let body =
-                    format!("{what} after {}: {clients} client{plural}, {}", seconds(*duration), totals(counters));
+                let counted = if self.opts.relay { relay_totals(counters) } else { totals(counters) };
+                let body = format!("{what} after {}: {clients} client{plural}, {counted}", seconds(*duration));
                 self.line(event, &body)
             }
         }
@@ -360,6 +392,7 @@ mod tests {
             encoding: TextEncoding::from_name(encoding).unwrap(),
             timestamps: false,
             explain: false,
+            relay: false,
         };
         let human = Human::new(Box::new(out.clone()), Box::new(err.clone()), opts, false, false);
         (human, out, err)
@@ -426,6 +459,19 @@ mod tests {
             out.text(),
             "#1 recv 2 bytes: \n#1 closed: peer closed the connection (recv returned 0 bytes); \
              2 bytes in (1 msg), 0 bytes out (0 msgs) after 1.5s; in ended inside a character: \\xe4\\xbd\n"
+        );
+    }
+
+    #[test]
+    fn relay_lines_show_the_direction() {
+        let (mut h, out, _) = view(Show::Len, "utf-8");
+        h.opts.relay = true;
+        h.event(&data(2, Dir::C2T, b"abc")).unwrap();
+        h.event(&data(2, Dir::T2C, b"x")).unwrap();
+        h.event(&Event::now(EventKind::HalfClosed { id: 2, dir: Dir::C2T })).unwrap();
+        assert_eq!(
+            out.text(),
+            "#2 c->t 3 bytes\n#2 t->c 1 byte\n#2 FIN from the client, passed on to the target: no more bytes client->target\n"
         );
     }
 

@@ -225,9 +225,9 @@ impl Sink for Json {
                 }
                 o.finish()
             }
-            EventKind::HalfClosed { id } => {
+            EventKind::HalfClosed { id, dir } => {
                 let mut o = JsonObject::new("half_closed", t);
-                o.num("id", id);
+                o.num("id", id).str("dir", dir.as_str());
                 o.finish()
             }
             EventKind::Stopped { clients, counters, duration } => {

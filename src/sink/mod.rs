@@ -6,6 +6,7 @@
 
 pub mod human;
 pub mod json;
+pub mod pcap;
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -21,6 +22,34 @@ use crate::event::{Event, EventKind};
 pub trait Sink: Send {
     fn event(&mut self, event: &Event) -> io::Result<()>;
     fn flush(&mut self) -> io::Result<()>;
+}
+
+/// Several sinks fed the same events, in order (a view and a capture).
+pub struct Tee(pub Vec<Box<dyn Sink>>);
+
+impl Sink for Tee {
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.event(event))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.iter_mut().try_for_each(|s| s.flush())
+    }
+}
+
+/// A view that shows no per-message lines (`--quiet`) while another sink (a capture)
+/// still wants every byte.
+pub struct WithoutData(pub Box<dyn Sink>);
+
+impl Sink for WithoutData {
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        match event.kind {
+            EventKind::Data { .. } => Ok(()),
+            _ => self.0.event(event),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// How many events may wait for the writer before engines wait for it.

@@ -1,0 +1,553 @@
+//! `netassist relay`: a TCP forwarder that shows the conversation. Each accepted client gets
+//! its own connection to the target; bytes flow both ways until both sides are done. A FIN
+//! from one side is passed on as a shutdown of the other's write side; a reset is passed on
+//! as a reset. While one side cannot take more, the relay stops reading the other: a slow
+//! reader slows its peer down instead of growing memory.
+
+use std::io;
+use std::net::Shutdown;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use socket2::SockRef;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::connection::{CloseRequest, Conn, with_read_buffer, write_now};
+use super::server::Service;
+use crate::event::{CloseReason, Dir, EventKind, Proto, Side};
+use crate::net::{BufferRequest, canonical, connect_tcp, no_delay};
+use crate::sink::Events;
+
+/// Where the relay sends its clients.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    pub target_host: String,
+    pub target_port: u16,
+    pub connect_timeout: Duration,
+    pub idle_timeout: Option<Duration>,
+    /// How long a closing relay keeps reading after sending FIN both ways.
+    pub linger: Duration,
+}
+
+impl Service for Relay {
+    async fn serve(&self, client: TcpStream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
+        let connecting =
+            connect_tcp(&self.target_host, self.target_port, self.connect_timeout, BufferRequest::default());
+        let target = tokio::select! {
+            connected = connecting => match connected {
+                Ok(c) => c.stream,
+                Err(e) => return CloseReason::TargetFailed(e.to_string()),
+            },
+            () = stop.cancelled() => return CloseReason::Stopping,
+        };
+        no_delay(&client);
+        no_delay(&target);
+        if let (Ok(peer), Ok(local)) = (target.peer_addr(), target.local_addr()) {
+            let (peer, local) = (canonical(peer), canonical(local));
+            events
+                .send(EventKind::Connected { id: conn.id, proto: Proto::Tcp, peer, local, side: Side::Initiated })
+                .await;
+        }
+        pump(&client, &target, &conn, self, &events, &stop).await
+    }
+
+    fn takes_typed_lines(&self) -> bool {
+        false
+    }
+}
+
+/// One direction of the relay: bytes read from one socket, written to the other.
+struct Flow {
+    carry: Carry,
+    /// The source sent FIN.
+    eof: bool,
+    /// The FIN was passed on.
+    passed: bool,
+}
+
+impl Flow {
+    fn new(carry: Carry) -> Flow {
+        Flow { carry, eof: false, passed: false }
+    }
+}
+
+/// How bytes cross from one socket to the other.
+enum Carry {
+    /// Through this thread's read buffer; what the destination does not take at once is
+    /// kept: `(bytes, how many have gone)`. Needed when the bytes are shown or captured.
+    Copy(Option<(Bytes, usize)>),
+    /// Through a pipe with splice(2): no copy in user space.
+    #[cfg(target_os = "linux")]
+    Splice(super::splice::Pipe),
+}
+
+/// What one forward step did.
+enum Step {
+    Eof,
+    Moved { n: usize, shown: Option<Bytes> },
+}
+
+impl Carry {
+    /// The zero-copy carry where the OS has one and nothing needs the bytes.
+    fn new(want: bool) -> Carry {
+        #[cfg(target_os = "linux")]
+        if !want {
+            // Out of file descriptors for a pipe: copy instead.
+            if let Ok(pipe) = super::splice::Pipe::new() {
+                return Carry::Splice(pipe);
+            }
+        }
+        let _ = want;
+        Carry::Copy(None)
+    }
+
+    /// Whether bytes wait for the destination to take them.
+    fn busy(&self) -> bool {
+        match self {
+            Carry::Copy(pending) => pending.is_some(),
+            #[cfg(target_os = "linux")]
+            Carry::Splice(pipe) => pipe.queued > 0,
+        }
+    }
+
+    /// Reads what `src` has and writes it to `dst` at once; what `dst` does not take waits.
+    /// An error says whether it came from reading (`true`) or writing.
+    fn step(&mut self, src: &TcpStream, dst: &TcpStream, want: bool) -> Result<Step, (bool, io::Error)> {
+        match self {
+            Carry::Copy(pending) => with_read_buffer(|buf| {
+                let n = match src.try_read(buf) {
+                    Ok(0) => return Ok(Step::Eof),
+                    Ok(n) => n,
+                    Err(e) => return Err((true, e)),
+                };
+                let chunk = &buf[..n];
+                let written = write_now(dst, chunk).map_err(|e| (false, e))?;
+                let shown = want.then(|| Bytes::copy_from_slice(chunk));
+                if written < n {
+                    *pending = Some((shown.clone().unwrap_or_else(|| Bytes::copy_from_slice(chunk)), written));
+                }
+                Ok(Step::Moved { n, shown })
+            }),
+            #[cfg(target_os = "linux")]
+            Carry::Splice(pipe) => {
+                let n = pipe.fill_from(src).map_err(|e| (true, e))?;
+                if n == 0 {
+                    return Ok(Step::Eof);
+                }
+                self.drain(dst).map_err(|e| (false, e))?;
+                Ok(Step::Moved { n, shown: None })
+            }
+        }
+    }
+
+    /// Writes what waits for `dst`, as much as it takes now.
+    fn drain(&mut self, dst: &TcpStream) -> io::Result<()> {
+        match self {
+            Carry::Copy(pending) => {
+                if let Some((bytes, at)) = pending.as_mut() {
+                    *at += write_now(dst, &bytes[*at..])?;
+                    if *at == bytes.len() {
+                        *pending = None;
+                    }
+                }
+                Ok(())
+            }
+            #[cfg(target_os = "linux")]
+            Carry::Splice(pipe) => {
+                while pipe.queued > 0 {
+                    match pipe.drain_to(dst) {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Which side an I/O error happened on.
+enum Failure {
+    Client(io::Error),
+    Target(io::Error),
+}
+
+fn is_reset(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe)
+}
+
+/// Makes the next close of `stream` a reset: SO_LINGER 0.
+fn reset_on_close(stream: &TcpStream) {
+    let _ = SockRef::from(stream).set_linger(Some(Duration::ZERO));
+}
+
+/// Passes a failure on to the other side and says what happened.
+fn failed(failure: Failure, client: &TcpStream, target: &TcpStream) -> CloseReason {
+    match failure {
+        Failure::Client(e) if is_reset(&e) => {
+            reset_on_close(target);
+            CloseReason::ClientReset
+        }
+        Failure::Target(e) if is_reset(&e) => {
+            reset_on_close(client);
+            CloseReason::TargetReset
+        }
+        Failure::Client(e) | Failure::Target(e) => {
+            reset_on_close(client);
+            reset_on_close(target);
+            CloseReason::Error(crate::error::io_reason(&e))
+        }
+    }
+}
+
+async fn pump(
+    client: &TcpStream,
+    target: &TcpStream,
+    conn: &Conn,
+    relay: &Relay,
+    events: &Events,
+    stop: &CancellationToken,
+) -> CloseReason {
+    let want = events.wants_data();
+    let (mut c2t, mut t2c) = (Flow::new(Carry::new(want)), Flow::new(Carry::new(want)));
+    let mut cancelled = pin!(stop.cancelled());
+    let mut woken = pin!(conn.woken());
+    let far = Duration::from_secs(365 * 24 * 3600);
+    let mut idle = pin!(tokio::time::sleep(relay.idle_timeout.unwrap_or(far)));
+
+    loop {
+        if let Some(reason) = conn.close_now() {
+            return finish(client, target, reason, relay.linger).await;
+        }
+        // Pass each FIN on once everything read before it has been written.
+        for (flow, dst, dir) in [(&mut c2t, target, Dir::C2T), (&mut t2c, client, Dir::T2C)] {
+            if flow.eof && !flow.carry.busy() && !flow.passed {
+                flow.passed = true;
+                let _ = SockRef::from(dst).shutdown(Shutdown::Write);
+                events.send(EventKind::HalfClosed { id: conn.id, dir }).await;
+            }
+        }
+        if c2t.passed && t2c.passed {
+            return CloseReason::BothClosed;
+        }
+
+        let outcome: Result<(), Failure> = tokio::select! {
+            biased;
+            () = &mut cancelled => conn_close(conn, CloseReason::Stopping),
+            () = &mut woken => {
+                woken.set(conn.woken());
+                Ok(())
+            }
+            ready = target.writable(), if c2t.carry.busy() => match ready {
+                Ok(()) => c2t.carry.drain(target).map_err(Failure::Target),
+                Err(e) => Err(Failure::Target(e)),
+            },
+            ready = client.writable(), if t2c.carry.busy() => match ready {
+                Ok(()) => t2c.carry.drain(client).map_err(Failure::Client),
+                Err(e) => Err(Failure::Client(e)),
+            },
+            ready = client.readable(), if !c2t.eof && !c2t.carry.busy() => match ready {
+                Ok(()) => step(client, target, &mut c2t, conn, Dir::C2T, want, events).await,
+                Err(e) => Err(Failure::Client(e)),
+            },
+            ready = target.readable(), if !t2c.eof && !t2c.carry.busy() => match ready {
+                Ok(()) => step(target, client, &mut t2c, conn, Dir::T2C, want, events).await,
+                Err(e) => Err(Failure::Target(e)),
+            },
+            () = &mut idle, if relay.idle_timeout.is_some() => {
+                let limit = relay.idle_timeout.expect("guarded");
+                let quiet = conn.idle_for();
+                if quiet >= limit {
+                    conn_close(conn, CloseReason::IdleTimeout(limit))
+                } else {
+                    idle.as_mut().reset(Instant::now() + (limit - quiet));
+                    Ok(())
+                }
+            }
+        };
+        if let Err(failure) = outcome {
+            return failed(failure, client, target);
+        }
+    }
+}
+
+fn conn_close(conn: &Conn, reason: CloseReason) -> Result<(), Failure> {
+    conn.close(CloseRequest::Now(reason));
+    Ok(())
+}
+
+/// Reads from `src` and forwards to `dst`; the events say what passed.
+async fn step(
+    src: &TcpStream,
+    dst: &TcpStream,
+    flow: &mut Flow,
+    conn: &Conn,
+    dir: Dir,
+    want: bool,
+    events: &Events,
+) -> Result<(), Failure> {
+    let from_client = dir == Dir::C2T;
+    let side = |read_side: bool, e: io::Error| {
+        if read_side == from_client { Failure::Client(e) } else { Failure::Target(e) }
+    };
+    match flow.carry.step(src, dst, want) {
+        Err((true, e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+        Err((read, e)) => Err(side(read, e)),
+        Ok(Step::Eof) => {
+            flow.eof = true;
+            Ok(())
+        }
+        Ok(Step::Moved { n, shown }) => {
+            count(conn, dir, n);
+            if let Some(bytes) = shown {
+                events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes }).await;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn count(conn: &Conn, dir: Dir, n: usize) {
+    if dir == Dir::C2T { conn.count_in(n) } else { conn.count_out(n) }
+}
+
+/// Closes both sides with FIN, reading what still comes for a moment so the closes stay
+/// FINs rather than resets.
+async fn finish(client: &TcpStream, target: &TcpStream, reason: CloseReason, linger: Duration) -> CloseReason {
+    let _ = SockRef::from(client).shutdown(Shutdown::Write);
+    let _ = SockRef::from(target).shutdown(Shutdown::Write);
+    let _ = tokio::time::timeout(linger, async { tokio::join!(read_to_eof(client), read_to_eof(target)) }).await;
+    reason
+}
+
+/// Reads and drops what a socket still sends, until its FIN (or an error).
+async fn read_to_eof(s: &TcpStream) {
+    loop {
+        if s.readable().await.is_err() {
+            return;
+        }
+        let done = with_read_buffer(|buf| match s.try_read(buf) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+        });
+        if done {
+            return;
+        }
+    }
+}
+
+/// One client address of the UDP relay, with its own socket towards the target.
+struct UdpSession {
+    conn: Arc<Conn>,
+    upstream: Arc<tokio::net::UdpSocket>,
+    done: CancellationToken,
+}
+
+#[derive(Debug, Clone)]
+pub struct UdpRelay {
+    pub target: std::net::SocketAddr,
+    /// Forget a client (and close its upstream socket) after this long without datagrams.
+    pub idle_timeout: Duration,
+    /// How many clients at once (each has a socket).
+    pub max_clients: usize,
+    pub dual_stack: bool,
+    pub line: crate::input::LineFormat,
+}
+
+/// Relays datagrams: each client address gets an upstream socket connected to the target;
+/// what the target sends back on it goes to that client.
+pub async fn run_udp(
+    socket: tokio::net::UdpSocket,
+    relay: UdpRelay,
+    events: Events,
+    mut lines: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
+    stop: CancellationToken,
+) -> io::Result<()> {
+    use std::collections::HashMap;
+    use std::net::SocketAddr;
+
+    let started = Instant::now();
+    let local = socket.local_addr()?;
+    events
+        .send(EventKind::Listening {
+            proto: Proto::Udp,
+            addr: local,
+            dual_stack: relay.dual_stack,
+            backlog: None,
+            reachable: crate::netinfo::interfaces::reachable(local, relay.dual_stack),
+        })
+        .await;
+    let socket = Arc::new(socket);
+    let want = events.wants_data();
+    let mut sessions: HashMap<SocketAddr, UdpSession> = HashMap::new();
+    let mut next_id = 1;
+    let mut totals = crate::event::Counters::default();
+    let mut served = 0u64;
+    let mut buf = vec![0u8; 65_536];
+    let mut sweep = tokio::time::interval((relay.idle_timeout / 4).max(Duration::from_millis(20)));
+    let tracker = tokio_util::task::TaskTracker::new();
+
+    let closed = |conn: &Conn, reason: CloseReason, totals: &mut crate::event::Counters| {
+        let counters = conn.counters();
+        totals.add(&counters);
+        EventKind::Closed { id: conn.id, peer: conn.peer, reason, counters, duration: conn.age() }
+    };
+    let end = |s: UdpSession, reason: CloseReason, totals: &mut crate::event::Counters| {
+        s.done.cancel();
+        closed(&s.conn, reason, totals)
+    };
+
+    loop {
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => break,
+            line = super::server::next_line(&mut lines) => match line {
+                None => lines = None,
+                Some(line) => match crate::input::server_command(&line, &relay.line) {
+                    Ok(crate::event::Command::Quit) => stop.cancel(),
+                    Ok(crate::event::Command::List) => {
+                        let list = sessions.values().map(|s| s.conn.info()).collect();
+                        events.send(EventKind::Clients(list)).await;
+                    }
+                    Ok(crate::event::Command::Kick(ids)) => {
+                        for id in ids {
+                            let key = sessions.iter().find(|(_, s)| s.conn.id == id).map(|(k, _)| *k);
+                            match key.and_then(|k| sessions.remove(&k)) {
+                                Some(s) => events.send(end(s, CloseReason::Kicked, &mut totals)).await,
+                                None => events.send(EventKind::Error { id: None, message: format!("no client #{id}; :list shows them") }).await,
+                            }
+                        }
+                    }
+                    Ok(crate::event::Command::Help) => events.send(EventKind::Note(crate::input::SERVER_HELP.replace("Lines typed here go to every connected client.", "A relay only forwards: typed lines are not sent."))).await,
+                    Ok(crate::event::Command::Send { .. }) => events.send(EventKind::Error { id: None, message: "a relay only forwards: typed lines are not sent; :help lists what works here".into() }).await,
+                    Err(message) => events.send(EventKind::Error { id: None, message }).await,
+                },
+            },
+            _ = sweep.tick() => {
+                let idle: Vec<SocketAddr> = sessions.iter().filter(|(_, s)| s.conn.idle_for() >= relay.idle_timeout || s.done.is_cancelled()).map(|(k, _)| *k).collect();
+                for key in idle {
+                    if let Some(s) = sessions.remove(&key) {
+                        let reason = if s.done.is_cancelled() {
+                            CloseReason::PortUnreachable(relay.target)
+                        } else {
+                            CloseReason::IdleTimeout(relay.idle_timeout)
+                        };
+                        events.send(end(s, reason, &mut totals)).await;
+                    }
+                }
+            }
+            ready = socket.readable() => {
+                ready?;
+                for _ in 0..64 {
+                    let (n, from) = match socket.try_recv_from(&mut buf) {
+                        Ok(got) => got,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused || e.kind() == io::ErrorKind::ConnectionReset => continue,
+                        Err(e) => return Err(e),
+                    };
+                    if !sessions.contains_key(&from) {
+                        if sessions.len() >= relay.max_clients {
+                            let reason = format!("{} clients are relayed, the limit; datagram dropped", sessions.len());
+                            events.send(EventKind::Rejected { peer: canonical(from), reason }).await;
+                            continue;
+                        }
+                        let id = next_id;
+                        next_id += 1;
+                        let opened = open_upstream(relay.target).await;
+                        let conn = Arc::new(Conn::new(id, canonical(from), 0));
+                        let here = crate::net::local_towards(local, canonical(from));
+                        events.send(EventKind::Connected { id, proto: Proto::Udp, peer: canonical(from), local: here, side: Side::Accepted }).await;
+                        let upstream = match opened {
+                            Ok(u) => Arc::new(u),
+                            Err(e) => {
+                                served += 1;
+                                let reason = CloseReason::TargetFailed(crate::error::io_reason(&e));
+                                events.send(closed(&conn, reason, &mut totals)).await;
+                                continue;
+                            }
+                        };
+                        served += 1;
+                        if let Ok(up_local) = upstream.local_addr() {
+                            events.send(EventKind::Connected { id, proto: Proto::Udp, peer: relay.target, local: canonical(up_local), side: Side::Initiated }).await;
+                        }
+                        let done = stop.child_token();
+                        tracker.spawn(back_to_client(upstream.clone(), socket.clone(), from, conn.clone(), events.clone(), done.clone()));
+                        sessions.insert(from, UdpSession { conn, upstream, done });
+                    }
+                    let s = sessions.get(&from).expect("present or just made");
+                    s.conn.count_in(n);
+                    if want {
+                        events.send(EventKind::Data { id: s.conn.id, peer: s.conn.peer, dir: Dir::C2T, bytes: Bytes::copy_from_slice(&buf[..n]) }).await;
+                    }
+                    match s.upstream.try_send(&buf[..n]) {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => { let _ = s.upstream.send(&buf[..n]).await; }
+                        // The target is not there (an earlier ICMP port unreachable): the sweep reports it.
+                        Err(_) => s.done.cancel(),
+                    }
+                }
+            }
+        }
+    }
+    for (_, s) in sessions.drain() {
+        events.send(end(s, CloseReason::Stopping, &mut totals)).await;
+    }
+    tracker.close();
+    tracker.wait().await;
+    events.send(EventKind::Stopped { clients: served, counters: totals, duration: started.elapsed() }).await;
+    Ok(())
+}
+
+/// A socket connected to the target, for one client.
+async fn open_upstream(target: std::net::SocketAddr) -> io::Result<tokio::net::UdpSocket> {
+    let any: std::net::SocketAddr =
+        if target.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
+    let upstream = tokio::net::UdpSocket::bind(any).await?;
+    upstream.connect(target).await?;
+    Ok(upstream)
+}
+
+/// Sends what the target answers on one client's upstream socket back to that client.
+async fn back_to_client(
+    upstream: Arc<tokio::net::UdpSocket>,
+    socket: Arc<tokio::net::UdpSocket>,
+    client: std::net::SocketAddr,
+    conn: Arc<Conn>,
+    events: Events,
+    done: CancellationToken,
+) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let n = tokio::select! {
+            () = done.cancelled() => return,
+            got = upstream.recv(&mut buf) => match got {
+                Ok(n) => n,
+                // ICMP port unreachable from the target: the main loop reports and forgets.
+                Err(_) => {
+                    done.cancel();
+                    return;
+                }
+            },
+        };
+        conn.count_out(n);
+        if events.wants_data() {
+            events
+                .send(EventKind::Data {
+                    id: conn.id,
+                    peer: conn.peer,
+                    dir: Dir::T2C,
+                    bytes: Bytes::copy_from_slice(&buf[..n]),
+                })
+                .await;
+        }
+        if socket.send_to(&buf[..n], client).await.is_err() {
+            continue;
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! `netassist relay`: bytes exact both ways on both paths (zero-copy when nothing is shown,
+//! copying when it is), FIN and RST passed on, a target that is not there, many clients,
+//! bounded memory with a slow reader, and the capture file read back and reassembled.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use crate::util::*;
+
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn target() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+/// A relay to 127.0.0.1:`to`, with `extra` arguments; returns it and its port.
+fn relay(to: u16, extra: &[&str]) -> (Proc, u16) {
+    let to = to.to_string();
+    let mut args = vec!["relay", "0", "127.0.0.1", &to, "--bind", "127.0.0.1", "--json"];
+    args.extend_from_slice(extra);
+    let mut r = Proc::spawn(&args);
+    let port = r.port();
+    (r, port)
+}
+
+/// Both ways at once: the client sends `up`, the target sends `down`; each side then
+/// half-closes and reads the other's bytes to the end.
+fn exchange(relay_port: u16, listener: &TcpListener, up: &[u8], down: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut c = client(relay_port);
+    let (mut t, _) = listener.accept().unwrap();
+    t.set_read_timeout(Some(PATIENCE)).unwrap();
+    let (mut c2, mut t2) = (c.try_clone().unwrap(), t.try_clone().unwrap());
+    let (up, down) = (up.to_vec(), down.to_vec());
+    let w1 = thread::spawn(move || {
+        c2.write_all(&up).unwrap();
+        c2.shutdown(Shutdown::Write).unwrap();
+    });
+    let w2 = thread::spawn(move || {
+        t2.write_all(&down).unwrap();
+        t2.shutdown(Shutdown::Write).unwrap();
+    });
+    let at_target = read_to_end(&mut t);
+    let at_client = read_to_end(&mut c);
+    w1.join().unwrap();
+    w2.join().unwrap();
+    (at_target, at_client)
+}
+
+#[test]
+fn bytes_are_exact_both_ways_zero_copy() {
+    let (listener, tport) = target();
+    let (mut r, port) = relay(tport, &["--quiet"]);
+    let (up, down) = (random_bytes(3 << 20, 1), random_bytes(5 << 20, 2));
+    let (at_target, at_client) = exchange(port, &listener, &up, &down);
+    assert!(at_target == up, "client->target differs ({} of {} bytes)", at_target.len(), up.len());
+    assert!(at_client == down, "target->client differs ({} of {} bytes)", at_client.len(), down.len());
+    let closed = r.event("closed", Some(1));
+    assert_eq!(closed["reason"], "both_closed");
+    assert_eq!((closed["bytes_in"].as_u64(), closed["bytes_out"].as_u64()), (Some(3 << 20), Some(5 << 20)));
+}
+
+#[test]
+fn bytes_are_exact_both_ways_when_shown_and_the_capture_reassembles() {
+    let (listener, tport) = target();
+    let pcap = std::env::temp_dir().join(format!("netassist-relay-{}.pcap", std::process::id()));
+    let (mut r, port) = relay(tport, &["--quiet", "--pcap", pcap.to_str().unwrap()]);
+    let (up, down) = (random_bytes(1 << 20, 3), random_bytes(2 << 20, 4));
+    let (at_target, at_client) = exchange(port, &listener, &up, &down);
+    assert!(at_target == up && at_client == down, "bytes differ");
+    r.event("closed", Some(1));
+    r.signal(libc::SIGINT);
+    r.event("stopped", None);
+    assert!(r.wait().success());
+
+    let streams = reassemble(&std::fs::read(&pcap).unwrap());
+    std::fs::remove_file(&pcap).unwrap();
+    // Four streams: client->relay and relay->target carry `up`, the other two `down`.
+    assert_eq!(streams.len(), 4, "{:?}", streams.keys().collect::<Vec<_>>());
+    let ups = streams.values().filter(|s| s.bytes == up).count();
+    let downs = streams.values().filter(|s| s.bytes == down).count();
+    assert_eq!((ups, downs), (2, 2), "each way's bytes on both legs");
+    assert!(streams.values().all(|s| s.syn && s.fin), "a handshake and a FIN on every stream");
+    let client_leg: Vec<_> = streams.keys().filter(|(_, dst)| dst.port() == port).collect();
+    assert_eq!(client_leg.len(), 1, "the client's leg has the relay's real port");
+    assert!(streams.keys().any(|(_, dst)| dst.port() == tport), "the target's leg has the target's real port");
+}
+
+/// One direction of a TCP conversation read back from a capture.
+#[derive(Default, Debug)]
+struct Stream {
+    bytes: Vec<u8>,
+    syn: bool,
+    fin: bool,
+    rst: bool,
+}
+
+/// A direction's segments as read, before reassembly.
+#[derive(Default)]
+struct Collected {
+    stream: Stream,
+    /// (sequence number, payload)
+    parts: Vec<(u32, Vec<u8>)>,
+    /// The sequence number of the first byte (the SYN's plus one).
+    first: Option<u32>,
+}
+
+/// Reads a pcap (Ethernet) and reassembles each TCP direction by sequence number; checks
+/// that the segments leave no gap.
+fn reassemble(file: &[u8]) -> BTreeMap<(SocketAddr, SocketAddr), Stream> {
+    assert_eq!(&file[..4], &0xa1b2_c3d4u32.to_le_bytes(), "pcap magic");
+    assert_eq!(u32::from_le_bytes(file[20..24].try_into().unwrap()), 1, "Ethernet links");
+    let mut at = 24;
+    let mut segments: BTreeMap<(SocketAddr, SocketAddr), Collected> = BTreeMap::new();
+    while at < file.len() {
+        assert!(at + 16 <= file.len(), "a whole record header");
+        let len = u32::from_le_bytes(file[at + 8..at + 12].try_into().unwrap()) as usize;
+        let packet = &file[at + 16..at + 16 + len];
+        at += 16 + len;
+        let sliced = etherparse::SlicedPacket::from_ethernet(packet).expect("a valid packet");
+        let (src, dst) = match &sliced.net {
+            Some(etherparse::NetSlice::Ipv4(ip)) => {
+                (ip.header().source_addr().into(), ip.header().destination_addr().into())
+            }
+            Some(etherparse::NetSlice::Ipv6(ip)) => {
+                (ip.header().source_addr().into(), ip.header().destination_addr().into())
+            }
+            other => panic!("not IP: {other:?}"),
+        };
+        let Some(etherparse::TransportSlice::Tcp(tcp)) = &sliced.transport else { panic!("not TCP") };
+        let key = (SocketAddr::new(src, tcp.source_port()), SocketAddr::new(dst, tcp.destination_port()));
+        let entry = segments.entry(key).or_default();
+        if tcp.syn() {
+            entry.stream.syn = true;
+            entry.first = Some(tcp.sequence_number().wrapping_add(1));
+        }
+        entry.stream.fin |= tcp.fin();
+        entry.stream.rst |= tcp.rst();
+        if !tcp.payload().is_empty() {
+            entry.parts.push((tcp.sequence_number(), tcp.payload().to_vec()));
+        }
+    }
+    segments
+        .into_iter()
+        .map(|(key, Collected { mut stream, mut parts, first })| {
+            parts.sort_by_key(|(seq, _)| seq.wrapping_sub(first.unwrap_or(0)));
+            let mut next = first.expect("a SYN opens each stream");
+            for (seq, payload) in parts {
+                assert_eq!(seq, next, "no gap in {key:?}");
+                next = next.wrapping_add(payload.len() as u32);
+                stream.bytes.extend_from_slice(&payload);
+            }
+            (key, stream)
+        })
+        .collect()
+}
+
+#[test]
+fn half_close_from_the_client_is_passed_on() {
+    let (listener, tport) = target();
+    let (mut r, port) = relay(tport, &[]);
+    let mut c = client(port);
+    let (mut t, _) = listener.accept().unwrap();
+    t.set_read_timeout(Some(PATIENCE)).unwrap();
+    c.write_all(b"question").unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    // The target sees the bytes, then EOF; it can still answer.
+    assert_eq!(read_to_end(&mut t), b"question");
+    assert_eq!(r.event("half_closed", Some(1))["dir"], "c2t");
+    t.write_all(b"answer").unwrap();
+    drop(t);
+    assert_eq!(read_to_end(&mut c), b"answer");
+    assert_eq!(r.event("closed", Some(1))["reason"], "both_closed");
+}
+
+#[test]
+fn half_close_from_the_target_is_passed_on() {
+    let (listener, tport) = target();
+    let (mut r, port) = relay(tport, &[]);
+    let mut c = client(port);
+    let (mut t, _) = listener.accept().unwrap();
+    t.set_read_timeout(Some(PATIENCE)).unwrap();
+    t.write_all(b"banner").unwrap();
+    t.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(read_to_end(&mut c), b"banner");
+    assert_eq!(r.event("half_closed", Some(1))["dir"], "t2c");
+    c.write_all(b"still talking").unwrap();
+    drop(c);
+    assert_eq!(read_to_end(&mut t), b"still talking");
+    r.event("closed", Some(1));
+}
+
+#[test]
+fn a_refused_target_closes_the_client_with_a_reason() {
+    let port_nobody = closed_port();
+    let (mut r, port) = relay(port_nobody, &[]);
+    let mut c = client(port);
+    assert_eq!(read_to_end(&mut c), b"");
+    let closed = r.event("closed", Some(1));
+    assert_eq!(closed["reason"], "target_failed");
+    assert!(closed["message"].as_str().unwrap().contains("refused"), "{closed}");
+}
+
+#[test]
+fn a_target_that_closes_first() {
+    let (listener, tport) = target();
+    let (mut r, port) = relay(tport, &[]);
+    let mut c = client(port);
+    let (t, _) = listener.accept().unwrap();
+    drop(t);
+    assert_eq!(read_to_end(&mut c), b"");
+    drop(c);
+    assert_eq!(r.event("closed", Some(1))["reason"], "both_closed");
+}
+
+#[test]
+fn a_client_reset_is_passed_on_as_a_reset() {
+    let (listener, tport) = target();
+    let (mut r, port) = relay(tport, &[]);
+    let c = client(port);
+    let (mut t, _) = listener.accept().unwrap();
+    t.set_read_timeout(Some(PATIENCE)).unwrap();
+    r.event_where("the target leg", |v| v["event"] == "connected" && v["side"] == "initiated");
+    socket2::SockRef::from(&c).set_linger(Some(Duration::ZERO)).unwrap();
+    drop(c);
+    assert_eq!(r.event("closed", Some(1))["reason"], "client_reset");
+    let mut buf = [0u8; 8];
+    let err = t.read(&mut buf).expect_err("a reset, not a FIN");
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+}
+
+#[test]
+fn many_clients_at_once() {
+    let mut echo = Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--echo", "--quiet", "--json"]);
+    let eport = echo.port();
+    let (_r, port) = relay(eport, &["--quiet"]);
+    let workers: Vec<_> = (0..50u64)
+        .map(|i| {
+            thread::spawn(move || {
+                let mut c = client(port);
+                let data = random_bytes(20_000, i + 10);
+                let mut w = c.try_clone().unwrap();
+                let sent = data.clone();
+                let writer = thread::spawn(move || w.write_all(&sent).unwrap());
+                assert_eq!(read_n(&mut c, data.len()), data);
+                writer.join().unwrap();
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+}
+
+fn rss_kib(pid: i32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Pushes bytes at `writer` until it blocks (its peer stopped taking them), then returns how
+/// much went.
+fn push_until_blocked(writer: &mut TcpStream) -> usize {
+    writer.set_write_timeout(Some(Duration::from_millis(500))).unwrap();
+    let chunk = vec![7u8; 64 * 1024];
+    let mut sent = 0;
+    while let Ok(n) = writer.write(&chunk) {
+        sent += n;
+        assert!(sent < 512 << 20, "512 MiB went into a relay whose reader does not read");
+    }
+    sent
+}
+
+#[test]
+fn a_slow_reader_keeps_memory_bounded_either_way() {
+    for shown in [false, true] {
+        let (listener, tport) = target();
+        let extra: &[&str] = if shown { &["--dump", "len"] } else { &["--quiet"] };
+        let (r, port) = relay(tport, extra);
+        let before = rss_kib(r.pid());
+        // The target does not read what the client sends.
+        let mut c = client(port);
+        let (mut t, _) = listener.accept().unwrap();
+        let sent = push_until_blocked(&mut c);
+        // And the client does not read what the target sends.
+        let sent_back = push_until_blocked(&mut t);
+        let grown = rss_kib(r.pid()).saturating_sub(before);
+        assert!(grown < 16 * 1024, "the relay grew by {grown} KiB holding {sent} + {sent_back} bytes nobody read");
+    }
+}
+
+#[test]
+fn json_directions_and_the_target_leg() {
+    let (listener, tport) = target();
+    let (mut r, port) = relay(tport, &[]);
+    let mut c = client(port);
+    let (mut t, _) = listener.accept().unwrap();
+    t.set_read_timeout(Some(PATIENCE)).unwrap();
+    c.write_all(b"up").unwrap();
+    assert_eq!(read_n(&mut t, 2), b"up");
+    t.write_all(b"down").unwrap();
+    assert_eq!(read_n(&mut c, 4), b"down");
+    let leg = r.event_where("the target leg", |v| v["event"] == "connected" && v["side"] == "initiated");
+    assert_eq!(leg["peer"], format!("127.0.0.1:{tport}"));
+    assert_eq!(leg["local"], t.peer_addr().unwrap().to_string());
+    let up = r.event_where("c2t", |v| v["event"] == "data" && v["dir"] == "c2t");
+    assert_eq!(up["text"], "up");
+    let down = r.event_where("t2c", |v| v["event"] == "data" && v["dir"] == "t2c");
+    assert_eq!(down["text"], "down");
+}
+
+#[test]
+fn sigterm_leaves_a_complete_capture() {
+    let (listener, tport) = target();
+    let pcap = std::env::temp_dir().join(format!("netassist-sigterm-{}.pcap", std::process::id()));
+    let (mut r, port) = relay(tport, &["--pcap", pcap.to_str().unwrap()]);
+    let mut c = client(port);
+    let (mut t, _) = listener.accept().unwrap();
+    t.set_read_timeout(Some(PATIENCE)).unwrap();
+    c.write_all(b"before the end").unwrap();
+    assert_eq!(read_n(&mut t, 14), b"before the end");
+    r.event_where("the data", |v| v["event"] == "data");
+    r.signal(libc::SIGTERM);
+    r.event("stopped", None);
+    assert!(r.wait().success());
+    let streams = reassemble(&std::fs::read(&pcap).unwrap());
+    std::fs::remove_file(&pcap).unwrap();
+    assert_eq!(streams.values().filter(|s| s.bytes == b"before the end").count(), 2);
+    assert!(streams.values().all(|s| s.fin), "the stop closed every stream with FIN");
+    if std::process::Command::new("tshark").arg("--version").output().is_ok() {
+        eprintln!("(tshark present; the other capture tests do not depend on it)");
+    }
+}
+
+#[test]
+fn udp_relay_forwards_datagrams_both_ways() {
+    let mut echo = Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--udp", "--echo", "--quiet", "--json"]);
+    let eport = echo.port().to_string();
+    let mut r = Proc::spawn(&["relay", "0", "127.0.0.1", &eport, "--bind", "127.0.0.1", "--udp", "--json"]);
+    let port = r.port();
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut buf = vec![0u8; 70_000];
+    for payload in [b"hello".to_vec(), vec![], random_bytes(60_000, 9)] {
+        peer.send_to(&payload, ("127.0.0.1", port)).unwrap();
+        let (n, from) = peer.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], &payload[..]);
+        assert_eq!(from.port(), port, "the answer comes from the relay");
+    }
+    let up = r.event_where("c2t", |v| v["event"] == "data" && v["dir"] == "c2t");
+    assert_eq!(up["text"], "hello");
+    r.event_where("t2c", |v| v["event"] == "data" && v["dir"] == "t2c");
+}
+
+#[test]
+fn tshark_opens_the_capture() {
+    let Ok(version) = std::process::Command::new("tshark").arg("--version").output() else {
+        eprintln!("skipped: tshark is not installed");
+        return;
+    };
+    assert!(version.status.success());
+    let (listener, tport) = target();
+    let pcap = std::env::temp_dir().join(format!("netassist-tshark-{}.pcap", std::process::id()));
+    let (mut r, port) = relay(tport, &["--quiet", "--pcap", pcap.to_str().unwrap()]);
+    let (at_target, at_client) = exchange(port, &listener, b"GET / HTTP/1.0\r\n\r\n", b"HTTP/1.0 200 OK\r\n\r\nhi");
+    assert_eq!((at_target.len(), at_client.len()), (18, 21));
+    r.event("closed", Some(1));
+    r.signal(libc::SIGINT);
+    assert!(r.wait().success());
+    let out = std::process::Command::new("tshark")
+        .args(["-r", pcap.to_str().unwrap(), "-q", "-z", "follow,tcp,ascii,0"])
+        .output()
+        .unwrap();
+    std::fs::remove_file(&pcap).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("GET / HTTP/1.0") && text.contains("HTTP/1.0 200 OK"), "{text}");
+}
