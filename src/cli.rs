@@ -107,6 +107,93 @@ pub enum Command {
         "  netassist relay 5353 127.0.0.1 53 --udp --dump hex"
     ))]
     Relay(RelayArgs),
+    /// Load a server: round trips, streams, connection churn; every byte checked, honest latency
+    #[command(after_help = concat!(
+        "Against an echo server every byte that comes back is checked. For a server that answers\n",
+        "something else, give --payload and --expect. With --rate the load is an open loop and\n",
+        "each latency counts from when its message was due, so a stalled server shows.\n\n",
+        "Examples:\n",
+        "  netassist bench 127.0.0.1 9090 -c 16 -l 64 -d 10\n",
+        "  netassist bench 127.0.0.1 9090 --mode stream -c 4 --window 256K\n",
+        "  netassist bench 127.0.0.1 9090 --rate 20000 -c 50\n",
+        "  netassist bench 127.0.0.1 9090 --payload '你好' --expect 'ok，问题正在处理中...' -e gbk"
+    ))]
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The server: a name or an IP address (HOST:PORT works too)
+    #[arg(value_name = "HOST")]
+    pub host: String,
+
+    /// Its port
+    #[arg(value_parser = parse_port)]
+    pub port: Option<u16>,
+
+    /// Connections (UDP: sockets) at once
+    #[arg(short = 'c', long, value_name = "CONNS", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub conns: u64,
+
+    /// Message size in bytes
+    #[arg(short = 'l', long, value_name = "LEN", default_value = "64", value_parser = parse_size)]
+    pub len: usize,
+
+    /// How long to run
+    #[arg(short = 'd', long, value_name = "SECS", default_value = "5", value_parser = parse_duration)]
+    pub duration: Duration,
+
+    /// What each connection does
+    #[arg(long, value_enum, default_value_t = crate::mode::bench::BenchMode::Pingpong)]
+    pub mode: crate::mode::bench::BenchMode,
+
+    /// Bytes kept in flight per connection in stream mode
+    #[arg(long, value_name = "BYTES", default_value = "256K", value_parser = parse_size)]
+    pub window: usize,
+
+    /// Worker threads (each runs its share of the connections)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: u64,
+
+    /// Open loop: this many messages per second in all; latency counts from when each was due
+    #[arg(long, value_name = "MSGS_PER_SEC")]
+    pub rate: Option<f64>,
+
+    /// Open connections at this many per second (a ramp)
+    #[arg(long, value_name = "PER_SEC")]
+    pub connect_rate: Option<f64>,
+
+    /// Send this text (escapes, --encoding) instead of the checked pattern
+    #[arg(long, value_name = "TEXT", conflicts_with = "payload_hex")]
+    pub payload: Option<String>,
+
+    /// Send these bytes instead of the checked pattern
+    #[arg(long, value_name = "HEX")]
+    pub payload_hex: Option<String>,
+
+    /// The answer the server gives to each message (default: the message itself)
+    #[arg(long, value_name = "TEXT", conflicts_with = "expect_hex")]
+    pub expect: Option<String>,
+
+    /// The answer, as bytes
+    #[arg(long, value_name = "HEX")]
+    pub expect_hex: Option<String>,
+
+    /// UDP datagram round trips, with loss counted
+    #[arg(long)]
+    pub udp: bool,
+
+    /// How long to wait for an answer (default 5s; with --udp 200ms, then the datagram is lost)
+    #[arg(long, value_name = "SECS", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// Text encoding of --payload and --expect
+    #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = parse_encoding)]
+    pub encoding: TextEncoding,
+
+    /// JSON lines: progress each second, and the last line the summary
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

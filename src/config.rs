@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::cli::{ConnectArgs, LineArgs, ListenArgs, RelayArgs, SendArg, SocketArgs, ViewArgs};
+use crate::cli::{BenchArgs, ConnectArgs, LineArgs, ListenArgs, RelayArgs, SendArg, SocketArgs, ViewArgs};
 use crate::error::{Error, Result};
 use crate::input::LineFormat;
+use crate::mode::bench::{BenchConfig, BenchMode};
 use crate::mode::client::{ClientOptions, Payload};
 use crate::mode::connection::{ConnOptions, Reply};
 use crate::mode::server::ServerOptions;
@@ -179,23 +180,83 @@ pub fn relay_accept_options(args: &RelayArgs, dual_stack: bool) -> ServerOptions
 
 /// HOST and PORT of `connect`: `host port`, `host:port` or `[v6]:port`.
 pub fn connect_target(args: &ConnectArgs) -> Result<(String, u16)> {
-    if let Some(port) = args.port {
-        return Ok((args.host.clone(), port));
+    host_and_port("connect", &args.host, args.port)
+}
+
+/// A host and a port as typed: `host port`, `host:port` or `[v6]:port`.
+pub fn host_and_port(command: &str, host: &str, port: Option<u16>) -> Result<(String, u16)> {
+    if let Some(port) = port {
+        return Ok((host.to_string(), port));
     }
-    let missing = || {
-        argument("connect", format!("no port given for '{}'; write HOST PORT, e.g. connect 127.0.0.1 9090", args.host))
-    };
-    let (host, port) = if let Some(rest) = args.host.strip_prefix('[') {
-        let (ip, port) = rest.split_once("]:").ok_or_else(missing)?;
-        (ip, port)
+    let missing =
+        || argument(command, format!("no port given for '{host}'; write HOST PORT, e.g. {command} 127.0.0.1 9090"));
+    let (host, port) = if let Some(rest) = host.strip_prefix('[') {
+        rest.split_once("]:").ok_or_else(missing)?
     } else {
-        match args.host.rsplit_once(':') {
+        match host.rsplit_once(':') {
             Some((h, p)) if !h.contains(':') => (h, p),
             _ => return Err(missing()),
         }
     };
-    let port = crate::cli::parse_port(port).map_err(|e| argument("connect", e))?;
+    let port = crate::cli::parse_port(port).map_err(|e| argument(command, e))?;
     Ok((host.to_string(), port))
+}
+
+/// The load `bench` puts on `target`.
+pub fn bench_config(args: &BenchArgs, target: SocketAddr) -> Result<BenchConfig> {
+    let payload = match (&args.payload, &args.payload_hex) {
+        (Some(t), _) => Some(text_arg("--payload", t, args.encoding)?),
+        (_, Some(h)) => Some(hex_arg("--payload-hex", h)?),
+        _ => None,
+    };
+    let expect = match (&args.expect, &args.expect_hex) {
+        (Some(t), _) => Some(text_arg("--expect", t, args.encoding)?),
+        (_, Some(h)) => Some(hex_arg("--expect-hex", h)?),
+        _ => None,
+    };
+    if expect.is_some() && payload.is_none() {
+        return Err(argument("--expect", "says what the server answers to --payload (or --payload-hex): give one"));
+    }
+    if payload.is_some() && args.mode == BenchMode::Stream {
+        return Err(argument(
+            "--payload",
+            "stream mode checks an echoed stream; --payload works with pingpong, churn and sink",
+        ));
+    }
+    let len = payload.as_ref().map_or(args.len, Bytes::len);
+    if len == 0 && !args.udp {
+        return Err(argument("--len", "a message must have at least 1 byte"));
+    }
+    if args.udp {
+        if args.mode != BenchMode::Pingpong {
+            return Err(argument("--udp", "UDP benchmarks are datagram round trips: leave --mode at pingpong"));
+        }
+        let max = max_datagram(&target);
+        if len > max {
+            return Err(argument("--len", format!("{len} bytes do not fit in one UDP datagram (at most {max})")));
+        }
+    }
+    for (what, rate) in [("--rate", args.rate), ("--connect-rate", args.connect_rate)] {
+        if rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+            return Err(argument(what, "must be a number per second above 0"));
+        }
+    }
+    let timeout = args.timeout.unwrap_or(if args.udp { Duration::from_millis(200) } else { Duration::from_secs(5) });
+    Ok(BenchConfig {
+        target,
+        conns: usize::try_from(args.conns).unwrap_or(usize::MAX),
+        len,
+        duration: args.duration,
+        mode: args.mode,
+        window: args.window,
+        threads: usize::try_from(args.threads).unwrap_or(1),
+        rate: args.rate,
+        connect_rate: args.connect_rate,
+        payload,
+        expect,
+        udp: args.udp,
+        timeout,
+    })
 }
 
 pub fn client_options(args: &ConnectArgs) -> Result<ClientOptions> {

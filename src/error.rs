@@ -40,6 +40,10 @@ pub enum Error {
     #[error("connection to {addr} was reset by the peer")]
     Reset { addr: SocketAddr },
 
+    /// A benchmark found wrong bytes or lost connections.
+    #[error("{0}")]
+    Failed(String),
+
     /// A bad argument value that clap could not catch: bad hex, a bad escape, an unencodable
     /// character. `what` names the argument.
     #[error("{what}: {message}")]

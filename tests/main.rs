@@ -3,6 +3,7 @@
 
 mod util;
 
+mod bench;
 mod connect;
 mod errors;
 mod examples;

@@ -1,6 +1,7 @@
 //! The modes: each a `run(...)` that takes a bound listener or a connected stream, an
 //! event sink and a shutdown token, so tests hand them sockets on port 0.
 
+pub mod bench;
 pub mod client;
 pub mod connection;
 pub mod relay;
