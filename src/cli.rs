@@ -239,8 +239,57 @@ pub struct RelayArgs {
     pub pcap: Option<PathBuf>,
 
     /// Relay UDP datagrams: one upstream socket per client address
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["tls_listen", "tls_target"])]
     pub udp: bool,
+
+    /// Speak TLS to clients (terminate it here, to read what they say): with --cert and
+    /// --key, or --tls-self-signed
+    #[arg(long)]
+    pub tls_listen: bool,
+
+    /// The relay's certificate chain for --tls-listen (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_listen")]
+    pub cert: Option<PathBuf>,
+
+    /// The relay's private key for --tls-listen (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_listen")]
+    pub key: Option<PathBuf>,
+
+    /// Make a certificate for --tls-listen at start; its fingerprint is printed
+    #[arg(long, requires = "tls_listen", conflicts_with_all = ["cert", "key"])]
+    pub tls_self_signed: bool,
+
+    /// Require client certificates signed by this CA (PEM) on --tls-listen
+    #[arg(long, value_name = "FILE", requires = "tls_listen")]
+    pub client_ca: Option<PathBuf>,
+
+    /// Speak TLS to the target; its certificate is checked against the system's roots
+    #[arg(long)]
+    pub tls_target: bool,
+
+    /// Do not check the target's certificate
+    #[arg(long, requires = "tls_target")]
+    pub insecure: bool,
+
+    /// The name to ask the target for (SNI; default: TARGET_HOST)
+    #[arg(long, value_name = "NAME", requires = "tls_target")]
+    pub sni: Option<String>,
+
+    /// Trust this CA (PEM) for the target's certificate
+    #[arg(long, value_name = "FILE", requires = "tls_target")]
+    pub ca: Option<PathBuf>,
+
+    /// A client certificate (PEM) to show the target
+    #[arg(long, value_name = "FILE", requires_all = ["tls_target", "target_key"])]
+    pub target_cert: Option<PathBuf>,
+
+    /// Its private key (PEM)
+    #[arg(long, value_name = "FILE", requires_all = ["tls_target", "target_cert"])]
+    pub target_key: Option<PathBuf>,
+
+    /// Application protocols (ALPN) to offer clients and ask the target for (repeatable)
+    #[arg(long, value_name = "PROTO")]
+    pub alpn: Vec<String>,
 
     /// Text encoding for --dump text (utf-8, gbk, big5, ...)
     #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = parse_encoding)]
@@ -375,6 +424,67 @@ pub struct SocketArgs {
     pub explain: bool,
 }
 
+/// TLS for a server (`listen --tls`).
+#[derive(Debug, Args)]
+pub struct ServerTlsArgs {
+    /// Speak TLS to clients (with --cert and --key, or --tls-self-signed)
+    #[arg(long)]
+    pub tls: bool,
+
+    /// The server's certificate chain (PEM)
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// The server's private key (PEM)
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Make a certificate for this host's names and addresses at start (implies --tls); its
+    /// SHA-256 fingerprint is printed
+    #[arg(long, conflicts_with_all = ["cert", "key"])]
+    pub tls_self_signed: bool,
+
+    /// Require client certificates signed by this CA (PEM)
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
+
+    /// Offer this application protocol (ALPN; repeatable, e.g. h2, http/1.1)
+    #[arg(long, value_name = "PROTO")]
+    pub alpn: Vec<String>,
+}
+
+/// TLS for a client (`connect --tls`).
+#[derive(Debug, Args)]
+pub struct ClientTlsArgs {
+    /// Speak TLS to the server; its certificate is checked against the system's roots
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Do not check the server's certificate (a warning says so)
+    #[arg(long, requires = "tls")]
+    pub insecure: bool,
+
+    /// Ask for this server name (SNI) and check the certificate against it (default: HOST)
+    #[arg(long, value_name = "NAME", requires = "tls")]
+    pub sni: Option<String>,
+
+    /// Ask for this application protocol (ALPN; repeatable)
+    #[arg(long, value_name = "PROTO", requires = "tls")]
+    pub alpn: Vec<String>,
+
+    /// Trust this CA (PEM) instead of the system's roots
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub ca: Option<PathBuf>,
+
+    /// A client certificate (PEM), for servers that ask for one
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "key"])]
+    pub cert: Option<PathBuf>,
+
+    /// The client certificate's private key (PEM)
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "cert"])]
+    pub key: Option<PathBuf>,
+}
+
 /// UDP instead of TCP, with the options datagrams have.
 #[derive(Debug, Args)]
 pub struct UdpArgs {
@@ -442,6 +552,9 @@ pub struct ListenArgs {
     pub queue_limit: usize,
 
     #[command(flatten)]
+    pub tls: ServerTlsArgs,
+
+    #[command(flatten)]
     pub udp: UdpArgs,
 
     /// Join this multicast group (repeatable; IPv4 224.0.0.0/4 or IPv6 ff00::/8)
@@ -504,6 +617,9 @@ pub struct ConnectArgs {
     /// for the server to close)
     #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_wait)]
     pub wait: Wait,
+
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
 
     #[command(flatten)]
     pub udp: UdpArgs,

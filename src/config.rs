@@ -162,6 +162,49 @@ pub fn udp_client_options(args: &ConnectArgs, target: &SocketAddr) -> Result<Udp
     Ok(UdpClientOptions { payloads, interval: tcp.interval, rounds: tcp.rounds, wait: tcp.wait, line: tcp.line })
 }
 
+/// The server side of TLS, when asked for.
+pub fn server_tls(args: &crate::cli::ServerTlsArgs) -> Option<crate::tls::ServerSetup> {
+    (args.tls || args.tls_self_signed).then(|| crate::tls::ServerSetup {
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+        self_signed: args.tls_self_signed,
+        client_ca: args.client_ca.clone(),
+        alpn: args.alpn.clone(),
+    })
+}
+
+/// The client side of TLS, when asked for.
+pub fn client_tls(args: &crate::cli::ClientTlsArgs) -> Option<crate::tls::ClientSetup> {
+    args.tls.then(|| crate::tls::ClientSetup {
+        insecure: args.insecure,
+        sni: args.sni.clone(),
+        alpn: args.alpn.clone(),
+        ca: args.ca.clone(),
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+    })
+}
+
+/// The relay's TLS: towards clients, and towards the target.
+pub fn relay_tls(args: &RelayArgs) -> (Option<crate::tls::ServerSetup>, Option<crate::tls::ClientSetup>) {
+    let listen = (args.tls_listen).then(|| crate::tls::ServerSetup {
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+        self_signed: args.tls_self_signed,
+        client_ca: args.client_ca.clone(),
+        alpn: args.alpn.clone(),
+    });
+    let target = args.tls_target.then(|| crate::tls::ClientSetup {
+        insecure: args.insecure,
+        sni: args.sni.clone(),
+        alpn: args.alpn.clone(),
+        ca: args.ca.clone(),
+        cert: args.target_cert.clone(),
+        key: args.target_key.clone(),
+    });
+    (listen, target)
+}
+
 /// The accept loop's settings for the relay.
 pub fn relay_accept_options(args: &RelayArgs, dual_stack: bool) -> ServerOptions {
     ServerOptions {

@@ -37,6 +37,9 @@ pub enum Error {
     #[error("nothing listens on {addr} (UDP): it answered with ICMP port unreachable; is the server running?")]
     UdpRefused { addr: SocketAddr },
 
+    #[error("TLS handshake with {peer} failed: {reason}")]
+    Tls { peer: String, reason: String },
+
     #[error("connection to {addr} was reset by the peer")]
     Reset { addr: SocketAddr },
 

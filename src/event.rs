@@ -146,6 +146,22 @@ pub struct ClientInfo {
     pub counters: Counters,
 }
 
+/// What a TLS handshake agreed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// `TLS 1.3`
+    pub version: String,
+    /// `TLS13_AES_256_GCM_SHA384`
+    pub cipher: String,
+    pub alpn: Option<String>,
+    /// The peer certificate's subject (`CN=localhost`), if it sent one.
+    pub peer_subject: Option<String>,
+    /// SHA-256 of the peer certificate, `AB:CD:...`.
+    pub peer_sha256: Option<String>,
+    /// The last day the peer certificate is valid.
+    pub peer_not_after: Option<String>,
+}
+
 /// An address a peer can reach a listening socket at.
 #[derive(Debug, Clone)]
 pub struct Reachable {
@@ -216,6 +232,8 @@ pub enum EventKind {
         peer: SocketAddr,
         local: SocketAddr,
         side: Side,
+        /// What the TLS handshake agreed on, for a TLS connection.
+        tls: Option<Box<TlsInfo>>,
     },
     /// A client was closed at once, before it got an id's worth of service.
     Rejected {

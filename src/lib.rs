@@ -35,6 +35,7 @@ pub mod net;
 pub mod netinfo;
 pub mod render;
 pub mod sink;
+pub mod tls;
 pub mod tools;
 
 use std::process::ExitCode;
@@ -194,15 +195,51 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
     let opts = config::listen_options(&args, listening.dual_stack)?;
     let listener = tokio::net::TcpListener::from_std(listening.socket)
         .map_err(|source| Error::Io { context: "cannot register the listening socket".into(), source })?;
+    let tls = config::server_tls(&args.tls).map(|setup| tls::server_config(&setup)).transpose()?;
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
     let (events, writer) = output(&args.view, args.socket.explain, &stop);
     narrate(&events, &args.socket, listening.steps, listening.buffers).await;
     let lines = Some(input::stdin_lines());
-    let served = mode::server::run(listener, opts, events, lines, stop).await;
+    let served = match tls {
+        None => mode::server::run(listener, opts, events, lines, stop).await,
+        Some((config, made)) => {
+            tell_self_signed(&events, made.as_ref()).await;
+            let service = mode::server::Tls {
+                acceptor: tokio_rustls::TlsAcceptor::from(config),
+                inner: mode::server::Answering(opts.conn.clone()),
+            };
+            mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, lines, stop).await
+        }
+    };
     finish(writer)?;
     served.map_err(|source| Error::Io { context: "the server stopped".into(), source })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Tells the person about a certificate made at start: its names and its fingerprint, for
+/// clients to compare with what they see.
+async fn tell_self_signed(events: &Events, made: Option<&tls::SelfSigned>) {
+    if let Some(made) = made {
+        events
+            .send(event::EventKind::Note(format!(
+                "TLS with a self-signed certificate for {}\nits SHA-256 fingerprint: {}\nclients: netassist connect HOST PORT --tls --insecure, and compare the fingerprint",
+                made.names.join(", "),
+                made.sha256
+            )))
+            .await;
+    }
+}
+
+/// Warns that `--insecure` checks nothing.
+fn warn_insecure(setup: Option<&tls::ClientSetup>) {
+    if setup.is_some_and(|s| s.insecure) {
+        let mut err = anstream::stderr();
+        let _ = std::io::Write::write_all(
+            &mut err,
+            b"warning: --insecure: the server's certificate is not checked; anyone on the path could read and change this connection\n",
+        );
+    }
 }
 
 async fn listen_udp(args: ListenArgs) -> Result<ExitCode> {
@@ -334,18 +371,36 @@ async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
     let listener = tokio::net::TcpListener::from_std(listening.socket)
         .map_err(|source| Error::Io { context: "cannot register the listening socket".into(), source })?;
     let opts = config::relay_accept_options(&args, listening.dual_stack);
+    let (listen_tls, target_tls) = config::relay_tls(&args);
+    warn_insecure(target_tls.as_ref());
+    let target_tls = match target_tls {
+        Some(setup) => Some((
+            tokio_rustls::TlsConnector::from(tls::client_config(&setup)?),
+            tls::server_name(&setup, &args.target_host)?,
+        )),
+        None => None,
+    };
+    let listen_tls = listen_tls.map(|setup| tls::server_config(&setup)).transpose()?;
     let service = mode::relay::Relay {
         target_host: args.target_host.clone(),
         target_port: args.target_port,
         connect_timeout: args.connect_timeout,
         idle_timeout: args.idle_timeout,
         linger: std::time::Duration::from_secs(1),
+        target_tls,
     };
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
     let (events, writer) = relay_output(&args, &stop)?;
     let lines = Some(input::stdin_lines());
-    let served = mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, lines, stop).await;
+    let served = match listen_tls {
+        None => mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, lines, stop).await,
+        Some((config, made)) => {
+            tell_self_signed(&events, made.as_ref()).await;
+            let service = mode::server::Tls { acceptor: tokio_rustls::TlsAcceptor::from(config), inner: service };
+            mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, lines, stop).await
+        }
+    };
     finish(writer)?;
     served.map_err(|source| Error::Io { context: "the relay stopped".into(), source })?;
     Ok(ExitCode::SUCCESS)
@@ -405,6 +460,14 @@ async fn connect(args: ConnectArgs) -> Result<ExitCode> {
         return connect_udp(args, host, port).await;
     }
     let opts = config::client_options(&args)?;
+    let tls_setup = config::client_tls(&args.tls);
+    let tls = match &tls_setup {
+        Some(setup) => {
+            Some((tokio_rustls::TlsConnector::from(tls::client_config(setup)?), tls::server_name(setup, &host)?))
+        }
+        None => None,
+    };
+    warn_insecure(tls_setup.as_ref());
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
     let sizes = config::buffer_request(&args.socket);
@@ -412,12 +475,27 @@ async fn connect(args: ConnectArgs) -> Result<ExitCode> {
         connected = net::connect_tcp(&host, port, args.connect_timeout, sizes) => connected?,
         () = stop.cancelled() => return Ok(ExitCode::from(130)),
     };
-    let stream = connected.stream;
+    let stream = match tls {
+        None => mode::stream::Stream::Plain(connected.stream),
+        Some((connector, name)) => {
+            let peer = connected.stream.peer_addr().map(net::canonical).map(|a| a.to_string()).unwrap_or_default();
+            let shaking = tokio::time::timeout(args.connect_timeout, connector.connect(name, connected.stream));
+            let shaken = tokio::select! {
+                shaken = shaking => shaken,
+                () = stop.cancelled() => return Ok(ExitCode::from(130)),
+            };
+            match shaken {
+                Ok(Ok(tls)) => mode::stream::Stream::TlsClient(Box::new(tls)),
+                Ok(Err(e)) => return Err(Error::Tls { peer, reason: tls::handshake_error(&e) }),
+                Err(_) => return Err(Error::Tls { peer, reason: "no handshake within the --connect-timeout".into() }),
+            }
+        }
+    };
     let reads_stdin = opts.payloads.is_empty();
     let (events, writer) = output(&args.view, args.socket.explain, &stop);
     narrate(&events, &args.socket, connected.steps, connected.buffers).await;
     let lines = reads_stdin.then(input::stdin_lines);
-    let peer = stream.peer_addr().ok();
+    let peer = stream.tcp().peer_addr().ok();
     let ended = mode::client::run(stream, opts, events, lines, stop).await;
     finish(writer)?;
     let reason = ended.map_err(|source| Error::Io { context: "the connection failed".into(), source })?;

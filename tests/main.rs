@@ -10,4 +10,5 @@ mod examples;
 mod lesson_tools;
 mod listen;
 mod relay;
+mod tls;
 mod udp;

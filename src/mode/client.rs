@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::connection::{self, CloseRequest, Conn, ConnOptions};
+use super::stream::Stream;
 use crate::event::{CloseReason, EventKind, Proto, Side};
 use crate::input::LineFormat;
 use crate::net::{canonical, no_delay};
@@ -42,19 +42,23 @@ pub struct ClientOptions {
     pub queue_limit: usize,
 }
 
-/// Runs the client on a connected stream until it ends; returns why it ended.
+/// Runs the client on a connected stream (plain or TLS) until it ends; returns why.
 pub async fn run(
-    stream: TcpStream,
+    stream: Stream,
     opts: ClientOptions,
     events: Events,
     lines: Option<mpsc::Receiver<Vec<u8>>>,
     stop: CancellationToken,
 ) -> std::io::Result<CloseReason> {
-    let peer = canonical(stream.peer_addr()?);
-    let local = canonical(stream.local_addr()?);
-    no_delay(&stream);
+    let peer = canonical(stream.tcp().peer_addr()?);
+    let local = canonical(stream.tcp().local_addr()?);
+    no_delay(stream.tcp());
     let id = 1;
-    events.send(EventKind::Connected { id, proto: Proto::Tcp, peer, local, side: Side::Initiated }).await;
+    let tls = match &stream {
+        Stream::TlsClient(t) => Some(Box::new(crate::tls::describe(t.get_ref().1))),
+        _ => None,
+    };
+    events.send(EventKind::Connected { id, proto: Proto::Tcp, peer, local, side: Side::Initiated, tls }).await;
     let conn = Conn::new(id, peer, opts.queue_limit);
 
     let feeding = async {
@@ -80,11 +84,16 @@ pub async fn run(
             tokio::time::sleep(wait - quiet).await;
         }
     };
+    let serving = async {
+        match stream {
+            Stream::Plain(tcp) => connection::serve(&tcp, &conn, &opts.conn, &events, &stop).await,
+            tls => connection::serve_io(tls, &conn, &opts.conn, &events, &stop).await,
+        }
+    };
     let reason = tokio::select! {
-        reason = connection::serve(&stream, &conn, &opts.conn, &events, &stop) => reason,
+        reason = serving => reason,
         never = feeding => never,
     };
-    drop(stream);
     events
         .send(EventKind::Closed { id, peer, reason: reason.clone(), counters: conn.counters(), duration: conn.age() })
         .await;

@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use socket2::SockRef;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -494,6 +495,123 @@ pub async fn serve(
                     None => CloseReason::PeerClosed,
                 };
             }
+        }
+    }
+}
+
+/// The same life as [`serve`], for a stream that only reads and writes (TLS): the plain TCP
+/// path above stays readiness-based and buffer-free while idle; a TLS connection holds
+/// rustls's buffers anyway, and one read buffer of its own.
+pub async fn serve_io<S: AsyncRead + AsyncWrite>(
+    io: S,
+    conn: &Conn,
+    opts: &ConnOptions,
+    events: &Events,
+    stop: &CancellationToken,
+) -> CloseReason {
+    let want_data = events.wants_data();
+    let (mut rd, mut wr) = tokio::io::split(io);
+    let mut rbuf = vec![0u8; 16 * 1024];
+    let mut pending: Option<Out> = None;
+    let mut read_open = true;
+    let mut half_closed = false;
+    let mut cancelled = pin!(stop.cancelled());
+    let mut woken = pin!(conn.wake.notified());
+    let far = Duration::from_secs(365 * 24 * 3600);
+    let mut idle = pin!(tokio::time::sleep(opts.idle_timeout.unwrap_or(far)));
+    let mut eof_deadline = pin!(tokio::time::sleep(far));
+    let mut eof_armed = false;
+
+    loop {
+        match next_step(conn, pending.is_none(), half_closed) {
+            Step::Close(reason) => {
+                conn.space.notify_waiters();
+                // close_notify and FIN; then what the peer still sends, for a moment.
+                let _ = tokio::time::timeout(opts.linger, wr.shutdown()).await;
+                let _ = tokio::time::timeout(opts.linger, async {
+                    while matches!(rd.read(&mut rbuf).await, Ok(n) if n > 0) {}
+                })
+                .await;
+                return reason;
+            }
+            Step::Write(bytes) => pending = Some(Out { bytes, at: 0, queued: true }),
+            Step::HalfClose => {
+                half_closed = true;
+                let _ = wr.shutdown().await;
+                events.send(EventKind::HalfClosed { id: conn.id, dir: Dir::Out }).await;
+                continue;
+            }
+            Step::Wait if pending.is_none() && !read_open => return CloseReason::PeerClosed,
+            Step::Wait => {}
+        }
+        let unsent: &[u8] = pending.as_ref().map_or(&[], |p| &p.bytes[p.at..]);
+        tokio::select! {
+            biased;
+            () = &mut cancelled => conn.close(CloseRequest::Now(CloseReason::Stopping)),
+            () = &mut woken => woken.set(conn.wake.notified()),
+            written = wr.write(unsent), if pending.is_some() => {
+                let n = match written {
+                    Ok(n) => n,
+                    Err(e) => return io_reason(&e),
+                };
+                let out = pending.as_mut().expect("guarded by the branch condition");
+                out.at += n;
+                if out.at == out.bytes.len() {
+                    if let Err(e) = wr.flush().await {
+                        return io_reason(&e);
+                    }
+                    let done = pending.take().expect("just written");
+                    conn.count_out(done.bytes.len());
+                    if done.queued {
+                        conn.outbox().queued -= done.bytes.len();
+                        conn.space.notify_waiters();
+                    }
+                    if want_data {
+                        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::Out, bytes: done.bytes }).await;
+                    }
+                }
+            }
+            got = rd.read(&mut rbuf), if read_open && pending.is_none() => {
+                // A TLS peer closing without close_notify ends the stream like a FIN.
+                let got = match got {
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+                    other => other,
+                };
+                let n = match got {
+                    Ok(0) => {
+                        read_open = false;
+                        if !eof_armed {
+                            eof_deadline.as_mut().reset(Instant::now() + FLUSH_AFTER_EOF);
+                            eof_armed = true;
+                        }
+                        continue;
+                    }
+                    Ok(n) => n,
+                    Err(e) => return io_reason(&e),
+                };
+                conn.count_in(n);
+                let data = Bytes::copy_from_slice(&rbuf[..n]);
+                if want_data {
+                    events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::In, bytes: data.clone() }).await;
+                }
+                if !half_closed {
+                    match &opts.reply {
+                        Reply::None => {}
+                        Reply::Echo => pending = Some(Out { bytes: data, at: 0, queued: false }),
+                        Reply::Bytes(b) => pending = Some(Out { bytes: b.clone(), at: 0, queued: false }),
+                    }
+                }
+            }
+            () = &mut idle, if opts.idle_timeout.is_some() => {
+                let limit = opts.idle_timeout.expect("guarded by the branch condition");
+                let quiet = conn.idle_for();
+                if quiet >= limit {
+                    conn.close(CloseRequest::Now(CloseReason::IdleTimeout(limit)));
+                } else {
+                    idle.as_mut().reset(Instant::now() + (limit - quiet));
+                }
+            }
+            () = &mut eof_deadline, if eof_armed => return CloseReason::PeerClosed,
         }
     }
 }

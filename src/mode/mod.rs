@@ -8,4 +8,5 @@ pub mod relay;
 pub mod server;
 #[cfg(target_os = "linux")]
 pub mod splice;
+pub mod stream;
 pub mod udp;

@@ -17,13 +17,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::connection::{CloseRequest, Conn, with_read_buffer, write_now};
-use super::server::Service;
+use super::server::{Service, StreamService};
+use super::stream::Stream;
 use crate::event::{CloseReason, Dir, EventKind, Proto, Side};
 use crate::net::{BufferRequest, canonical, connect_tcp, no_delay};
 use crate::sink::Events;
 
 /// Where the relay sends its clients.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Relay {
     pub target_host: String,
     pub target_port: u16,
@@ -31,32 +32,80 @@ pub struct Relay {
     pub idle_timeout: Option<Duration>,
     /// How long a closing relay keeps reading after sending FIN both ways.
     pub linger: Duration,
+    /// Speak TLS to the target (`--tls-target`): how, and the name to ask for.
+    pub target_tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
 }
 
 impl Service for Relay {
     async fn serve(&self, client: TcpStream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
+        super::server::announce(&events, &conn, &client, None).await;
+        self.relay(Stream::Plain(client), conn, events, stop).await
+    }
+
+    fn takes_typed_lines(&self) -> bool {
+        false
+    }
+}
+
+impl StreamService for Relay {
+    /// The client side after a TLS handshake (`--tls-listen`).
+    async fn serve_stream(
+        &self,
+        client: Stream,
+        conn: Arc<Conn>,
+        events: Events,
+        stop: CancellationToken,
+    ) -> CloseReason {
+        self.relay(client, conn, events, stop).await
+    }
+}
+
+impl Relay {
+    async fn relay(&self, client: Stream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
         let connecting =
             connect_tcp(&self.target_host, self.target_port, self.connect_timeout, BufferRequest::default());
-        let target = tokio::select! {
+        let tcp = tokio::select! {
             connected = connecting => match connected {
                 Ok(c) => c.stream,
                 Err(e) => return CloseReason::TargetFailed(e.to_string()),
             },
             () = stop.cancelled() => return CloseReason::Stopping,
         };
-        no_delay(&client);
-        no_delay(&target);
-        if let (Ok(peer), Ok(local)) = (target.peer_addr(), target.local_addr()) {
-            let (peer, local) = (canonical(peer), canonical(local));
-            events
-                .send(EventKind::Connected { id: conn.id, proto: Proto::Tcp, peer, local, side: Side::Initiated })
-                .await;
+        no_delay(client.tcp());
+        no_delay(&tcp);
+        let (Ok(peer), Ok(local)) = (tcp.peer_addr(), tcp.local_addr()) else {
+            return CloseReason::TargetFailed("the connection to the target broke at once".into());
+        };
+        let (peer, local) = (canonical(peer), canonical(local));
+        let target = match &self.target_tls {
+            None => Stream::Plain(tcp),
+            Some((connector, name)) => {
+                let shaking = tokio::time::timeout(self.connect_timeout, connector.connect(name.clone(), tcp));
+                let shaken = tokio::select! {
+                    shaken = shaking => shaken,
+                    () = stop.cancelled() => return CloseReason::Stopping,
+                };
+                match shaken {
+                    Ok(Ok(tls)) => Stream::TlsClient(Box::new(tls)),
+                    Ok(Err(e)) => {
+                        let why = crate::tls::handshake_error(&e);
+                        return CloseReason::TargetFailed(format!("TLS handshake with the target failed: {why}"));
+                    }
+                    Err(_) => return CloseReason::TargetFailed("the target did not finish the TLS handshake".into()),
+                }
+            }
+        };
+        let tls = match &target {
+            Stream::TlsClient(t) => Some(Box::new(crate::tls::describe(t.get_ref().1))),
+            _ => None,
+        };
+        events
+            .send(EventKind::Connected { id: conn.id, proto: Proto::Tcp, peer, local, side: Side::Initiated, tls })
+            .await;
+        match (client, target) {
+            (Stream::Plain(client), Stream::Plain(target)) => pump(&client, &target, &conn, self, &events, &stop).await,
+            (client, target) => pump_io(client, target, &conn, self, &events, &stop).await,
         }
-        pump(&client, &target, &conn, self, &events, &stop).await
-    }
-
-    fn takes_typed_lines(&self) -> bool {
-        false
     }
 }
 
@@ -316,6 +365,159 @@ fn count(conn: &Conn, dir: Dir, n: usize) {
     if dir == Dir::C2T { conn.count_in(n) } else { conn.count_out(n) }
 }
 
+/// One direction of the stream relay: bytes read, waiting to be written.
+#[derive(Default)]
+struct IoFlow {
+    pending: Option<(Bytes, usize)>,
+    eof: bool,
+    passed: bool,
+}
+
+/// A read that ended the stream: FIN, or (TLS) a close without close_notify, which many
+/// peers do and which is no error here.
+fn ended(got: &io::Result<usize>) -> bool {
+    matches!(got, Ok(0)) || matches!(got, Err(e) if e.kind() == io::ErrorKind::UnexpectedEof)
+}
+
+/// The relay for streams that only read and write (TLS on either side): the same rules as
+/// [`pump`], copying through a buffer per direction.
+async fn pump_io(
+    client: Stream,
+    target: Stream,
+    conn: &Conn,
+    relay: &Relay,
+    events: &Events,
+    stop: &CancellationToken,
+) -> CloseReason {
+    use std::os::fd::{AsRawFd, BorrowedFd};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let want = events.wants_data();
+    // The sockets underneath, to pass a reset on after the streams are split.
+    let (client_fd, target_fd) = (client.tcp().as_raw_fd(), target.tcp().as_raw_fd());
+    let reset = |fd| {
+        // SAFETY: the fd belongs to a stream this function owns until it returns.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let _ = SockRef::from(&fd).set_linger(Some(Duration::ZERO));
+    };
+    let (mut crd, mut cwr) = tokio::io::split(client);
+    let (mut trd, mut twr) = tokio::io::split(target);
+    let (mut cbuf, mut tbuf) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
+    let (mut c2t, mut t2c) = (IoFlow::default(), IoFlow::default());
+    let mut cancelled = pin!(stop.cancelled());
+    let mut woken = pin!(conn.woken());
+    let far = Duration::from_secs(365 * 24 * 3600);
+    let mut idle = pin!(tokio::time::sleep(relay.idle_timeout.unwrap_or(far)));
+
+    loop {
+        if let Some(reason) = conn.close_now() {
+            let _ = tokio::time::timeout(relay.linger, async { tokio::join!(cwr.shutdown(), twr.shutdown()) }).await;
+            return reason;
+        }
+        if c2t.eof && c2t.pending.is_none() && !c2t.passed {
+            c2t.passed = true;
+            let _ = twr.shutdown().await;
+            events.send(EventKind::HalfClosed { id: conn.id, dir: Dir::C2T }).await;
+        }
+        if t2c.eof && t2c.pending.is_none() && !t2c.passed {
+            t2c.passed = true;
+            let _ = cwr.shutdown().await;
+            events.send(EventKind::HalfClosed { id: conn.id, dir: Dir::T2C }).await;
+        }
+        if c2t.passed && t2c.passed {
+            return CloseReason::BothClosed;
+        }
+        let to_target: &[u8] = c2t.pending.as_ref().map_or(&[], |(b, at)| &b[*at..]);
+        let to_client: &[u8] = t2c.pending.as_ref().map_or(&[], |(b, at)| &b[*at..]);
+        tokio::select! {
+            biased;
+            () = &mut cancelled => conn.close(CloseRequest::Now(CloseReason::Stopping)),
+            () = &mut woken => woken.set(conn.woken()),
+            wrote = twr.write(to_target), if c2t.pending.is_some() => match wrote {
+                Ok(n) => {
+                    let (bytes, at) = c2t.pending.as_mut().expect("guarded");
+                    *at += n;
+                    if *at == bytes.len() {
+                        c2t.pending = None;
+                        if twr.flush().await.is_err() {
+                            reset(client_fd);
+                            return CloseReason::TargetReset;
+                        }
+                    }
+                }
+                Err(_) => {
+                    reset(client_fd);
+                    return CloseReason::TargetReset;
+                }
+            },
+            wrote = cwr.write(to_client), if t2c.pending.is_some() => match wrote {
+                Ok(n) => {
+                    let (bytes, at) = t2c.pending.as_mut().expect("guarded");
+                    *at += n;
+                    if *at == bytes.len() {
+                        t2c.pending = None;
+                        if cwr.flush().await.is_err() {
+                            reset(target_fd);
+                            return CloseReason::ClientReset;
+                        }
+                    }
+                }
+                Err(_) => {
+                    reset(target_fd);
+                    return CloseReason::ClientReset;
+                }
+            },
+            got = crd.read(&mut cbuf), if !c2t.eof && c2t.pending.is_none() => {
+                if ended(&got) {
+                    c2t.eof = true;
+                    continue;
+                }
+                let n = match got {
+                    Ok(n) => n,
+                    Err(_) => {
+                        reset(target_fd);
+                        return CloseReason::ClientReset;
+                    }
+                };
+                conn.count_in(n);
+                let bytes = Bytes::copy_from_slice(&cbuf[..n]);
+                if want {
+                    events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::C2T, bytes: bytes.clone() }).await;
+                }
+                c2t.pending = Some((bytes, 0));
+            }
+            got = trd.read(&mut tbuf), if !t2c.eof && t2c.pending.is_none() => {
+                if ended(&got) {
+                    t2c.eof = true;
+                    continue;
+                }
+                let n = match got {
+                    Ok(n) => n,
+                    Err(_) => {
+                        reset(client_fd);
+                        return CloseReason::TargetReset;
+                    }
+                };
+                conn.count_out(n);
+                let bytes = Bytes::copy_from_slice(&tbuf[..n]);
+                if want {
+                    events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::T2C, bytes: bytes.clone() }).await;
+                }
+                t2c.pending = Some((bytes, 0));
+            }
+            () = &mut idle, if relay.idle_timeout.is_some() => {
+                let limit = relay.idle_timeout.expect("guarded");
+                let quiet = conn.idle_for();
+                if quiet >= limit {
+                    conn.close(CloseRequest::Now(CloseReason::IdleTimeout(limit)));
+                } else {
+                    idle.as_mut().reset(Instant::now() + (limit - quiet));
+                }
+            }
+        }
+    }
+}
+
 /// Closes both sides with FIN, reading what still comes for a moment so the closes stay
 /// FINs rather than resets.
 async fn finish(client: &TcpStream, target: &TcpStream, reason: CloseReason, linger: Duration) -> CloseReason {
@@ -462,7 +664,7 @@ pub async fn run_udp(
                         let opened = open_upstream(relay.target).await;
                         let conn = Arc::new(Conn::new(id, canonical(from), 0));
                         let here = crate::net::local_towards(local, canonical(from));
-                        events.send(EventKind::Connected { id, proto: Proto::Udp, peer: canonical(from), local: here, side: Side::Accepted }).await;
+                        events.send(EventKind::Connected { id, proto: Proto::Udp, peer: canonical(from), local: here, side: Side::Accepted, tls: None }).await;
                         let upstream = match opened {
                             Ok(u) => Arc::new(u),
                             Err(e) => {
@@ -474,7 +676,7 @@ pub async fn run_udp(
                         };
                         served += 1;
                         if let Ok(up_local) = upstream.local_addr() {
-                            events.send(EventKind::Connected { id, proto: Proto::Udp, peer: relay.target, local: canonical(up_local), side: Side::Initiated }).await;
+                            events.send(EventKind::Connected { id, proto: Proto::Udp, peer: relay.target, local: canonical(up_local), side: Side::Initiated, tls: None }).await;
                         }
                         let done = stop.child_token();
                         tracker.spawn(back_to_client(upstream.clone(), socket.clone(), from, conn.clone(), events.clone(), done.clone()));

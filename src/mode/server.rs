@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::connection::{self, CloseRequest, Conn, ConnOptions, Push};
-use crate::event::{CloseReason, Command, ConnId, Counters, EventKind, Proto, Side, Target};
+use crate::event::{CloseReason, Command, ConnId, Counters, EventKind, Proto, Side, Target, TlsInfo};
 use crate::input::{LineFormat, SERVER_HELP, server_command};
 use crate::net::{canonical, no_delay};
 use crate::netinfo::interfaces::reachable;
@@ -42,12 +42,97 @@ pub trait Service: Send + Sync + 'static {
     }
 }
 
+/// Says a client is connected (with what its TLS handshake agreed on, if it made one).
+pub(crate) async fn announce(events: &Events, conn: &Conn, stream: &TcpStream, tls: Option<TlsInfo>) {
+    let local = stream.local_addr().map(canonical).unwrap_or(conn.peer);
+    let tls = tls.map(Box::new);
+    events
+        .send(EventKind::Connected {
+            id: conn.id,
+            proto: Proto::Tcp,
+            peer: conn.peer,
+            local,
+            side: Side::Accepted,
+            tls,
+        })
+        .await;
+}
+
 /// The server of `netassist listen`: shows, echoes or answers what each client sends.
 pub struct Answering(pub ConnOptions);
 
 impl Service for Answering {
     async fn serve(&self, stream: TcpStream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
+        announce(&events, &conn, &stream, None).await;
         connection::serve(&stream, &conn, &self.0, &events, &stop).await
+    }
+}
+
+/// How long a client has to finish its TLS handshake.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
+/// A service behind TLS: the handshake first, then the service on the decrypted stream.
+pub struct Tls<S> {
+    pub acceptor: tokio_rustls::TlsAcceptor,
+    pub inner: S,
+}
+
+/// A service that can run on a stream other than plain TCP (after a TLS handshake).
+pub trait StreamService: Send + Sync + 'static {
+    fn serve_stream(
+        &self,
+        stream: super::stream::Stream,
+        conn: Arc<Conn>,
+        events: Events,
+        stop: CancellationToken,
+    ) -> impl Future<Output = CloseReason> + Send;
+}
+
+impl StreamService for Answering {
+    async fn serve_stream(
+        &self,
+        stream: super::stream::Stream,
+        conn: Arc<Conn>,
+        events: Events,
+        stop: CancellationToken,
+    ) -> CloseReason {
+        connection::serve_io(stream, &conn, &self.0, &events, &stop).await
+    }
+}
+
+impl<S: StreamService + Service> Service for Tls<S> {
+    async fn serve(&self, stream: TcpStream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
+        let local = stream.local_addr().map(canonical).unwrap_or(conn.peer);
+        let shaking = tokio::time::timeout(HANDSHAKE, self.acceptor.accept(stream));
+        let shaken = tokio::select! {
+            shaken = shaking => shaken,
+            () = stop.cancelled() => return CloseReason::Stopping,
+        };
+        let connected = |tls| EventKind::Connected {
+            id: conn.id,
+            proto: Proto::Tcp,
+            peer: conn.peer,
+            local,
+            side: Side::Accepted,
+            tls,
+        };
+        let why = match shaken {
+            Ok(Ok(tls)) => {
+                let info = crate::tls::describe(tls.get_ref().1);
+                events.send(connected(Some(Box::new(info)))).await;
+                let stream = super::stream::Stream::TlsServer(Box::new(tls));
+                return self.inner.serve_stream(stream, conn, events, stop).await;
+            }
+            Ok(Err(e)) => crate::tls::handshake_error(&e),
+            Err(_) => format!("no handshake within {}", crate::event::seconds(HANDSHAKE)),
+        };
+        // The client did connect; it failed the handshake.
+        events.send(connected(None)).await;
+        CloseReason::Error(format!("TLS handshake failed: {why}"))
+    }
+
+    fn takes_typed_lines(&self) -> bool {
+        self.inner.takes_typed_lines()
     }
 }
 
@@ -154,7 +239,6 @@ pub(crate) async fn run_service<S: Service>(
                         }
                     }
                     no_delay(&stream);
-                    let local = stream.local_addr().map(canonical).unwrap_or(local);
                     let id = next_id;
                     next_id += 1;
                     let conn = Arc::new(Conn::new(id, peer, opts.queue_limit));
@@ -162,7 +246,6 @@ pub(crate) async fn run_service<S: Service>(
                     let (registry, totals, events, stop, service) =
                         (registry.clone(), totals.clone(), events.clone(), stop.clone(), service.clone());
                     tracker.spawn(async move {
-                        events.send(EventKind::Connected { id, proto: Proto::Tcp, peer, local, side: Side::Accepted }).await;
                         let reason = service.serve(stream, conn.clone(), events.clone(), stop).await;
                         lock(&registry).remove(&id);
                         let counters = conn.counters();

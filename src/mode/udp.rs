@@ -201,7 +201,7 @@ pub async fn run_server(
                     peers.last_sender = Some(noted.id);
                     if noted.new {
                         let here = crate::net::local_towards(local, shown);
-                        events.send(EventKind::Connected { id: noted.id, proto: Proto::Udp, peer: shown, local: here, side: Side::Accepted }).await;
+                        events.send(EventKind::Connected { id: noted.id, proto: Proto::Udp, peer: shown, local: here, side: Side::Accepted, tls: None }).await;
                     }
                     let data = want_data.then(|| Bytes::copy_from_slice(&buf[..n]));
                     if let Some(bytes) = data.clone() {
@@ -425,7 +425,9 @@ pub async fn run_client(
     stop: CancellationToken,
 ) -> io::Result<UdpEnd> {
     let local = canonical(socket.local_addr()?);
-    events.send(EventKind::Connected { id: 1, proto: Proto::Udp, peer: target, local, side: Side::Initiated }).await;
+    events
+        .send(EventKind::Connected { id: 1, proto: Proto::Udp, peer: target, local, side: Side::Initiated, tls: None })
+        .await;
     let started = Instant::now();
     let last = Cell::new(started);
     let counters = Cell::new(Counters::default());
@@ -467,6 +469,7 @@ pub async fn run_client(
                         peer: shown,
                         local,
                         side: Side::Accepted,
+                        tls: None,
                     })
                     .await;
             }

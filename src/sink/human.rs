@@ -243,7 +243,7 @@ impl Sink for Human {
                 }
                 Ok(())
             }
-            EventKind::Connected { id, proto, peer, local, side } => {
+            EventKind::Connected { id, proto, peer, local, side, tls } => {
                 let body = match (side, proto) {
                     (Side::Accepted, Proto::Tcp) => {
                         format!("#{id} {} from {peer} (to {local})", self.paint(GOOD, "connected"))
@@ -263,6 +263,19 @@ impl Sink for Human {
                     ),
                 };
                 self.line(event, &body)?;
+                if let Some(t) = tls {
+                    let alpn = t.alpn.as_ref().map(|a| format!(", ALPN {a}")).unwrap_or_default();
+                    let peer = match (&t.peer_subject, &t.peer_sha256) {
+                        (Some(s), Some(f)) => {
+                            let until =
+                                t.peer_not_after.as_ref().map(|d| format!(", valid until {d}")).unwrap_or_default();
+                            format!("; peer certificate {s} (SHA-256 {f}{until})")
+                        }
+                        _ => "; no peer certificate".to_string(),
+                    };
+                    let what = self.paint(GOOD, "TLS");
+                    self.line(event, &format!("#{id} {what}: {}, {}{alpn}{peer}", t.version, t.cipher))?;
+                }
                 if self.opts.explain && *side == Side::Accepted && *proto == Proto::Tcp {
                     let text = format!(
                         "#{id} accept() returned a new socket for this client; the listening socket goes on accepting"

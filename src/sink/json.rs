@@ -151,10 +151,27 @@ impl Sink for Json {
                 o.raw("reachable", &list);
                 o.finish()
             }
-            EventKind::Connected { id, proto, peer, local, side } => {
+            EventKind::Connected { id, proto, peer, local, side, tls } => {
                 let mut o = JsonObject::new("connected", t);
                 o.num("id", id).str("proto", proto.as_str()).addr("peer", peer).addr("local", local);
                 o.str("side", side.as_str());
+                if let Some(t) = tls {
+                    let mut x = JsonObject::plain();
+                    x.str("version", &t.version).str("cipher", &t.cipher);
+                    if let Some(a) = &t.alpn {
+                        x.str("alpn", a);
+                    }
+                    if let Some(s) = &t.peer_subject {
+                        x.str("peer_subject", s);
+                    }
+                    if let Some(f) = &t.peer_sha256 {
+                        x.str("peer_sha256", f);
+                    }
+                    if let Some(d) = &t.peer_not_after {
+                        x.str("peer_not_after", d);
+                    }
+                    o.raw("tls", &x.finish());
+                }
                 o.finish()
             }
             EventKind::Rejected { peer, reason } => {

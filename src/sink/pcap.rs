@@ -273,7 +273,7 @@ impl Sink for Pcap {
     fn event(&mut self, event: &Event) -> io::Result<()> {
         let t = event.time;
         match &event.kind {
-            EventKind::Connected { id, proto, peer, local, side } => {
+            EventKind::Connected { id, proto, peer, local, side, .. } => {
                 let (a, b) = match side {
                     Side::Accepted => (*peer, *local),
                     Side::Initiated => (*local, *peer),
