@@ -291,6 +291,9 @@ pub struct RelayArgs {
     #[arg(long, value_name = "PROTO")]
     pub alpn: Vec<String>,
 
+    #[command(flatten)]
+    pub access: AccessArgs,
+
     /// Text encoding for --dump text (utf-8, gbk, big5, ...)
     #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = parse_encoding)]
     pub encoding: TextEncoding,
@@ -406,6 +409,11 @@ pub struct ViewArgs {
     /// No line per message: connections, errors and totals only
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Also write every byte received, exactly as it came, to FILE (all connections, in
+    /// order of arrival)
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Socket options a learner (or a tuner) sets, and the narration of each socket step.
@@ -422,6 +430,26 @@ pub struct SocketArgs {
     /// Narrate each socket step as it happens (socket, bind, listen, accept, recv, send, close)
     #[arg(long)]
     pub explain: bool,
+}
+
+/// Who may connect.
+#[derive(Debug, Args)]
+pub struct AccessArgs {
+    /// Accept only clients from this network (repeatable; 10.0.0.0/8, 192.168.1.7, fe80::/10)
+    #[arg(long, value_name = "CIDR", value_parser = crate::access::parse_net)]
+    pub allow: Vec<ipnet::IpNet>,
+
+    /// Refuse clients from this network (repeatable; wins over --allow)
+    #[arg(long, value_name = "CIDR", value_parser = crate::access::parse_net)]
+    pub deny: Vec<ipnet::IpNet>,
+
+    /// --allow networks from a file, one per line (# comments)
+    #[arg(long, value_name = "FILE")]
+    pub allow_file: Vec<PathBuf>,
+
+    /// --deny networks from a file, one per line (# comments)
+    #[arg(long, value_name = "FILE")]
+    pub deny_file: Vec<PathBuf>,
 }
 
 /// TLS for a server (`listen --tls`).
@@ -553,6 +581,9 @@ pub struct ListenArgs {
 
     #[command(flatten)]
     pub tls: ServerTlsArgs,
+
+    #[command(flatten)]
+    pub access: AccessArgs,
 
     #[command(flatten)]
     pub udp: UdpArgs,

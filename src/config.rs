@@ -82,6 +82,7 @@ pub fn listen_options(args: &ListenArgs, dual_stack: bool) -> Result<ServerOptio
         line: line_format(&args.line, encoding),
         dual_stack,
         backlog: args.backlog,
+        access: access(&args.access)?,
     })
 }
 
@@ -108,6 +109,7 @@ pub fn udp_server_options(args: &ListenArgs, dual_stack: bool) -> Result<UdpServ
         line: tcp.line,
         dual_stack,
         max_peers: UDP_PEERS,
+        access: tcp.access,
     })
 }
 
@@ -162,6 +164,19 @@ pub fn udp_client_options(args: &ConnectArgs, target: &SocketAddr) -> Result<Udp
     Ok(UdpClientOptions { payloads, interval: tcp.interval, rounds: tcp.rounds, wait: tcp.wait, line: tcp.line })
 }
 
+/// Who may connect, from `--allow`, `--deny` and their files.
+pub fn access(args: &crate::cli::AccessArgs) -> Result<std::sync::Arc<crate::access::Access>> {
+    let mut allow = args.allow.clone();
+    for path in &args.allow_file {
+        allow.extend(crate::access::read_nets(path, "--allow-file")?);
+    }
+    let mut deny = args.deny.clone();
+    for path in &args.deny_file {
+        deny.extend(crate::access::read_nets(path, "--deny-file")?);
+    }
+    Ok(std::sync::Arc::new(crate::access::Access::new(allow, deny)))
+}
+
 /// The server side of TLS, when asked for.
 pub fn server_tls(args: &crate::cli::ServerTlsArgs) -> Option<crate::tls::ServerSetup> {
     (args.tls || args.tls_self_signed).then(|| crate::tls::ServerSetup {
@@ -206,8 +221,8 @@ pub fn relay_tls(args: &RelayArgs) -> (Option<crate::tls::ServerSetup>, Option<c
 }
 
 /// The accept loop's settings for the relay.
-pub fn relay_accept_options(args: &RelayArgs, dual_stack: bool) -> ServerOptions {
-    ServerOptions {
+pub fn relay_accept_options(args: &RelayArgs, dual_stack: bool) -> Result<ServerOptions> {
+    Ok(ServerOptions {
         conn: ConnOptions { reply: Reply::None, idle_timeout: args.idle_timeout, linger: LINGER },
         max_conn: args.max_conn.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         queue_limit: CLIENT_QUEUE,
@@ -218,7 +233,8 @@ pub fn relay_accept_options(args: &RelayArgs, dual_stack: bool) -> ServerOptions
         },
         dual_stack,
         backlog: args.backlog,
-    }
+        access: access(&args.access)?,
+    })
 }
 
 /// HOST and PORT of `connect`: `host port`, `host:port` or `[v6]:port`.

@@ -25,6 +25,7 @@
 //! - [`tools`] are the report commands (`ip`, `ping`, `port`, `buffers`) over [`netinfo`],
 //!   what the OS tells about interfaces and ports. They print lines, not events.
 
+pub mod access;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -156,14 +157,19 @@ fn stop_on_signals(stop: CancellationToken) {
     });
 }
 
-/// The sink the view arguments ask for, on its writer thread.
-fn output(view: &ViewArgs, explain: bool, stop: &CancellationToken) -> (Events, Writer) {
+/// The sink the view arguments ask for, on its writer thread; with `--output`, also the
+/// file of received bytes.
+fn output(view: &ViewArgs, explain: bool, stop: &CancellationToken) -> Result<(Events, Writer)> {
     let sink: Box<dyn sink::Sink> = if view.json {
         Box::new(sink::json::Json::stdout(view.encoding))
     } else {
         Box::new(sink::human::Human::stdio(config::view_options(view, explain)))
     };
-    sink::spawn(sink, !view.quiet, stop.clone())
+    let Some(path) = &view.output else { return Ok(sink::spawn(sink, !view.quiet, stop.clone())) };
+    let file = sink::RawOutput::create(path)
+        .map_err(|source| Error::Io { context: format!("cannot write {}", path.display()), source })?;
+    let sink: Box<dyn sink::Sink> = if view.quiet { Box::new(sink::WithoutData(sink)) } else { sink };
+    Ok(sink::spawn(Box::new(sink::Tee(vec![sink, Box::new(file)])), true, stop.clone()))
 }
 
 /// The socket steps taken so far (with `--explain`) and the buffer sizes granted (when
@@ -198,7 +204,7 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
     let tls = config::server_tls(&args.tls).map(|setup| tls::server_config(&setup)).transpose()?;
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
-    let (events, writer) = output(&args.view, args.socket.explain, &stop);
+    let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, listening.steps, listening.buffers).await;
     let lines = Some(input::stdin_lines());
     let served = match tls {
@@ -251,7 +257,7 @@ async fn listen_udp(args: ListenArgs) -> Result<ExitCode> {
         .map_err(|source| Error::Io { context: "cannot register the UDP socket".into(), source })?;
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
-    let (events, writer) = output(&args.view, args.socket.explain, &stop);
+    let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, bound.steps, bound.buffers).await;
     let lines = Some(input::stdin_lines());
     let served = mode::udp::run_server(socket, opts, events, lines, stop).await;
@@ -370,7 +376,7 @@ async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
     let listening = net::listen_tcp(bind, args.listen_port, args.backlog, net::BufferRequest::default())?;
     let listener = tokio::net::TcpListener::from_std(listening.socket)
         .map_err(|source| Error::Io { context: "cannot register the listening socket".into(), source })?;
-    let opts = config::relay_accept_options(&args, listening.dual_stack);
+    let opts = config::relay_accept_options(&args, listening.dual_stack)?;
     let (listen_tls, target_tls) = config::relay_tls(&args);
     warn_insecure(target_tls.as_ref());
     let target_tls = match target_tls {
@@ -417,7 +423,8 @@ async fn relay_udp(args: cli::RelayArgs) -> Result<ExitCode> {
         idle_timeout: args.idle_timeout.unwrap_or(std::time::Duration::from_secs(60)),
         max_clients: args.max_conn.map_or(4096, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         dual_stack: bound.dual_stack,
-        line: config::relay_accept_options(&args, bound.dual_stack).line,
+        line: config::relay_accept_options(&args, bound.dual_stack)?.line,
+        access: config::access(&args.access)?,
     };
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
@@ -443,7 +450,7 @@ async fn connect_udp(args: ConnectArgs, host: String, port: u16) -> Result<ExitC
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
     let reads_stdin = opts.payloads.is_empty();
-    let (events, writer) = output(&args.view, args.socket.explain, &stop);
+    let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, steps, buffers).await;
     let lines = reads_stdin.then(input::stdin_lines);
     let ended = mode::udp::run_client(socket, target, connected, opts, events, lines, stop).await;
@@ -492,7 +499,7 @@ async fn connect(args: ConnectArgs) -> Result<ExitCode> {
         }
     };
     let reads_stdin = opts.payloads.is_empty();
-    let (events, writer) = output(&args.view, args.socket.explain, &stop);
+    let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, connected.steps, connected.buffers).await;
     let lines = reads_stdin.then(input::stdin_lines);
     let peer = stream.tcp().peer_addr().ok();

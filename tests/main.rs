@@ -7,6 +7,7 @@ mod bench;
 mod connect;
 mod errors;
 mod examples;
+mod faults;
 mod lesson_tools;
 mod listen;
 mod relay;

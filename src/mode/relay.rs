@@ -560,6 +560,7 @@ pub struct UdpRelay {
     pub max_clients: usize,
     pub dual_stack: bool,
     pub line: crate::input::LineFormat,
+    pub access: Arc<crate::access::Access>,
 }
 
 /// Relays datagrams: each client address gets an upstream socket connected to the target;
@@ -592,6 +593,7 @@ pub async fn run_udp(
     let mut totals = crate::event::Counters::default();
     let mut served = 0u64;
     let mut buf = vec![0u8; 65_536];
+    let mut refused = super::udp::Refused::default();
     let mut sweep = tokio::time::interval((relay.idle_timeout / 4).max(Duration::from_millis(20)));
     let tracker = tokio_util::task::TaskTracker::new();
 
@@ -653,6 +655,12 @@ pub async fn run_udp(
                         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused || e.kind() == io::ErrorKind::ConnectionReset => continue,
                         Err(e) => return Err(e),
                     };
+                    if let Err(reason) = relay.access.check(from.ip()) {
+                        if refused.first_time(from) {
+                            events.send(EventKind::Rejected { peer: canonical(from), reason: format!("{reason}; its datagrams are dropped") }).await;
+                        }
+                        continue;
+                    }
                     if !sessions.contains_key(&from) {
                         if sessions.len() >= relay.max_clients {
                             let reason = format!("{} clients are relayed, the limit; datagram dropped", sessions.len());

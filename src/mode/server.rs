@@ -146,6 +146,8 @@ pub struct ServerOptions {
     /// Facts about the listening socket, for the `listening` event.
     pub dual_stack: bool,
     pub backlog: u32,
+    /// Who may connect.
+    pub access: Arc<crate::access::Access>,
 }
 
 type Registry = Arc<Mutex<BTreeMap<ConnId, Arc<Conn>>>>;
@@ -203,13 +205,15 @@ pub(crate) async fn run_service<S: Service>(
     let mut paused_until: Option<Instant> = None;
     let mut backoff = Duration::from_millis(50);
     let mut told_accept_error = false;
+    let mut stalled = tokio::task::JoinSet::new();
 
     loop {
         let resume = paused_until.unwrap_or_else(Instant::now);
         tokio::select! {
             biased;
             () = stop.cancelled() => break,
-            line = next_line(&mut lines) => match line {
+            // While a push waits for a client to make room, typed lines wait too.
+            line = next_line(&mut lines), if stalled.is_empty() => match line {
                 Some(line) => {
                     let cmd = server_command(&line, &opts.line);
                     let cmd = match cmd {
@@ -218,16 +222,22 @@ pub(crate) async fn run_service<S: Service>(
                         }
                         other => other,
                     };
-                    handle(cmd, &registry, &events, &stop).await;
+                    handle(cmd, &registry, &events, &stop, &mut stalled).await;
                 }
                 None => lines = None,
             },
+            Some(_) = stalled.join_next(), if !stalled.is_empty() => {}
             () = tokio::time::sleep_until(resume), if paused_until.is_some() => paused_until = None,
             accepted = listener.accept(), if paused_until.is_none() => match accepted {
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(50);
                     told_accept_error = false;
                     let peer = canonical(peer);
+                    if let Err(reason) = opts.access.check(peer.ip()) {
+                        drop(stream);
+                        events.send(EventKind::Rejected { peer, reason: format!("{reason}; closed at once") }).await;
+                        continue;
+                    }
                     if let Some(max) = opts.max_conn {
                         let n = lock(&registry).len();
                         if n >= max {
@@ -311,7 +321,13 @@ fn is_transient(e: &io::Error) -> bool {
     ) || matches!(e.raw_os_error(), Some(libc::EPROTO) | Some(libc::EPERM))
 }
 
-async fn handle(cmd: Result<Command, String>, registry: &Registry, events: &Events, stop: &CancellationToken) {
+async fn handle(
+    cmd: Result<Command, String>,
+    registry: &Registry,
+    events: &Events,
+    stop: &CancellationToken,
+    stalled: &mut tokio::task::JoinSet<()>,
+) {
     let error = |message: String| EventKind::Error { id: None, message };
     let cmd = match cmd {
         Ok(cmd) => cmd,
@@ -319,8 +335,12 @@ async fn handle(cmd: Result<Command, String>, registry: &Registry, events: &Even
     };
     match cmd {
         Command::Send { to, bytes } => {
-            for problem in send(registry, &to, bytes) {
+            let (problems, waiting) = send(registry, &to, bytes);
+            for problem in problems {
                 events.send(error(problem)).await;
+            }
+            for push in waiting {
+                stalled.spawn(push.wait());
             }
         }
         Command::Kick(ids) => {
@@ -342,25 +362,47 @@ async fn handle(cmd: Result<Command, String>, registry: &Registry, events: &Even
 }
 
 /// Queues bytes for the target clients; returns what went wrong, as messages.
-fn send(registry: &Registry, to: &Target, bytes: Bytes) -> Vec<String> {
+/// How long a client whose queue is full may take to make room before it is dropped as
+/// not reading. Meanwhile typed lines wait (stdin is not read): a slow client slows the
+/// typist, a dead one is dropped.
+const STALL: Duration = Duration::from_secs(2);
+
+/// Queues bytes for the target clients. Returns what went wrong, and the pushes that must
+/// wait for room (each drops its client if no room comes within [`STALL`]).
+fn send(registry: &Registry, to: &Target, bytes: Bytes) -> (Vec<String>, Vec<Stalled>) {
     let registry = lock(registry);
     let targets: Vec<Result<&Arc<Conn>, ConnId>> = match to {
         Target::All => registry.values().map(Ok).collect(),
         Target::Ids(ids) => ids.iter().map(|id| registry.get(id).ok_or(*id)).collect(),
     };
     if targets.is_empty() {
-        return vec!["no client is connected; nothing was sent".to_string()];
+        return (vec!["no client is connected; nothing was sent".to_string()], Vec::new());
     }
     let mut problems = Vec::new();
+    let mut stalled = Vec::new();
     for target in targets {
         match target {
             Ok(conn) => {
                 if conn.push(bytes.clone()) == Push::Full {
-                    conn.close(CloseRequest::Now(CloseReason::QueueFull(conn.queue_limit())));
+                    stalled.push(Stalled { conn: conn.clone(), bytes: bytes.clone() });
                 }
             }
             Err(id) => problems.push(format!("no client #{id}; nothing was sent to it (:list shows who is connected)")),
         }
     }
-    problems
+    (problems, stalled)
+}
+
+/// A push waiting for a client to make room in its queue.
+pub(crate) struct Stalled {
+    conn: Arc<Conn>,
+    bytes: Bytes,
+}
+
+impl Stalled {
+    async fn wait(self) {
+        if tokio::time::timeout(STALL, self.conn.push_wait(self.bytes)).await.is_err() {
+            self.conn.close(CloseRequest::Now(CloseReason::QueueFull(self.conn.queue_limit())));
+        }
+    }
 }

@@ -129,6 +129,22 @@ pub struct UdpServerOptions {
     pub dual_stack: bool,
     /// How many sources are remembered at once.
     pub max_peers: usize,
+    /// Who may send.
+    pub access: std::sync::Arc<crate::access::Access>,
+}
+
+/// Sources refused lately, so each is named once rather than per datagram (bounded).
+#[derive(Default)]
+pub(crate) struct Refused(std::collections::HashSet<SocketAddr>);
+
+impl Refused {
+    /// Whether `from` is newly refused (and should be named).
+    pub(crate) fn first_time(&mut self, from: SocketAddr) -> bool {
+        if self.0.len() >= 1024 {
+            self.0.clear();
+        }
+        self.0.insert(from)
+    }
 }
 
 /// Serves datagrams until `stop` is cancelled.
@@ -154,6 +170,7 @@ pub async fn run_server(
     let mut peers = Peers::new(opts.max_peers);
     let mut totals = Counters::default();
     let mut buf = vec![0u8; DATAGRAM];
+    let mut refused = Refused::default();
     let sweep_every = opts.idle_timeout.map_or(Duration::from_secs(3600), |d| (d / 4).max(Duration::from_millis(20)));
     let mut sweep = tokio::time::interval(sweep_every);
 
@@ -187,6 +204,12 @@ pub async fn run_server(
                         Err(e) if is_transient(&e) => continue,
                         Err(e) => return Err(e),
                     };
+                    if let Err(reason) = opts.access.check(from.ip()) {
+                        if refused.first_time(from) {
+                            events.send(EventKind::Rejected { peer: canonical(from), reason: format!("{reason}; its datagrams are dropped") }).await;
+                        }
+                        continue;
+                    }
                     let noted = peers.note(from);
                     if let Some((id, p)) = noted.forgotten {
                         let reason = CloseReason::Error(format!("forgotten: {} sources are remembered at most", opts.max_peers));

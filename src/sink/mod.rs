@@ -52,6 +52,27 @@ impl Sink for WithoutData {
     }
 }
 
+/// `--output FILE`: every byte received, exactly as it came, in order of arrival.
+pub struct RawOutput(io::BufWriter<std::fs::File>);
+
+impl RawOutput {
+    pub fn create(path: &std::path::Path) -> io::Result<RawOutput> {
+        Ok(RawOutput(io::BufWriter::with_capacity(64 * 1024, std::fs::File::create(path)?)))
+    }
+}
+
+impl Sink for RawOutput {
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        match &event.kind {
+            EventKind::Data { dir: crate::event::Dir::In, bytes, .. } => self.0.write_all(bytes),
+            _ => Ok(()),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// How many events may wait for the writer before engines wait for it.
 const QUEUE: usize = 1024;
 
