@@ -165,4 +165,13 @@ mod tests {
              \x20 0010  01 61 62 63                                       |.abc|\n"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn bytes_to_hex_and_back(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            proptest::prop_assert_eq!(parse_hex(&to_hex(&bytes)).unwrap(), bytes.clone());
+            let spaced: Vec<String> = bytes.iter().map(|b| format!("0x{b:02X}")).collect();
+            proptest::prop_assert_eq!(parse_hex(&spaced.join(", ")).unwrap(), bytes);
+        }
+    }
 }

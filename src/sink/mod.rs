@@ -170,7 +170,7 @@ pub(crate) mod testing {
 
     /// A Write that keeps what was written, shared with the test.
     #[derive(Clone, Default)]
-    pub struct Shared(Arc<Mutex<Vec<u8>>>);
+    pub struct Shared(pub Arc<Mutex<Vec<u8>>>);
 
     impl Write for Shared {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

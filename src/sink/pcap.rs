@@ -77,13 +77,15 @@ impl Pcap {
         self.next_isn
     }
 
-    fn record(&mut self, time: SystemTime) -> io::Result<()> {
+    /// Writes the packet built in `self.packet`; `cut` bytes of it did not fit and count
+    /// only in its original length.
+    fn record(&mut self, time: SystemTime, cut: usize) -> io::Result<()> {
         let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
         let len = self.packet.len() as u32;
         self.out.write_all(&(since.as_secs() as u32).to_le_bytes())?;
         self.out.write_all(&since.subsec_micros().to_le_bytes())?;
         self.out.write_all(&len.to_le_bytes())?;
-        self.out.write_all(&len.to_le_bytes())?;
+        self.out.write_all(&(len + cut as u32).to_le_bytes())?;
         self.out.write_all(&self.packet)
     }
 
@@ -95,6 +97,19 @@ impl Pcap {
         from_a: bool,
         flags: Flags,
         payload: &[u8],
+    ) -> io::Result<()> {
+        self.packet_cut(time, leg, from_a, flags, payload, 0)
+    }
+
+    /// As [`Pcap::packet`], for a payload `cut` bytes shorter than what passed.
+    fn packet_cut(
+        &mut self,
+        time: SystemTime,
+        leg: &mut Leg,
+        from_a: bool,
+        flags: Flags,
+        payload: &[u8],
+        cut: usize,
     ) -> io::Result<()> {
         let (src, dst) = if from_a { (leg.a, leg.b) } else { (leg.b, leg.a) };
         let (mac_src, mac_dst) = if from_a { (MAC_A, MAC_B) } else { (MAC_B, MAC_A) };
@@ -124,7 +139,7 @@ impl Pcap {
             }
         };
         written.map_err(|e| io::Error::other(format!("cannot build a capture packet: {e}")))?;
-        self.record(time)
+        self.record(time, cut)
     }
 
     fn handshake(&mut self, time: SystemTime, leg: &mut Leg) -> io::Result<()> {
@@ -136,7 +151,11 @@ impl Pcap {
 
     fn data(&mut self, time: SystemTime, leg: &mut Leg, from_a: bool, bytes: &[u8]) -> io::Result<()> {
         if leg.proto == Proto::Udp {
-            return self.packet(time, leg, from_a, Flags::default(), bytes);
+            // A datagram larger than this leg's IP can carry (the legs may differ in family)
+            // is captured cut short, with its whole length on record.
+            let fits = if leg.a.is_ipv4() && leg.b.is_ipv4() { 65_507 } else { 65_527 };
+            let cut = bytes.len().saturating_sub(fits);
+            return self.packet_cut(time, leg, from_a, Flags::default(), &bytes[..bytes.len() - cut], cut);
         }
         for segment in bytes.chunks(SEGMENT) {
             self.packet(time, leg, from_a, Flags::ack(), segment)?;
@@ -301,5 +320,49 @@ impl Sink for Pcap {
 
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Counters;
+    use crate::sink::testing::Shared;
+    use bytes::Bytes;
+    use std::time::Duration;
+
+    #[test]
+    fn a_datagram_too_big_for_its_leg_is_captured_cut_short() {
+        // Found by the pcap fuzz target: it made the writer fail, which would end the run.
+        let out = Shared::default();
+        let mut pcap = Pcap::new(Box::new(out.clone())).unwrap();
+        let (peer, local) = ("10.0.0.1:1000".parse().unwrap(), "10.0.0.2:2000".parse().unwrap());
+        let event = |kind| Event { time: UNIX_EPOCH + Duration::from_secs(1), kind };
+        pcap.event(&event(EventKind::Connected {
+            id: 1,
+            proto: Proto::Udp,
+            peer,
+            local,
+            side: Side::Accepted,
+            tls: None,
+        }))
+        .unwrap();
+        let big = Bytes::from(vec![7u8; 70_000]);
+        pcap.event(&event(EventKind::Data { id: 1, peer, dir: Dir::In, bytes: big })).unwrap();
+        pcap.event(&event(EventKind::Closed {
+            id: 1,
+            peer,
+            reason: CloseReason::PeerClosed,
+            counters: Counters::default(),
+            duration: Duration::ZERO,
+        }))
+        .unwrap();
+        let file = out.0.lock().unwrap().clone();
+        let (incl, orig) = (
+            u32::from_le_bytes(file[32..36].try_into().unwrap()),
+            u32::from_le_bytes(file[36..40].try_into().unwrap()),
+        );
+        assert_eq!((incl, orig), (14 + 20 + 8 + 65_507, 14 + 20 + 8 + 70_000));
+        assert!(etherparse::SlicedPacket::from_ethernet(&file[40..]).is_ok());
     }
 }
