@@ -8,10 +8,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::event::{Command, ConnId, Target};
+use crate::event::{Command, ConnId, EventKind, Target};
 use crate::render::TextEncoding;
 use crate::render::escape::text_to_bytes;
 use crate::render::hex::parse_hex;
+use crate::sink::Events;
 
 /// What ends each line sent from stdin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -118,6 +119,60 @@ pub fn stdin_lines() -> mpsc::Receiver<Vec<u8>> {
             }
         })
         .expect("spawning a thread at start-up");
+    rx
+}
+
+/// Stdin lines as server commands. A line that is no command is reported on `events`. The
+/// task ends when the engine drops the receiver.
+pub fn stdin_commands(format: LineFormat, events: Events) -> mpsc::Receiver<Command> {
+    let mut lines = stdin_lines();
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        loop {
+            let line = tokio::select! {
+                line = lines.recv() => line,
+                () = tx.closed() => return,
+            };
+            let Some(line) = line else { return };
+            match server_command(&line, &format) {
+                Ok(cmd) => {
+                    if tx.send(cmd).await.is_err() {
+                        return;
+                    }
+                }
+                Err(message) => events.send(EventKind::Error { id: None, message }).await,
+            }
+        }
+    });
+    rx
+}
+
+/// Stdin lines as messages for a client to send. A line that cannot become bytes is
+/// reported and skipped: a typo does not end the session.
+pub fn stdin_messages(format: LineFormat, events: Events) -> mpsc::Receiver<Bytes> {
+    let mut lines = stdin_lines();
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let mut n = 0u64;
+        loop {
+            let line = tokio::select! {
+                line = lines.recv() => line,
+                () = tx.closed() => return,
+            };
+            let Some(line) = line else { return };
+            n += 1;
+            match format.to_bytes(&line) {
+                Ok(bytes) => {
+                    if tx.send(bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    events.send(EventKind::Error { id: None, message: format!("stdin line {n} not sent: {e}") }).await
+                }
+            }
+        }
+    });
     rx
 }
 

@@ -206,16 +206,16 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
     stop_on_signals(stop.clone());
     let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, listening.steps, listening.buffers).await;
-    let lines = Some(input::stdin_lines());
+    let commands = Some(input::stdin_commands(opts.line, events.clone()));
     let served = match tls {
-        None => mode::server::run(listener, opts, events, lines, stop).await,
+        None => mode::server::run(listener, opts, events, commands, stop).await,
         Some((config, made)) => {
             tell_self_signed(&events, made.as_ref()).await;
             let service = mode::server::Tls {
                 acceptor: tokio_rustls::TlsAcceptor::from(config),
                 inner: mode::server::Answering(opts.conn.clone()),
             };
-            mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, lines, stop).await
+            mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, commands, stop).await
         }
     };
     finish(writer)?;
@@ -259,8 +259,8 @@ async fn listen_udp(args: ListenArgs) -> Result<ExitCode> {
     stop_on_signals(stop.clone());
     let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, bound.steps, bound.buffers).await;
-    let lines = Some(input::stdin_lines());
-    let served = mode::udp::run_server(socket, opts, events, lines, stop).await;
+    let commands = Some(input::stdin_commands(opts.line, events.clone()));
+    let served = mode::udp::run_server(socket, opts, events, commands, stop).await;
     finish(writer)?;
     served.map_err(|source| Error::Io { context: "the UDP server stopped".into(), source })?;
     Ok(ExitCode::SUCCESS)
@@ -398,13 +398,13 @@ async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
     let (events, writer) = relay_output(&args, &stop)?;
-    let lines = Some(input::stdin_lines());
+    let commands = Some(input::stdin_commands(opts.line, events.clone()));
     let served = match listen_tls {
-        None => mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, lines, stop).await,
+        None => mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, commands, stop).await,
         Some((config, made)) => {
             tell_self_signed(&events, made.as_ref()).await;
             let service = mode::server::Tls { acceptor: tokio_rustls::TlsAcceptor::from(config), inner: service };
-            mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, lines, stop).await
+            mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, commands, stop).await
         }
     };
     finish(writer)?;
@@ -423,14 +423,14 @@ async fn relay_udp(args: cli::RelayArgs) -> Result<ExitCode> {
         idle_timeout: args.idle_timeout.unwrap_or(std::time::Duration::from_secs(60)),
         max_clients: args.max_conn.map_or(4096, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         dual_stack: bound.dual_stack,
-        line: config::relay_accept_options(&args, bound.dual_stack)?.line,
         access: config::access(&args.access)?,
     };
+    let line = config::relay_accept_options(&args, bound.dual_stack)?.line;
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
     let (events, writer) = relay_output(&args, &stop)?;
-    let lines = Some(input::stdin_lines());
-    let served = mode::relay::run_udp(socket, relay, events, lines, stop).await;
+    let commands = Some(input::stdin_commands(line, events.clone()));
+    let served = mode::relay::run_udp(socket, relay, events, commands, stop).await;
     finish(writer)?;
     served.map_err(|source| Error::Io { context: "the UDP relay stopped".into(), source })?;
     Ok(ExitCode::SUCCESS)
@@ -452,8 +452,8 @@ async fn connect_udp(args: ConnectArgs, host: String, port: u16) -> Result<ExitC
     let reads_stdin = opts.payloads.is_empty();
     let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, steps, buffers).await;
-    let lines = reads_stdin.then(input::stdin_lines);
-    let ended = mode::udp::run_client(socket, target, connected, opts, events, lines, stop).await;
+    let input = reads_stdin.then(|| input::stdin_messages(opts.line, events.clone()));
+    let ended = mode::udp::run_client(socket, target, connected, opts, events, input, stop).await;
     finish(writer)?;
     match ended.map_err(|source| Error::Io { context: "the UDP socket failed".into(), source })? {
         mode::udp::UdpEnd::Refused => Err(Error::UdpRefused { addr: net::canonical(target) }),
@@ -501,9 +501,9 @@ async fn connect(args: ConnectArgs) -> Result<ExitCode> {
     let reads_stdin = opts.payloads.is_empty();
     let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, connected.steps, connected.buffers).await;
-    let lines = reads_stdin.then(input::stdin_lines);
+    let input = reads_stdin.then(|| input::stdin_messages(opts.line, events.clone()));
     let peer = stream.tcp().peer_addr().ok();
-    let ended = mode::client::run(stream, opts, events, lines, stop).await;
+    let ended = mode::client::run(stream, opts, events, input, stop).await;
     finish(writer)?;
     let reason = ended.map_err(|source| Error::Io { context: "the connection failed".into(), source })?;
     match (reason, peer) {

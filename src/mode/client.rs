@@ -47,7 +47,7 @@ pub async fn run(
     stream: Stream,
     opts: ClientOptions,
     events: Events,
-    lines: Option<mpsc::Receiver<Vec<u8>>>,
+    input: Option<mpsc::Receiver<Bytes>>,
     stop: CancellationToken,
 ) -> std::io::Result<CloseReason> {
     let peer = canonical(stream.tcp().peer_addr()?);
@@ -62,9 +62,9 @@ pub async fn run(
     let conn = Conn::new(id, peer, opts.queue_limit);
 
     let feeding = async {
-        let plan = Feed { payloads: &opts.payloads, interval: opts.interval, rounds: opts.rounds, line: &opts.line };
+        let plan = Feed { payloads: &opts.payloads, interval: opts.interval, rounds: opts.rounds };
         let reads_stdin = opts.payloads.is_empty();
-        if let Err(message) = feed(&conn, &plan, lines, &events).await {
+        if let Err(message) = feed(&conn, &plan, input, &events).await {
             events.send(EventKind::Error { id: Some(id), message: message.clone() }).await;
             conn.close(CloseRequest::Now(CloseReason::Error(message)));
             return std::future::pending().await;
@@ -130,25 +130,22 @@ pub(crate) struct Feed<'a> {
     pub payloads: &'a [Payload],
     pub interval: Option<Duration>,
     pub rounds: Option<u64>,
-    pub line: &'a LineFormat,
 }
 
-/// Sends the payloads (once, or every interval), or else each line typed on stdin, until
-/// stdin ends. Returns once everything is handed to the outlet.
+/// Sends the payloads (once, or every interval), or else each message typed (stdin lines,
+/// the UI's send box) until the input ends. Returns once everything is handed to the outlet.
 pub(crate) async fn feed<O: Outlet>(
     outlet: &O,
     feed: &Feed<'_>,
-    lines: Option<mpsc::Receiver<Vec<u8>>>,
+    input: Option<mpsc::Receiver<Bytes>>,
     events: &Events,
 ) -> Result<(), String> {
     if feed.payloads.is_empty() {
-        let Some(mut lines) = lines else { return Ok(()) };
-        let mut n = 0u64;
-        while let Some(line) = lines.recv().await {
-            n += 1;
-            // A typo on one line does not end the session.
-            if let Err(e) = async { outlet.put_line(feed.line.to_bytes(&line)?).await }.await {
-                events.send(EventKind::Error { id: None, message: format!("stdin line {n} not sent: {e}") }).await;
+        let Some(mut input) = input else { return Ok(()) };
+        while let Some(bytes) = input.recv().await {
+            // One message that cannot go does not end the session.
+            if let Err(e) = outlet.put_line(bytes).await {
+                events.send(EventKind::Error { id: None, message: format!("not sent: {e}") }).await;
             }
         }
         return Ok(());

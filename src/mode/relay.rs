@@ -559,7 +559,6 @@ pub struct UdpRelay {
     /// How many clients at once (each has a socket).
     pub max_clients: usize,
     pub dual_stack: bool,
-    pub line: crate::input::LineFormat,
     pub access: Arc<crate::access::Access>,
 }
 
@@ -569,7 +568,7 @@ pub async fn run_udp(
     socket: tokio::net::UdpSocket,
     relay: UdpRelay,
     events: Events,
-    mut lines: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
+    mut commands: Option<tokio::sync::mpsc::Receiver<crate::event::Command>>,
     stop: CancellationToken,
 ) -> io::Result<()> {
     use std::collections::HashMap;
@@ -611,15 +610,15 @@ pub async fn run_udp(
         tokio::select! {
             biased;
             () = stop.cancelled() => break,
-            line = super::server::next_line(&mut lines) => match line {
-                None => lines = None,
-                Some(line) => match crate::input::server_command(&line, &relay.line) {
-                    Ok(crate::event::Command::Quit) => stop.cancel(),
-                    Ok(crate::event::Command::List) => {
+            cmd = super::server::next_command(&mut commands) => match cmd {
+                None => commands = None,
+                Some(cmd) => match cmd {
+                    crate::event::Command::Quit => stop.cancel(),
+                    crate::event::Command::List => {
                         let list = sessions.values().map(|s| s.conn.info()).collect();
                         events.send(EventKind::Clients(list)).await;
                     }
-                    Ok(crate::event::Command::Kick(ids)) => {
+                    crate::event::Command::Kick(ids) => {
                         for id in ids {
                             let key = sessions.iter().find(|(_, s)| s.conn.id == id).map(|(k, _)| *k);
                             match key.and_then(|k| sessions.remove(&k)) {
@@ -628,9 +627,8 @@ pub async fn run_udp(
                             }
                         }
                     }
-                    Ok(crate::event::Command::Help) => events.send(EventKind::Note(crate::input::SERVER_HELP.replace("Lines typed here go to every connected client.", "A relay only forwards: typed lines are not sent."))).await,
-                    Ok(crate::event::Command::Send { .. }) => events.send(EventKind::Error { id: None, message: "a relay only forwards: typed lines are not sent; :help lists what works here".into() }).await,
-                    Err(message) => events.send(EventKind::Error { id: None, message }).await,
+                    crate::event::Command::Help => events.send(EventKind::Note(crate::input::SERVER_HELP.replace("Lines typed here go to every connected client.", "A relay only forwards: typed lines are not sent."))).await,
+                    crate::event::Command::Send { .. } => events.send(EventKind::Error { id: None, message: "a relay only forwards: typed lines are not sent; :help lists what works here".into() }).await,
                 },
             },
             _ = sweep.tick() => {

@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 
 use super::connection::{self, CloseRequest, Conn, ConnOptions, Push};
 use crate::event::{CloseReason, Command, ConnId, Counters, EventKind, Proto, Side, Target, TlsInfo};
-use crate::input::{LineFormat, SERVER_HELP, server_command};
+use crate::input::{LineFormat, SERVER_HELP};
 use crate::net::{canonical, no_delay};
 use crate::netinfo::interfaces::reachable;
 use crate::sink::Events;
@@ -169,11 +169,11 @@ pub async fn run(
     listener: TcpListener,
     opts: ServerOptions,
     events: Events,
-    lines: Option<mpsc::Receiver<Vec<u8>>>,
+    commands: Option<mpsc::Receiver<Command>>,
     stop: CancellationToken,
 ) -> io::Result<()> {
     let service = Arc::new(Answering(opts.conn.clone()));
-    run_service(listener, &opts, service, events, lines, stop).await
+    run_service(listener, &opts, service, events, commands, stop).await
 }
 
 /// The accept loop, for any service.
@@ -182,7 +182,7 @@ pub(crate) async fn run_service<S: Service>(
     opts: &ServerOptions,
     service: Arc<S>,
     events: Events,
-    mut lines: Option<mpsc::Receiver<Vec<u8>>>,
+    mut commands: Option<mpsc::Receiver<Command>>,
     stop: CancellationToken,
 ) -> io::Result<()> {
     let started = Instant::now();
@@ -212,19 +212,14 @@ pub(crate) async fn run_service<S: Service>(
         tokio::select! {
             biased;
             () = stop.cancelled() => break,
-            // While a push waits for a client to make room, typed lines wait too.
-            line = next_line(&mut lines), if stalled.is_empty() => match line {
-                Some(line) => {
-                    let cmd = server_command(&line, &opts.line);
-                    let cmd = match cmd {
-                        Ok(Command::Send { .. }) if !service.takes_typed_lines() => {
-                            Err("a relay only forwards: typed lines are not sent; :help lists what works here".to_string())
-                        }
-                        other => other,
-                    };
-                    handle(cmd, &registry, &events, &stop, &mut stalled).await;
+            // While a push waits for a client to make room, typed commands wait too.
+            cmd = next_command(&mut commands), if stalled.is_empty() => match cmd {
+                Some(Command::Send { .. }) if !service.takes_typed_lines() => {
+                    let message = "a relay only forwards: typed lines are not sent; :help lists what works here".to_string();
+                    events.send(EventKind::Error { id: None, message }).await;
                 }
-                None => lines = None,
+                Some(cmd) => handle(cmd, &registry, &events, &stop, &mut stalled).await,
+                None => commands = None,
             },
             Some(_) = stalled.join_next(), if !stalled.is_empty() => {}
             () = tokio::time::sleep_until(resume), if paused_until.is_some() => paused_until = None,
@@ -303,8 +298,9 @@ pub(crate) async fn run_service<S: Service>(
     Ok(())
 }
 
-pub(crate) async fn next_line(lines: &mut Option<mpsc::Receiver<Vec<u8>>>) -> Option<Vec<u8>> {
-    match lines {
+/// The next command, or never once there is no input left.
+pub(crate) async fn next_command<T>(commands: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match commands {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
@@ -322,17 +318,13 @@ fn is_transient(e: &io::Error) -> bool {
 }
 
 async fn handle(
-    cmd: Result<Command, String>,
+    cmd: Command,
     registry: &Registry,
     events: &Events,
     stop: &CancellationToken,
     stalled: &mut tokio::task::JoinSet<()>,
 ) {
     let error = |message: String| EventKind::Error { id: None, message };
-    let cmd = match cmd {
-        Ok(cmd) => cmd,
-        Err(message) => return events.send(error(message)).await,
-    };
     match cmd {
         Command::Send { to, bytes } => {
             let (problems, waiting) = send(registry, &to, bytes);

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::client::{Feed, Outlet, Payload, feed};
 use super::connection::Reply;
 use crate::event::{ClientInfo, CloseReason, Command, ConnId, Counters, Dir, EventKind, Proto, Side, Target};
-use crate::input::{LineFormat, UDP_HELP, server_command};
+use crate::input::{LineFormat, UDP_HELP};
 use crate::net::{canonical, max_datagram};
 use crate::netinfo::interfaces::reachable;
 use crate::sink::Events;
@@ -152,7 +152,7 @@ pub async fn run_server(
     socket: UdpSocket,
     opts: UdpServerOptions,
     events: Events,
-    mut lines: Option<mpsc::Receiver<Vec<u8>>>,
+    mut commands: Option<mpsc::Receiver<Command>>,
     stop: CancellationToken,
 ) -> io::Result<()> {
     let started = Instant::now();
@@ -178,12 +178,9 @@ pub async fn run_server(
         tokio::select! {
             biased;
             () = stop.cancelled() => break,
-            line = super::server::next_line(&mut lines) => match line {
-                Some(line) => {
-                    let cmd = server_command(&line, &opts.line);
-                    command(cmd, &socket, &mut peers, &mut totals, &events, &stop).await;
-                }
-                None => lines = None,
+            cmd = super::server::next_command(&mut commands) => match cmd {
+                Some(cmd) => command(cmd, &socket, &mut peers, &mut totals, &events, &stop).await,
+                None => commands = None,
             },
             _ = sweep.tick(), if opts.idle_timeout.is_some() => {
                 let limit = opts.idle_timeout.expect("guarded");
@@ -290,7 +287,7 @@ fn count_out(peers: &mut Peers, totals: &mut Counters, id: ConnId, len: usize) {
 }
 
 async fn command(
-    cmd: Result<Command, String>,
+    cmd: Command,
     socket: &UdpSocket,
     peers: &mut Peers,
     totals: &mut Counters,
@@ -298,10 +295,6 @@ async fn command(
     stop: &CancellationToken,
 ) {
     let error = |message: String| EventKind::Error { id: None, message };
-    let cmd = match cmd {
-        Ok(cmd) => cmd,
-        Err(message) => return events.send(error(message)).await,
-    };
     match cmd {
         Command::Send { to, bytes } => {
             let ids = match to {
@@ -444,7 +437,7 @@ pub async fn run_client(
     connected: bool,
     opts: UdpClientOptions,
     events: Events,
-    lines: Option<mpsc::Receiver<Vec<u8>>>,
+    input: Option<mpsc::Receiver<Bytes>>,
     stop: CancellationToken,
 ) -> io::Result<UdpEnd> {
     let local = canonical(socket.local_addr()?);
@@ -503,8 +496,8 @@ pub async fn run_client(
         }
     };
     let sending = async {
-        let plan = Feed { payloads: &opts.payloads, interval: opts.interval, rounds: opts.rounds, line: &opts.line };
-        if let Err(message) = feed(&out, &plan, lines, &events).await {
+        let plan = Feed { payloads: &opts.payloads, interval: opts.interval, rounds: opts.rounds };
+        if let Err(message) = feed(&out, &plan, input, &events).await {
             events.send(EventKind::Error { id: Some(1), message }).await;
         }
         let Some(wait) = opts.wait else { return std::future::pending().await };
