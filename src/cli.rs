@@ -119,6 +119,17 @@ pub enum Command {
         "  netassist bench 127.0.0.1 9090 --payload '你好' --expect 'ok，问题正在处理中...' -e gbk"
     ))]
     Bench(BenchArgs),
+    /// The NetAssist window in a terminal: settings, clients, receive log, send box, counters
+    #[command(after_help = "F1 in the UI lists the keys. listen --ui and connect --ui start in it with their options.")]
+    Ui(UiArgs),
+}
+
+/// The terminal UI's own options.
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// Lines the receive log keeps (older ones go)
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(10..=10_000_000))]
+    pub log_lines: u64,
 }
 
 #[derive(Debug, Args)]
@@ -585,6 +596,14 @@ pub struct ListenArgs {
     #[command(flatten)]
     pub access: AccessArgs,
 
+    /// Start in the terminal UI, with these options
+    #[arg(long)]
+    pub ui: bool,
+
+    /// With --ui: lines the receive log keeps
+    #[arg(long, value_name = "N", default_value_t = 10_000, requires = "ui")]
+    pub log_lines: u64,
+
     #[command(flatten)]
     pub udp: UdpArgs,
 
@@ -651,6 +670,14 @@ pub struct ConnectArgs {
 
     #[command(flatten)]
     pub tls: ClientTlsArgs,
+
+    /// Start in the terminal UI, with these options
+    #[arg(long)]
+    pub ui: bool,
+
+    /// With --ui: lines the receive log keeps
+    #[arg(long, value_name = "N", default_value_t = 10_000, requires = "ui")]
+    pub log_lines: u64,
 
     #[command(flatten)]
     pub udp: UdpArgs,

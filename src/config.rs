@@ -354,6 +354,59 @@ pub fn client_options(args: &ConnectArgs) -> Result<ClientOptions> {
     })
 }
 
+/// The UI's settings for `listen --ui`.
+pub fn ui_listen(args: &ListenArgs) -> Result<crate::ui::app::Settings> {
+    use crate::ui::app::{AutoReply, Role, Settings};
+    if args.tls.tls || args.tls.tls_self_signed {
+        return Err(argument("--ui", "the terminal UI does not speak TLS yet; leave out --tls"));
+    }
+    let reply = match (&args.reply, &args.reply_hex, args.echo) {
+        (Some(t), _, _) => AutoReply::Text(t.clone()),
+        (_, Some(h), _) => {
+            let mut text = String::new();
+            crate::render::escape::escape_bytes_into(&hex_arg("--reply-hex", h)?, &mut text);
+            AutoReply::Text(text)
+        }
+        (_, _, true) => AutoReply::Echo,
+        _ => AutoReply::Off,
+    };
+    Ok(Settings {
+        role: if args.udp.udp { Role::UdpServer } else { Role::TcpServer },
+        address: args.bind.clone().unwrap_or_default(),
+        port: args.port.to_string(),
+        encoding: args.view.encoding,
+        recv_hex: args.view.show == crate::sink::human::Show::Hex,
+        timestamps: !args.view.no_time,
+        reply,
+        send_hex: args.line.stdin_format == crate::input::StdinFormat::Hex,
+        eol: args.line.eol,
+        interval_ms: None,
+        count: None,
+    })
+}
+
+/// The UI's settings for `connect --ui`.
+pub fn ui_connect(args: &ConnectArgs) -> Result<crate::ui::app::Settings> {
+    use crate::ui::app::{AutoReply, Role, Settings};
+    if args.tls.tls {
+        return Err(argument("--ui", "the terminal UI does not speak TLS yet; leave out --tls"));
+    }
+    let (host, port) = connect_target(args)?;
+    Ok(Settings {
+        role: if args.udp.udp { Role::UdpClient } else { Role::TcpClient },
+        address: host,
+        port: port.to_string(),
+        encoding: args.view.encoding,
+        recv_hex: args.view.show == crate::sink::human::Show::Hex,
+        timestamps: !args.view.no_time,
+        reply: AutoReply::Off,
+        send_hex: args.line.stdin_format == crate::input::StdinFormat::Hex,
+        eol: args.line.eol,
+        interval_ms: args.interval.map(|d| d.as_millis() as u64),
+        count: args.count,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,7 @@ pub mod render;
 pub mod sink;
 pub mod tls;
 pub mod tools;
+pub mod ui;
 
 use std::process::ExitCode;
 
@@ -73,6 +74,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Ping(args) => ping(args).await,
             Command::Relay(args) => relay(args).await,
             Command::Bench(args) => bench(args).await,
+            Command::Ui(args) => {
+                let settings = ui::app::Settings::default();
+                terminal_ui(ui::UiStart { settings, open: false, log_lines: args.log_lines as usize }).await
+            }
         }
     })
 }
@@ -190,7 +195,24 @@ fn finish(writer: Writer) -> Result<()> {
     writer.finish().map(|_broken| ()).map_err(|source| Error::Io { context: "cannot write the output".into(), source })
 }
 
+/// Runs the terminal UI; it needs a terminal.
+async fn terminal_ui(start: ui::UiStart) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Error::Argument {
+            what: "ui".into(),
+            message: "the terminal UI needs a terminal on stdin and stdout; without one, leave out --ui".into(),
+        });
+    }
+    ui::run(start).await.map_err(|source| Error::Io { context: "the terminal UI failed".into(), source })?;
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn listen(args: ListenArgs) -> Result<ExitCode> {
+    if args.ui {
+        let settings = config::ui_listen(&args)?;
+        return terminal_ui(ui::UiStart { settings, open: true, log_lines: args.log_lines as usize }).await;
+    }
     if args.udp.udp {
         return listen_udp(args).await;
     }
@@ -462,6 +484,10 @@ async fn connect_udp(args: ConnectArgs, host: String, port: u16) -> Result<ExitC
 }
 
 async fn connect(args: ConnectArgs) -> Result<ExitCode> {
+    if args.ui {
+        let settings = config::ui_connect(&args)?;
+        return terminal_ui(ui::UiStart { settings, open: true, log_lines: args.log_lines as usize }).await;
+    }
     let (host, port) = config::connect_target(&args)?;
     if args.udp.udp {
         return connect_udp(args, host, port).await;

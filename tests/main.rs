@@ -13,3 +13,4 @@ mod listen;
 mod relay;
 mod tls;
 mod udp;
+mod ui;

@@ -3,10 +3,10 @@
 //! appear, in a table of bounded size (the least recently seen is forgotten first), so a
 //! flood of new source addresses cannot grow memory.
 
-use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::SocketAddr;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -22,6 +22,10 @@ use crate::input::{LineFormat, UDP_HELP};
 use crate::net::{canonical, max_datagram};
 use crate::netinfo::interfaces::reachable;
 use crate::sink::Events;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Room for the largest datagram there is (65535 bytes of IPv6 payload).
 const DATAGRAM: usize = 65_536;
@@ -377,8 +381,10 @@ struct Datagrams<'a> {
     target: SocketAddr,
     connected: bool,
     events: &'a Events,
-    last: &'a Cell<Instant>,
-    counters: &'a Cell<Counters>,
+    /// When a datagram last went either way, and the counters (one task uses them; the
+    /// locks are never held across an await).
+    last: &'a Mutex<Instant>,
+    counters: &'a Mutex<Counters>,
     /// Set when an ICMP port unreachable came back: the run ends.
     refused: &'a tokio::sync::Notify,
 }
@@ -405,11 +411,12 @@ impl Datagrams<'_> {
             Err(e) => return Err(format!("cannot send to {}: {}", self.target, crate::error::io_reason(&e))),
             Ok(_) => {}
         }
-        let mut c = self.counters.get();
-        c.bytes_out += bytes.len() as u64;
-        c.msgs_out += 1;
-        self.counters.set(c);
-        self.last.set(Instant::now());
+        {
+            let mut c = lock(self.counters);
+            c.bytes_out += bytes.len() as u64;
+            c.msgs_out += 1;
+        }
+        *lock(self.last) = Instant::now();
         if self.events.wants_data() {
             self.events.send(EventKind::Data { id: 1, peer: self.target, dir: Dir::Out, bytes: bytes.clone() }).await;
         }
@@ -445,11 +452,11 @@ pub async fn run_client(
         .send(EventKind::Connected { id: 1, proto: Proto::Udp, peer: target, local, side: Side::Initiated, tls: None })
         .await;
     let started = Instant::now();
-    let last = Cell::new(started);
-    let counters = Cell::new(Counters::default());
+    let last = Mutex::new(started);
+    let counters = Mutex::new(Counters::default());
     // Replies from other sources (broadcast, multicast) get ids of their own.
-    let peers = RefCell::new(Peers::new(4096));
-    peers.borrow_mut().note(target);
+    let peers = Mutex::new(Peers::new(4096));
+    lock(&peers).note(target);
     let refused = tokio::sync::Notify::new();
     let out = Datagrams {
         socket: &socket,
@@ -470,12 +477,13 @@ pub async fn run_client(
                 Err(e) if is_transient(&e) => continue,
                 Err(e) => return Err(e),
             };
-            last.set(Instant::now());
-            let mut c = counters.get();
-            c.bytes_in += n as u64;
-            c.msgs_in += 1;
-            counters.set(c);
-            let noted = peers.borrow_mut().note(from);
+            *lock(&last) = Instant::now();
+            {
+                let mut c = lock(&counters);
+                c.bytes_in += n as u64;
+                c.msgs_in += 1;
+            }
+            let noted = lock(&peers).note(from);
             let shown = canonical(from);
             if noted.new {
                 events
@@ -502,7 +510,7 @@ pub async fn run_client(
         }
         let Some(wait) = opts.wait else { return std::future::pending().await };
         loop {
-            let quiet = last.get().elapsed();
+            let quiet = lock(&last).elapsed();
             if quiet >= wait {
                 return UdpEnd::Done;
             }
@@ -521,9 +529,8 @@ pub async fn run_client(
         UdpEnd::Stopped => CloseReason::Stopping,
         UdpEnd::Refused => CloseReason::PortUnreachable(target),
     };
-    events
-        .send(EventKind::Closed { id: 1, peer: target, reason, counters: counters.get(), duration: started.elapsed() })
-        .await;
+    let counters = *lock(&counters);
+    events.send(EventKind::Closed { id: 1, peer: target, reason, counters, duration: started.elapsed() }).await;
     Ok(end)
 }
 

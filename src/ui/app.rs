@@ -1,0 +1,1075 @@
+//! The UI's state and its rules, without a terminal: engine events update it, actions (from
+//! keys and the mouse) change it and may ask for effects (open, close, send, kick), which
+//! the event loop carries out. Everything here is tested directly.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+
+use crate::event::{CloseReason, ConnId, Counters, Dir, Event, EventKind, Proto, Side, Target, seconds};
+use crate::input::Eol;
+use crate::render::escape::{escape_bytes_into, escape_text_into};
+use crate::render::hex::parse_hex;
+use crate::render::{Piece, StreamDecoder, TextEncoding};
+
+/// What the session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    TcpServer,
+    TcpClient,
+    UdpServer,
+    UdpClient,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::TcpServer, Role::TcpClient, Role::UdpServer, Role::UdpClient];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::TcpServer => "TCP server",
+            Role::TcpClient => "TCP client",
+            Role::UdpServer => "UDP listen",
+            Role::UdpClient => "UDP send",
+        }
+    }
+
+    pub fn is_server(self) -> bool {
+        matches!(self, Role::TcpServer | Role::UdpServer)
+    }
+
+    pub fn is_udp(self) -> bool {
+        matches!(self, Role::UdpServer | Role::UdpClient)
+    }
+}
+
+/// How a server answers what it receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AutoReply {
+    Off,
+    Echo,
+    Text(String),
+}
+
+/// The encodings offered in the settings (any other works from the command line).
+pub const ENCODINGS: [&str; 10] =
+    ["utf-8", "gbk", "gb18030", "big5", "shift_jis", "euc-kr", "utf-16le", "utf-16be", "latin1", "ascii"];
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub role: Role,
+    /// For a server the address to bind (empty: every interface); for a client the host.
+    pub address: String,
+    pub port: String,
+    pub encoding: TextEncoding,
+    /// Show received bytes as hex.
+    pub recv_hex: bool,
+    pub timestamps: bool,
+    pub reply: AutoReply,
+    /// The send box holds hex.
+    pub send_hex: bool,
+    pub eol: Eol,
+    /// Send the send box again every this many milliseconds (NetAssist's 定时发送).
+    pub interval_ms: Option<u64>,
+    /// How many times (none: until stopped).
+    pub count: Option<u64>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            role: Role::TcpServer,
+            address: String::new(),
+            port: "9090".into(),
+            encoding: TextEncoding::UTF8,
+            recv_hex: false,
+            timestamps: true,
+            reply: AutoReply::Off,
+            send_hex: false,
+            eol: Eol::None,
+            interval_ms: None,
+            count: None,
+        }
+    }
+}
+
+/// The rows of the settings panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Role,
+    Address,
+    Port,
+    Encoding,
+    Receive,
+    Timestamps,
+    Reply,
+    SendAs,
+    LineEnd,
+    Interval,
+    Count,
+}
+
+impl Field {
+    pub const ALL: [Field; 11] = [
+        Field::Role,
+        Field::Address,
+        Field::Port,
+        Field::Encoding,
+        Field::Receive,
+        Field::Timestamps,
+        Field::Reply,
+        Field::SendAs,
+        Field::LineEnd,
+        Field::Interval,
+        Field::Count,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Role => "Mode",
+            Field::Address => "Addr",
+            Field::Port => "Port",
+            Field::Encoding => "Enc",
+            Field::Receive => "Recv",
+            Field::Timestamps => "Time",
+            Field::Reply => "Reply",
+            Field::SendAs => "Send",
+            Field::LineEnd => "EOL",
+            Field::Interval => "Every",
+            Field::Count => "Times",
+        }
+    }
+
+    /// Fields typed in (the others cycle through their values).
+    pub fn is_text(self) -> bool {
+        matches!(self, Field::Address | Field::Port | Field::Reply | Field::Interval | Field::Count)
+    }
+}
+
+impl Settings {
+    pub fn value(&self, field: Field) -> String {
+        match field {
+            Field::Role => self.role.label().into(),
+            Field::Address if self.address.is_empty() && self.role.is_server() => "(all)".into(),
+            Field::Address => self.address.clone(),
+            Field::Port => self.port.clone(),
+            Field::Encoding => self.encoding.name().into(),
+            Field::Receive => if self.recv_hex { "hex" } else { "text" }.into(),
+            Field::Timestamps => if self.timestamps { "on" } else { "off" }.into(),
+            Field::Reply => match &self.reply {
+                AutoReply::Off => "off".into(),
+                AutoReply::Echo => "echo".into(),
+                AutoReply::Text(t) => t.clone(),
+            },
+            Field::SendAs => if self.send_hex { "hex" } else { "text" }.into(),
+            Field::LineEnd => match self.eol {
+                Eol::None => "none",
+                Eol::Lf => "LF",
+                Eol::Crlf => "CRLF",
+            }
+            .into(),
+            Field::Interval => self.interval_ms.map_or("off".into(), |ms| format!("{ms} ms")),
+            Field::Count => self.count.map_or("no limit".into(), |n| n.to_string()),
+        }
+    }
+
+    /// Moves a cycling field to its next (or previous) value.
+    pub fn cycle(&mut self, field: Field, forward: bool) {
+        let step = |i: usize, n: usize| if forward { (i + 1) % n } else { (i + n - 1) % n };
+        match field {
+            Field::Role => {
+                let i = Role::ALL.iter().position(|r| *r == self.role).unwrap_or(0);
+                self.role = Role::ALL[step(i, Role::ALL.len())];
+            }
+            Field::Encoding => {
+                let i = ENCODINGS.iter().position(|e| *e == self.encoding.name()).unwrap_or(0);
+                self.encoding = TextEncoding::from_name(ENCODINGS[step(i, ENCODINGS.len())]).expect("a known encoding");
+            }
+            Field::Receive => self.recv_hex = !self.recv_hex,
+            Field::Timestamps => self.timestamps = !self.timestamps,
+            Field::SendAs => self.send_hex = !self.send_hex,
+            Field::LineEnd => {
+                let all = [Eol::None, Eol::Lf, Eol::Crlf];
+                let i = all.iter().position(|e| *e == self.eol).unwrap_or(0);
+                self.eol = all[step(i, all.len())];
+            }
+            Field::Reply => {
+                self.reply = match (&self.reply, forward) {
+                    (AutoReply::Off, true) | (AutoReply::Text(_), false) => AutoReply::Echo,
+                    (AutoReply::Echo, true) => AutoReply::Text("ok".into()),
+                    (AutoReply::Echo, false) | (AutoReply::Text(_), true) => AutoReply::Off,
+                    (AutoReply::Off, false) => AutoReply::Text("ok".into()),
+                };
+            }
+            _ => {}
+        }
+    }
+
+    /// Sets a typed field; returns why the text is not acceptable.
+    pub fn set_text(&mut self, field: Field, text: &str) -> Result<(), String> {
+        let text = text.trim();
+        match field {
+            Field::Address => self.address = text.into(),
+            Field::Port => {
+                crate::cli::parse_port(text)?;
+                self.port = text.into();
+            }
+            Field::Reply => {
+                self.reply = match text {
+                    "" | "off" => AutoReply::Off,
+                    "echo" => AutoReply::Echo,
+                    t => AutoReply::Text(t.into()),
+                }
+            }
+            Field::Interval => {
+                self.interval_ms = match text {
+                    "" | "off" | "0" => None,
+                    t => Some(
+                        t.trim_end_matches("ms")
+                            .trim()
+                            .parse()
+                            .map_err(|_| format!("'{t}' is not a number of milliseconds"))?,
+                    ),
+                }
+            }
+            Field::Count => {
+                self.count = match text {
+                    "" | "0" | "no limit" => None,
+                    t => Some(t.parse().map_err(|_| format!("'{t}' is not a count"))?),
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// What the session is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    Closed,
+    Opening,
+    /// Open: what it is (`listening on [::]:9090`).
+    Open(String),
+}
+
+/// One client (server) or peer (UDP) in the connections panel.
+#[derive(Debug, Clone)]
+pub struct ClientRow {
+    pub peer: SocketAddr,
+    pub since: Instant,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    Data { dir: Dir, len: usize },
+    Info,
+    Error,
+}
+
+/// One line of the receive log.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub seq: u64,
+    pub time: SystemTime,
+    pub id: Option<ConnId>,
+    pub kind: EntryKind,
+    /// Decoded text (escaped) or the info line.
+    pub text: String,
+    /// The first bytes, for the hex view.
+    pub bytes: Bytes,
+}
+
+/// The most bytes of one message kept for the hex view, and characters of its text.
+const KEEP_BYTES: usize = 4096;
+const KEEP_CHARS: usize = 4096;
+
+/// The receive log: a bounded ring, decoded per connection and direction as it arrives.
+pub struct Log {
+    pub entries: VecDeque<Entry>,
+    pub capacity: usize,
+    next_seq: u64,
+    /// Each with the encoding it decodes: a change of encoding starts a new one.
+    decoders: HashMap<(ConnId, Dir), (TextEncoding, StreamDecoder)>,
+    /// Follow the newest line; off when scrolled back or paused.
+    pub follow: bool,
+    /// The first line shown when not following.
+    pub top: u64,
+    pub paused: bool,
+    pub search: Option<String>,
+}
+
+impl Log {
+    pub fn new(capacity: usize) -> Log {
+        Log {
+            entries: VecDeque::new(),
+            capacity: capacity.max(10),
+            next_seq: 0,
+            decoders: HashMap::new(),
+            follow: true,
+            top: 0,
+            paused: false,
+            search: None,
+        }
+    }
+
+    fn push(&mut self, time: SystemTime, id: Option<ConnId>, kind: EntryKind, text: String, bytes: Bytes) {
+        if self.entries.len() >= self.capacity {
+            self.entries.pop_front();
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.entries.push_back(Entry { seq, time, id, kind, text, bytes });
+    }
+
+    pub fn info(&mut self, time: SystemTime, id: Option<ConnId>, text: String) {
+        self.push(time, id, EntryKind::Info, text, Bytes::new());
+    }
+
+    pub fn error(&mut self, time: SystemTime, id: Option<ConnId>, text: String) {
+        self.push(time, id, EntryKind::Error, text, Bytes::new());
+    }
+
+    fn data(&mut self, time: SystemTime, id: ConnId, dir: Dir, bytes: &Bytes, encoding: TextEncoding) {
+        let entry = self.decoders.entry((id, dir)).or_insert_with(|| (encoding, encoding.decoder()));
+        if entry.0 != encoding {
+            *entry = (encoding, encoding.decoder());
+        }
+        let decoder = &mut entry.1;
+        let mut text = String::new();
+        decoder.feed(bytes, false, |p| {
+            if text.len() < KEEP_CHARS {
+                match p {
+                    Piece::Text(t) => escape_text_into(t, &mut text),
+                    Piece::Malformed(b) => escape_bytes_into(b, &mut text),
+                }
+            }
+        });
+        let kept = bytes.slice(..bytes.len().min(KEEP_BYTES));
+        self.push(time, Some(id), EntryKind::Data { dir, len: bytes.len() }, text, kept);
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.follow = true;
+    }
+
+    /// The index in `entries` of the first line to show in a window of `rows` lines.
+    pub fn first_shown(&self, rows: usize) -> usize {
+        if self.follow {
+            return self.entries.len().saturating_sub(rows);
+        }
+        let first_seq = self.entries.front().map_or(0, |e| e.seq);
+        (self.top.saturating_sub(first_seq) as usize).min(self.entries.len().saturating_sub(1))
+    }
+
+    /// Scrolls by `delta` lines (negative: back); at the end it follows again.
+    pub fn scroll(&mut self, delta: i64, rows: usize) {
+        let first = self.first_shown(rows) as i64;
+        let last_start = self.entries.len().saturating_sub(rows) as i64;
+        let target = (first + delta).clamp(0, last_start.max(0));
+        if target >= last_start && !self.paused {
+            self.follow = true;
+        } else {
+            self.follow = false;
+            self.top = self.entries.get(target as usize).map_or(0, |e| e.seq);
+        }
+    }
+
+    /// Finds the next line (after the shown top) containing the search text; shows it.
+    pub fn find_next(&mut self, rows: usize) -> bool {
+        let Some(query) = self.search.clone().filter(|q| !q.is_empty()) else { return false };
+        let query = query.to_lowercase();
+        let start = if self.follow { 0 } else { self.first_shown(rows) + 1 };
+        let found = (start..self.entries.len())
+            .chain(0..start.min(self.entries.len()))
+            .find(|&i| self.entries[i].text.to_lowercase().contains(&query));
+        match found {
+            Some(i) => {
+                self.follow = false;
+                self.top = self.entries[i].seq;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Which panel keys go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Settings,
+    Clients,
+    Log,
+    Send,
+}
+
+/// A question at the bottom of the screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    SaveLog,
+    SendFile,
+    Search,
+    PacketName,
+    /// Editing a settings field.
+    Field(Field),
+}
+
+/// RX/TX totals since the last reset, and the rate over the last second or so.
+#[derive(Debug, Clone)]
+pub struct Meter {
+    pub totals: Counters,
+    pub since: Instant,
+    window_start: Instant,
+    window_in: u64,
+    window_out: u64,
+    pub rate_in: f64,
+    pub rate_out: f64,
+}
+
+impl Meter {
+    fn new() -> Meter {
+        let now = Instant::now();
+        Meter {
+            totals: Counters::default(),
+            since: now,
+            window_start: now,
+            window_in: 0,
+            window_out: 0,
+            rate_in: 0.0,
+            rate_out: 0.0,
+        }
+    }
+
+    fn count(&mut self, dir: Dir, n: usize) {
+        match dir {
+            Dir::In | Dir::C2T => {
+                self.totals.bytes_in += n as u64;
+                self.totals.msgs_in += 1;
+                self.window_in += n as u64;
+            }
+            Dir::Out | Dir::T2C => {
+                self.totals.bytes_out += n as u64;
+                self.totals.msgs_out += 1;
+                self.window_out += n as u64;
+            }
+        }
+    }
+
+    /// Updates the rates once a second has passed.
+    pub fn tick(&mut self, now: Instant) {
+        let span = now.duration_since(self.window_start);
+        if span >= Duration::from_secs(1) {
+            self.rate_in = self.window_in as f64 / span.as_secs_f64();
+            self.rate_out = self.window_out as f64 / span.as_secs_f64();
+            self.window_start = now;
+            self.window_in = 0;
+            self.window_out = 0;
+        }
+    }
+}
+
+/// What the event loop is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Open,
+    Close,
+    /// To a server's clients (or a client's one connection: `Target::All`).
+    Send(Target, Bytes),
+    Kick(Vec<ConnId>),
+    Quit,
+}
+
+/// A payload kept under a name in the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    pub name: String,
+    /// `text:...` (with escapes) or `hex:...`, as in the file.
+    pub spec: String,
+}
+
+pub struct App {
+    pub settings: Settings,
+    pub field: usize,
+    pub focus: Focus,
+    pub state: State,
+    pub clients: BTreeMap<ConnId, ClientRow>,
+    pub client_cursor: usize,
+    pub selected: BTreeSet<ConnId>,
+    pub log: Log,
+    pub send: ratatui_textarea::TextArea<'static>,
+    pub history: Vec<String>,
+    pub history_at: Option<usize>,
+    /// What is wrong with the send box (bad hex), as typed.
+    pub send_error: Option<String>,
+    pub meter: Meter,
+    pub status: Option<(String, Instant)>,
+    pub help: bool,
+    pub ask: Option<(Ask, String)>,
+    pub packets: Vec<Packet>,
+    /// The saved-packets list is shown, with its cursor.
+    pub packets_open: Option<usize>,
+    /// Periodic send running: sent so far, and when the next is due.
+    pub repeat: Option<(u64, Instant)>,
+    /// Rows of the log's window at the last draw.
+    pub log_rows: usize,
+    /// Where the panels were drawn, for the mouse.
+    pub areas: Areas,
+    pub quit: bool,
+}
+
+/// The panels' places on the screen at the last draw.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Areas {
+    pub settings: ratatui::layout::Rect,
+    pub clients: ratatui::layout::Rect,
+    pub log: ratatui::layout::Rect,
+    pub send: ratatui::layout::Rect,
+}
+
+impl App {
+    pub fn new(settings: Settings, log_capacity: usize) -> App {
+        App {
+            settings,
+            field: 0,
+            // The send box first, so a user can answer at once.
+            focus: Focus::Send,
+            state: State::Closed,
+            clients: BTreeMap::new(),
+            client_cursor: 0,
+            selected: BTreeSet::new(),
+            log: Log::new(log_capacity),
+            send: ratatui_textarea::TextArea::default(),
+            history: Vec::new(),
+            history_at: None,
+            send_error: None,
+            meter: Meter::new(),
+            status: None,
+            help: false,
+            ask: None,
+            packets: Vec::new(),
+            packets_open: None,
+            repeat: None,
+            log_rows: 10,
+            areas: Areas::default(),
+            quit: false,
+        }
+    }
+
+    /// The log as a file: lines as shown, or JSON lines (one object per entry).
+    pub fn export(&self, json: bool) -> String {
+        let mut out = String::new();
+        let mut clock = crate::render::time::LocalClock::default();
+        for e in &self.log.entries {
+            if json {
+                let mut o = crate::sink::json::JsonObject::new(
+                    match e.kind {
+                        EntryKind::Data { .. } => "data",
+                        EntryKind::Info => "info",
+                        EntryKind::Error => "error",
+                    },
+                    e.time,
+                );
+                if let Some(id) = e.id {
+                    o.num("id", id);
+                }
+                if let EntryKind::Data { dir, len } = e.kind {
+                    o.str("dir", dir.as_str()).num("len", len);
+                    o.str("hex", &crate::render::hex::to_hex(&e.bytes));
+                }
+                o.str("text", &e.text);
+                out.push_str(&o.finish());
+            } else {
+                out.push_str(&clock.format(e.time));
+                if let Some(id) = e.id {
+                    out.push_str(&format!(" #{id}"));
+                }
+                if let EntryKind::Data { dir, len } = e.kind {
+                    out.push_str(&format!(
+                        " {} {len}",
+                        if matches!(dir, Dir::In | Dir::C2T) { "recv" } else { "sent" }
+                    ));
+                }
+                out.push(' ');
+                out.push_str(&e.text);
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    pub fn say(&mut self, text: impl Into<String>) {
+        self.status = Some((text.into(), Instant::now()));
+    }
+
+    /// Takes in what the engine reports.
+    pub fn on_event(&mut self, event: &Event) {
+        let t = event.time;
+        match &event.kind {
+            EventKind::Listening { proto, addr, .. } => {
+                let what = format!("listening on {addr} ({})", proto.as_str());
+                self.log.info(t, None, what.clone());
+                self.state = State::Open(what);
+            }
+            EventKind::Connected { id, proto, peer, local, side, tls } => {
+                let (what, row) = match (side, proto) {
+                    (Side::Accepted, Proto::Tcp) => (format!("connected from {peer}"), true),
+                    (Side::Accepted, Proto::Udp) => (format!("new source {peer}"), true),
+                    (Side::Initiated, _) => {
+                        self.state = State::Open(format!(
+                            "{} {peer} from {local}",
+                            if *proto == Proto::Udp { "sending to" } else { "connected to" }
+                        ));
+                        (format!("connected to {peer} from {local}"), !self.settings.role.is_server())
+                    }
+                };
+                let tls = tls.as_ref().map(|t| format!(" ({} {})", t.version, t.cipher)).unwrap_or_default();
+                self.log.info(t, Some(*id), format!("{what}{tls}"));
+                if row {
+                    self.clients
+                        .insert(*id, ClientRow { peer: *peer, since: Instant::now(), bytes_in: 0, bytes_out: 0 });
+                }
+            }
+            EventKind::Rejected { peer, reason } => self.log.error(t, None, format!("rejected {peer}: {reason}")),
+            EventKind::Data { id, dir, bytes, .. } => {
+                self.meter.count(*dir, bytes.len());
+                if let Some(row) = self.clients.get_mut(id) {
+                    match dir {
+                        Dir::In | Dir::C2T => row.bytes_in += bytes.len() as u64,
+                        Dir::Out | Dir::T2C => row.bytes_out += bytes.len() as u64,
+                    }
+                }
+                self.log.data(t, *id, *dir, bytes, self.settings.encoding);
+            }
+            EventKind::Closed { id, reason, .. } => {
+                self.clients.remove(id);
+                self.selected.remove(id);
+                self.log.decoders.remove(&(*id, Dir::In));
+                self.log.decoders.remove(&(*id, Dir::Out));
+                let line = format!("closed: {reason}");
+                if matches!(reason, CloseReason::Reset | CloseReason::Error(_) | CloseReason::PortUnreachable(_)) {
+                    self.log.error(t, Some(*id), line);
+                } else {
+                    self.log.info(t, Some(*id), line);
+                }
+                self.client_cursor = self.client_cursor.min(self.clients.len().saturating_sub(1));
+            }
+            EventKind::Clients(_) | EventKind::Buffers(_) | EventKind::Explain(_) => {}
+            EventKind::Error { id, message } => {
+                self.log.error(t, *id, message.clone());
+                self.say(format!("error: {message}"));
+            }
+            EventKind::Note(message) => {
+                for line in message.lines() {
+                    self.log.info(t, None, line.to_string());
+                }
+            }
+            EventKind::HalfClosed { id, .. } => self.log.info(t, Some(*id), "FIN sent: nothing more to send".into()),
+            EventKind::Stopped { .. } => {}
+        }
+    }
+
+    /// The session ended (closed by the user, or it failed).
+    pub fn session_ended(&mut self, why: Option<String>) {
+        if let Some(why) = why {
+            self.log.error(SystemTime::now(), None, why.clone());
+            self.say(format!("error: {why}"));
+        } else {
+            self.log.info(SystemTime::now(), None, "closed".into());
+        }
+        self.state = State::Closed;
+        self.clients.clear();
+        self.selected.clear();
+        self.repeat = None;
+    }
+
+    /// Where the send box's bytes go: the selected clients, or all of them.
+    pub fn target(&self) -> Target {
+        if self.settings.role.is_server() && !self.selected.is_empty() {
+            Target::Ids(self.selected.iter().copied().collect())
+        } else {
+            Target::All
+        }
+    }
+
+    pub fn target_label(&self) -> String {
+        match (self.settings.role, self.target()) {
+            (Role::UdpServer, Target::All) => "the last sender".into(),
+            (r, Target::All) if r.is_server() => "all clients".into(),
+            (_, Target::All) => "the server".into(),
+            (_, Target::Ids(ids)) => ids.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(","),
+        }
+    }
+
+    /// The send box's text as bytes to send, or why it cannot be: text in the chosen
+    /// encoding with the line ending after each line, or hex.
+    pub fn send_bytes(&self) -> Result<Bytes, String> {
+        let lines = self.send.lines();
+        if self.settings.send_hex {
+            return parse_hex(&lines.join(" ")).map(Bytes::from).map_err(|e| e.to_string());
+        }
+        let eol: &[u8] = match self.settings.eol {
+            Eol::None => b"\n",
+            other => other.bytes(),
+        };
+        let mut out = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(eol);
+            }
+            out.extend(self.settings.encoding.encode(line).map_err(|e| e.to_string())?);
+        }
+        out.extend_from_slice(self.settings.eol.bytes());
+        Ok(Bytes::from(out))
+    }
+
+    /// Checks the send box as the user types (hex mode: a bad digit is shown at once).
+    pub fn check_send(&mut self) {
+        let empty = self.send.lines().iter().all(|l| l.is_empty());
+        self.send_error = if empty { None } else { self.send_bytes().err() };
+    }
+
+    /// Enter in the send box: what to send, and the box is kept in the history.
+    pub fn send_now(&mut self) -> Option<Effect> {
+        if !matches!(self.state, State::Open(_)) {
+            self.say("not open: F2 opens the connection (or starts the server)");
+            return None;
+        }
+        match self.send_bytes() {
+            Err(e) => {
+                self.say(format!("not sent: {e}"));
+                None
+            }
+            Ok(bytes) => {
+                let text = self.send.lines().join("\n");
+                if !text.is_empty() && self.history.last() != Some(&text) {
+                    self.history.push(text);
+                }
+                self.history_at = None;
+                // Up brings it back.
+                self.send = ratatui_textarea::TextArea::default();
+                self.send_error = None;
+                Some(Effect::Send(self.target(), bytes))
+            }
+        }
+    }
+
+    /// Up/Down in the send box at its first/last line: older or newer history.
+    pub fn history_step(&mut self, older: bool) {
+        if self.history.is_empty() {
+            return;
+        }
+        let at = match (self.history_at, older) {
+            (None, true) => self.history.len() - 1,
+            (None, false) => return,
+            (Some(0), true) => 0,
+            (Some(i), true) => i - 1,
+            (Some(i), false) if i + 1 >= self.history.len() => {
+                self.history_at = None;
+                self.send = ratatui_textarea::TextArea::default();
+                return;
+            }
+            (Some(i), false) => i + 1,
+        };
+        self.history_at = Some(at);
+        self.send = ratatui_textarea::TextArea::new(self.history[at].lines().map(String::from).collect());
+        self.send.move_cursor(ratatui_textarea::CursorMove::End);
+        self.check_send();
+    }
+
+    /// The clients in the panel, in order.
+    pub fn client_ids(&self) -> Vec<ConnId> {
+        self.clients.keys().copied().collect()
+    }
+
+    pub fn toggle_selected(&mut self) {
+        if let Some(id) = self.client_ids().get(self.client_cursor).copied()
+            && !self.selected.remove(&id)
+        {
+            self.selected.insert(id);
+        }
+    }
+
+    pub fn select_all(&mut self) {
+        if self.selected.len() == self.clients.len() {
+            self.selected.clear();
+        } else {
+            self.selected = self.clients.keys().copied().collect();
+        }
+    }
+
+    /// Kicks the selected clients, or the one under the cursor.
+    pub fn kick(&mut self) -> Option<Effect> {
+        let ids: Vec<ConnId> = if self.selected.is_empty() {
+            self.client_ids().get(self.client_cursor).copied().into_iter().collect()
+        } else {
+            self.selected.iter().copied().collect()
+        };
+        (!ids.is_empty()).then_some(Effect::Kick(ids))
+    }
+
+    pub fn reset_counters(&mut self) {
+        self.meter = Meter::new();
+        self.say("counters reset");
+    }
+
+    /// Periodic send: the next due time has come.
+    pub fn repeat_due(&mut self, now: Instant) -> Option<Effect> {
+        let (sent, due) = self.repeat?;
+        if now < due {
+            return None;
+        }
+        let every = Duration::from_millis(self.settings.interval_ms.unwrap_or(1000).max(1));
+        if self.settings.count.is_some_and(|n| sent >= n) {
+            self.repeat = None;
+            self.say(format!("periodic send done: {sent} times"));
+            return None;
+        }
+        match self.send_bytes() {
+            Ok(bytes) => {
+                self.repeat = Some((sent + 1, due + every));
+                Some(Effect::Send(self.target(), bytes))
+            }
+            Err(e) => {
+                self.repeat = None;
+                self.say(format!("periodic send stopped: {e}"));
+                None
+            }
+        }
+    }
+
+    /// F9: starts or stops sending the send box every interval.
+    pub fn toggle_repeat(&mut self) {
+        if self.repeat.take().is_some() {
+            self.say("periodic send stopped");
+            return;
+        }
+        match self.settings.interval_ms {
+            None => self.say("set an interval first (settings: Every)"),
+            Some(ms) => {
+                self.repeat = Some((0, Instant::now()));
+                let times = self.settings.count.map_or("until stopped".into(), |n| format!("{n} times"));
+                self.say(format!("sending every {} ms, {times}", ms));
+            }
+        }
+    }
+
+    pub fn uptime(&self, row: &ClientRow) -> String {
+        seconds(Duration::from_secs(row.since.elapsed().as_secs()))
+    }
+}
+
+/// Converts a packet's spec into bytes.
+pub fn packet_bytes(spec: &str, encoding: TextEncoding) -> Result<Bytes, String> {
+    if let Some(hex) = spec.strip_prefix("hex:") {
+        parse_hex(hex).map(Bytes::from).map_err(|e| e.to_string())
+    } else {
+        let text = spec.strip_prefix("text:").unwrap_or(spec);
+        crate::render::escape::text_to_bytes(text, encoding).map(Bytes::from).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::TlsInfo;
+
+    fn at(kind: EventKind) -> Event {
+        Event { time: std::time::UNIX_EPOCH, kind }
+    }
+
+    fn peer(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn server_app() -> App {
+        let mut app =
+            App::new(Settings { encoding: TextEncoding::from_name("gbk").unwrap(), ..Settings::default() }, 100);
+        app.on_event(&at(EventKind::Listening {
+            proto: Proto::Tcp,
+            addr: "[::]:9090".parse().unwrap(),
+            dual_stack: true,
+            backlog: Some(128),
+            reachable: vec![],
+        }));
+        for (id, port) in [(1, 5001), (2, 5002)] {
+            app.on_event(&at(EventKind::Connected {
+                id,
+                proto: Proto::Tcp,
+                peer: peer(port),
+                local: "127.0.0.1:9090".parse().unwrap(),
+                side: Side::Accepted,
+                tls: None::<Box<TlsInfo>>,
+            }));
+        }
+        app
+    }
+
+    fn data(id: ConnId, dir: Dir, bytes: &[u8]) -> Event {
+        at(EventKind::Data { id, peer: peer(5000 + id as u16), dir, bytes: Bytes::copy_from_slice(bytes) })
+    }
+
+    #[test]
+    fn events_fill_the_clients_the_log_and_the_counters() {
+        let mut app = server_app();
+        assert_eq!(app.state, State::Open("listening on [::]:9090 (tcp)".into()));
+        assert_eq!(app.client_ids(), vec![1, 2]);
+        // A GBK character split across two reads prints whole, on the second line.
+        let ni = [0xc4u8, 0xe3];
+        app.on_event(&data(1, Dir::In, &ni[..1]));
+        app.on_event(&data(1, Dir::In, &ni[1..]));
+        app.on_event(&data(2, Dir::Out, b"ok\r\n"));
+        let texts: Vec<&str> = app.log.entries.iter().rev().take(3).map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, vec!["ok\\r\\n", "你", ""]);
+        assert_eq!((app.meter.totals.bytes_in, app.meter.totals.msgs_in, app.meter.totals.bytes_out), (2, 2, 4));
+        assert_eq!((app.clients[&1].bytes_in, app.clients[&2].bytes_out), (2, 4));
+        app.on_event(&at(EventKind::Closed {
+            id: 1,
+            peer: peer(5001),
+            reason: CloseReason::PeerClosed,
+            counters: Counters::default(),
+            duration: Duration::ZERO,
+        }));
+        assert_eq!(app.client_ids(), vec![2]);
+        app.reset_counters();
+        assert_eq!(app.meter.totals, Counters::default());
+    }
+
+    #[test]
+    fn a_new_encoding_applies_to_what_comes_next() {
+        let mut app = server_app();
+        app.on_event(&data(1, Dir::In, b"\xc4\xe3"));
+        app.settings.encoding = TextEncoding::UTF8;
+        app.on_event(&data(1, Dir::In, "世".as_bytes()));
+        let texts: Vec<&str> = app.log.entries.iter().rev().take(2).map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, vec!["世", "你"]);
+    }
+
+    #[test]
+    fn the_log_is_a_bounded_ring() {
+        let mut app = App::new(Settings::default(), 50);
+        for i in 0..500u32 {
+            app.on_event(&data(1, Dir::In, &i.to_be_bytes()));
+        }
+        assert_eq!(app.log.entries.len(), 50);
+        assert_eq!(app.log.entries.front().unwrap().seq, 450);
+        // Huge messages keep only their start.
+        app.on_event(&data(1, Dir::In, &vec![b'a'; 100_000]));
+        let last = app.log.entries.back().unwrap();
+        assert_eq!(last.kind, EntryKind::Data { dir: Dir::In, len: 100_000 });
+        assert!(last.bytes.len() <= KEEP_BYTES && last.text.len() <= KEEP_CHARS + 8);
+    }
+
+    #[test]
+    fn what_the_send_box_sends() {
+        let mut app = server_app();
+        app.send.insert_str("你好");
+        app.settings.eol = Eol::Crlf;
+        assert_eq!(app.send_bytes().unwrap(), Bytes::from_static(b"\xc4\xe3\xba\xc3\r\n"));
+        app.send.insert_newline();
+        app.send.insert_str("2");
+        assert_eq!(app.send_bytes().unwrap(), Bytes::from_static(b"\xc4\xe3\xba\xc3\r\n2\r\n"));
+        // Hex is checked as it is typed.
+        app.send = ratatui_textarea::TextArea::default();
+        app.settings.send_hex = true;
+        app.send.insert_str("01 023");
+        app.check_send();
+        assert!(app.send_error.as_deref().unwrap().contains("odd number of hex digits"));
+        app.send = ratatui_textarea::TextArea::new(vec!["01 zz".into()]);
+        app.check_send();
+        assert!(app.send_error.as_deref().unwrap().contains("'z' at position 4"), "{:?}", app.send_error);
+        app.send = ratatui_textarea::TextArea::new(vec!["01 02 ff".into()]);
+        app.check_send();
+        assert_eq!(app.send_error, None);
+        assert_eq!(app.send_now(), Some(Effect::Send(Target::All, Bytes::from_static(b"\x01\x02\xff"))));
+        assert!(app.send.lines().iter().all(String::is_empty), "cleared after sending");
+        app.history_step(true);
+        assert_eq!(app.send.lines(), ["01 02 ff"]);
+    }
+
+    #[test]
+    fn selected_clients_are_the_target_and_can_be_kicked() {
+        let mut app = server_app();
+        assert_eq!(app.target_label(), "all clients");
+        app.client_cursor = 1;
+        app.toggle_selected();
+        assert_eq!(app.target(), Target::Ids(vec![2]));
+        assert_eq!(app.target_label(), "#2");
+        assert_eq!(app.kick(), Some(Effect::Kick(vec![2])));
+        app.select_all();
+        assert_eq!(app.target(), Target::Ids(vec![1, 2]));
+        app.select_all();
+        assert_eq!(app.target(), Target::All);
+    }
+
+    #[test]
+    fn nothing_is_sent_while_closed() {
+        let mut app = App::new(Settings::default(), 10);
+        app.send.insert_str("x");
+        assert_eq!(app.send_now(), None);
+        assert!(app.status.as_ref().unwrap().0.contains("F2 opens"));
+    }
+
+    #[test]
+    fn settings_cycle_and_take_typed_values() {
+        let mut s = Settings::default();
+        s.cycle(Field::Role, true);
+        assert_eq!(s.role, Role::TcpClient);
+        s.cycle(Field::Encoding, false);
+        assert_eq!(s.encoding.name(), "ascii");
+        s.cycle(Field::Reply, true);
+        assert_eq!(s.reply, AutoReply::Echo);
+        assert!(s.set_text(Field::Port, "70000").unwrap_err().contains("out of range"));
+        s.set_text(Field::Interval, "250").unwrap();
+        assert_eq!(s.value(Field::Interval), "250 ms");
+        s.set_text(Field::Reply, "ok\\r\\n").unwrap();
+        assert_eq!(s.reply, AutoReply::Text("ok\\r\\n".into()));
+    }
+
+    #[test]
+    fn periodic_send_counts_and_stops() {
+        let mut app = server_app();
+        app.send.insert_str("tick");
+        app.settings.interval_ms = Some(100);
+        app.settings.count = Some(2);
+        app.toggle_repeat();
+        let t0 = Instant::now();
+        assert!(matches!(app.repeat_due(t0), Some(Effect::Send(..))));
+        assert_eq!(app.repeat_due(t0), None, "not due yet");
+        assert!(matches!(app.repeat_due(t0 + Duration::from_millis(150)), Some(Effect::Send(..))));
+        assert_eq!(app.repeat_due(t0 + Duration::from_secs(1)), None);
+        assert_eq!(app.repeat, None, "done after two");
+    }
+
+    #[test]
+    fn search_and_scroll() {
+        let mut app = App::new(Settings::default(), 100);
+        for i in 0..40 {
+            app.on_event(&data(1, Dir::In, format!("line {i}").as_bytes()));
+        }
+        app.log.scroll(-10, 10);
+        assert!(!app.log.follow);
+        assert_eq!(app.log.first_shown(10), 20);
+        app.log.scroll(100, 10);
+        assert!(app.log.follow, "scrolling to the end follows again");
+        app.log.search = Some("LINE 7".into());
+        assert!(app.log.find_next(10));
+        assert_eq!(app.log.entries[app.log.first_shown(10)].text, "line 7");
+    }
+
+    #[test]
+    fn the_log_saves_as_text_or_json_lines() {
+        let mut app = server_app();
+        app.on_event(&data(1, Dir::In, b"\xc4\xe3"));
+        let json = app.export(true);
+        let last: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+        assert_eq!(
+            (last["event"].as_str(), last["hex"].as_str(), last["text"].as_str()),
+            (Some("data"), Some("c4e3"), Some("你"))
+        );
+        assert!(app.export(false).lines().last().unwrap().ends_with("#1 recv 2 你"));
+    }
+}

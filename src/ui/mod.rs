@@ -1,0 +1,171 @@
+//! `netassist ui`: the NetAssist window in a terminal. Settings and connections on the left,
+//! the receive log and the send box on the right, counters at the bottom.
+//!
+//! The event loop takes keys first, then engine events in bounded batches, and draws at most
+//! every 33 ms and only when something changed, so a flood of data cannot make the screen
+//! unresponsive; the log is a bounded ring, and the engine's event channel is bounded (a
+//! UI that falls behind slows the sockets). The terminal is restored on quit, ctrl-c,
+//! SIGTERM and on a panic.
+
+pub mod app;
+pub mod keys;
+pub mod packets;
+pub mod session;
+pub mod view;
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, EventStream,
+};
+use futures_util::StreamExt;
+use ratatui::DefaultTerminal;
+
+use self::app::{App, Effect, Settings, State};
+use self::session::Session;
+use crate::event::Command;
+use crate::sink::Events;
+
+/// How the UI starts.
+pub struct UiStart {
+    pub settings: Settings,
+    /// Open (listen or connect) at once, as `listen --ui` and `connect --ui` do.
+    pub open: bool,
+    /// Lines the log keeps.
+    pub log_lines: usize,
+}
+
+/// The most engine events taken in one go before keys and drawing get a turn.
+const BATCH: usize = 2000;
+/// At most this often the screen is redrawn.
+const FRAME: Duration = Duration::from_millis(33);
+
+pub async fn run(start: UiStart) -> io::Result<()> {
+    let mut terminal = ratatui::init();
+    crossterm::execute!(io::stdout(), EnableMouseCapture, EnableBracketedPaste)?;
+    // ratatui's hook restores the screen on a panic; mouse reporting must go too.
+    let restore_screen = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(io::stdout(), DisableMouseCapture, DisableBracketedPaste);
+        restore_screen(info);
+    }));
+    let result = event_loop(&mut terminal, start).await;
+    let _ = crossterm::execute!(io::stdout(), DisableMouseCapture, DisableBracketedPaste);
+    ratatui::restore();
+    result
+}
+
+async fn wait_for(session: &mut Option<Session>) -> Option<String> {
+    match session {
+        Some(s) => (&mut s.task).await.unwrap_or_else(|e| Some(format!("the session failed: {e}"))),
+        None => std::future::pending().await,
+    }
+}
+
+async fn event_loop(terminal: &mut DefaultTerminal, start: UiStart) -> io::Result<()> {
+    let (events, mut incoming) = Events::channel(true);
+    let mut app = App::new(start.settings, start.log_lines);
+    app.packets = packets::load();
+    let mut session: Option<Session> = None;
+    if start.open {
+        apply(Effect::Open, &mut app, &mut session, &events);
+    }
+    let mut keys = EventStream::new();
+    let mut frame = tokio::time::interval(FRAME);
+    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut dirty = true;
+    let mut last_second = Instant::now();
+
+    while !app.quit {
+        let effects: Vec<Effect> = tokio::select! {
+            biased;
+            key = keys.next() => match key {
+                Some(Ok(event)) => {
+                    dirty = true;
+                    keys::handle(&mut app, event)
+                }
+                // No terminal to read from any more.
+                _ => vec![Effect::Quit],
+            },
+            Some(first) = incoming.recv() => {
+                app.on_event(&first);
+                for _ in 0..BATCH {
+                    match incoming.try_recv() {
+                        Ok(event) => app.on_event(&event),
+                        Err(_) => break,
+                    }
+                }
+                dirty = true;
+                Vec::new()
+            }
+            ended = wait_for(&mut session) => {
+                session = None;
+                app.session_ended(ended);
+                dirty = true;
+                Vec::new()
+            }
+            _ = terminate.recv() => vec![Effect::Quit],
+            _ = frame.tick() => {
+                let now = Instant::now();
+                app.meter.tick(now);
+                // Uptimes and rates change every second.
+                if now.duration_since(last_second) >= Duration::from_secs(1) {
+                    last_second = now;
+                    dirty = true;
+                }
+                if dirty {
+                    terminal.draw(|f| view::draw(f, &mut app))?;
+                    dirty = false;
+                }
+                app.repeat_due(now).into_iter().collect()
+            }
+        };
+        for effect in effects {
+            apply(effect, &mut app, &mut session, &events);
+        }
+    }
+    if let Some(s) = session.take() {
+        s.stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(2), s.task).await;
+    }
+    Ok(())
+}
+
+fn apply(effect: Effect, app: &mut App, session: &mut Option<Session>, events: &Events) {
+    match effect {
+        Effect::Open if session.is_none() => {
+            app.log.info(
+                std::time::SystemTime::now(),
+                None,
+                format!("opening: {} {}", app.settings.role.label(), app.settings.port),
+            );
+            *session = Some(session::open(&app.settings, events.clone()));
+            app.state = State::Opening;
+        }
+        Effect::Open => {}
+        Effect::Close => {
+            if let Some(s) = session {
+                s.stop.cancel();
+            }
+        }
+        Effect::Send(to, bytes) => match session {
+            Some(s) => {
+                if let Err(e) = s.send(to, bytes) {
+                    app.say(e);
+                }
+            }
+            None => app.say("not open: F2 opens the connection (or starts the server)"),
+        },
+        Effect::Kick(ids) => match session {
+            Some(s) => {
+                if let Err(e) = s.command(Command::Kick(ids)) {
+                    app.say(e);
+                }
+            }
+            None => app.say("not open"),
+        },
+        Effect::Quit => app.quit = true,
+    }
+}

@@ -1,0 +1,62 @@
+//! Saved packets: named payloads in a file in the user's config directory, one per line,
+//! `NAME = text:ESCAPED TEXT` or `NAME = hex:01 02 ff`, editable by hand.
+
+use std::path::PathBuf;
+
+use super::app::Packet;
+
+/// `$NETASSIST_CONFIG_DIR`, else `$XDG_CONFIG_HOME/netassist`, else `~/.config/netassist`.
+pub fn path() -> Option<PathBuf> {
+    let dir = std::env::var_os("NETASSIST_CONFIG_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CONFIG_HOME").map(|d| PathBuf::from(d).join("netassist")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config").join("netassist")))?;
+    Some(dir.join("packets.txt"))
+}
+
+pub fn parse(text: &str) -> Vec<Packet> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| {
+            let (name, spec) = l.split_once('=')?;
+            let (name, spec) = (name.trim(), spec.trim_start());
+            (!name.is_empty() && !spec.is_empty()).then(|| Packet { name: name.into(), spec: spec.into() })
+        })
+        .collect()
+}
+
+pub fn format(packets: &[Packet]) -> String {
+    let mut out = String::from("# netassist saved packets: NAME = text:ESCAPED TEXT  or  NAME = hex:01 02 ff\n");
+    for p in packets {
+        out.push_str(&format!("{} = {}\n", p.name, p.spec));
+    }
+    out
+}
+
+pub fn load() -> Vec<Packet> {
+    path().and_then(|p| std::fs::read_to_string(p).ok()).map(|t| parse(&t)).unwrap_or_default()
+}
+
+pub fn save(packets: &[Packet]) -> Result<PathBuf, String> {
+    let path = path().ok_or("no config directory (set HOME or XDG_CONFIG_HOME)")?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(&path, format(packets)).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let packets = vec![
+            Packet { name: "login".into(), spec: r"text:AT+LOGIN=admin\r\n".into() },
+            Packet { name: "ping".into(), spec: "hex:01 02 03".into() },
+        ];
+        assert_eq!(parse(&format(&packets)), packets);
+        assert_eq!(parse("# c\nbad line\n= x\nk = v = w\n"), vec![Packet { name: "k".into(), spec: "v = w".into() }]);
+    }
+}

@@ -1,0 +1,165 @@
+//! Opening and closing what the settings describe: a TCP or UDP server, a TCP or UDP client,
+//! on a task of its own. The UI sends it commands (servers) or bytes (clients); what
+//! happens comes back as events; the task's result says how it ended.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::app::{AutoReply, Role, Settings};
+use crate::event::Command;
+use crate::input::{LineFormat, StdinFormat};
+use crate::mode::connection::{ConnOptions, Reply};
+use crate::net::{BufferRequest, UdpSetup};
+use crate::sink::Events;
+
+/// Where the UI's input goes.
+pub enum Input {
+    Commands(mpsc::Sender<Command>),
+    Bytes(mpsc::Sender<Bytes>),
+}
+
+pub struct Session {
+    pub stop: CancellationToken,
+    pub input: Input,
+    /// `Some(why)` when it failed.
+    pub task: JoinHandle<Option<String>>,
+}
+
+impl Session {
+    /// Hands a message to the engine; says so when it cannot take more now.
+    pub fn send(&self, to: crate::event::Target, bytes: Bytes) -> Result<(), String> {
+        let sent = match &self.input {
+            Input::Commands(tx) => tx.try_send(Command::Send { to, bytes }).map_err(|e| e.to_string()),
+            Input::Bytes(tx) => tx.try_send(bytes).map_err(|e| e.to_string()),
+        };
+        sent.map_err(|e| format!("not sent: {e} (the connection is busy)"))
+    }
+
+    pub fn command(&self, cmd: Command) -> Result<(), String> {
+        match &self.input {
+            Input::Commands(tx) => tx.try_send(cmd).map_err(|e| format!("not done: {e}")),
+            Input::Bytes(_) => Err("only a server has clients to kick".into()),
+        }
+    }
+}
+
+fn reply(settings: &Settings) -> Result<Reply, String> {
+    Ok(match &settings.reply {
+        AutoReply::Off => Reply::None,
+        AutoReply::Echo => Reply::Echo,
+        AutoReply::Text(t) => Reply::Bytes(
+            crate::render::escape::text_to_bytes(t, settings.encoding)
+                .map(Bytes::from)
+                .map_err(|e| format!("auto-reply: {e}"))?,
+        ),
+    })
+}
+
+fn line_format(settings: &Settings) -> LineFormat {
+    LineFormat { format: StdinFormat::Text, eol: settings.eol, encoding: settings.encoding }
+}
+
+/// Starts what the settings describe.
+pub fn open(settings: &Settings, events: Events) -> Session {
+    let stop = CancellationToken::new();
+    let s = settings.clone();
+    let token = stop.clone();
+    let (input, task) = if settings.role.is_server() {
+        let (tx, rx) = mpsc::channel(256);
+        (Input::Commands(tx), tokio::spawn(async move { serve(s, events, rx, token).await.err() }))
+    } else {
+        let (tx, rx) = mpsc::channel(256);
+        (Input::Bytes(tx), tokio::spawn(async move { client(s, events, rx, token).await.err() }))
+    };
+    Session { stop, input, task }
+}
+
+async fn serve(
+    s: Settings,
+    events: Events,
+    commands: mpsc::Receiver<Command>,
+    stop: CancellationToken,
+) -> Result<(), String> {
+    let port = crate::cli::parse_port(&s.port)?;
+    let bind =
+        crate::config::bind_to((!s.address.is_empty()).then_some(s.address.as_str())).map_err(|e| e.to_string())?;
+    let conn = ConnOptions { reply: reply(&s)?, idle_timeout: None, linger: Duration::from_secs(1) };
+    let access = Arc::new(crate::access::Access::default());
+    if s.role == Role::UdpServer {
+        let bound = crate::net::bind_udp(bind, port, &UdpSetup::default()).map_err(|e| e.to_string())?;
+        let socket = tokio::net::UdpSocket::from_std(bound.socket).map_err(|e| e.to_string())?;
+        let opts = crate::mode::udp::UdpServerOptions {
+            reply: conn.reply,
+            idle_timeout: None,
+            line: line_format(&s),
+            dual_stack: bound.dual_stack,
+            max_peers: 65_536,
+            access,
+        };
+        return crate::mode::udp::run_server(socket, opts, events, Some(commands), stop)
+            .await
+            .map_err(|e| e.to_string());
+    }
+    let listening = crate::net::listen_tcp(bind, port, 128, BufferRequest::default()).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::from_std(listening.socket).map_err(|e| e.to_string())?;
+    let opts = crate::mode::server::ServerOptions {
+        conn,
+        max_conn: None,
+        queue_limit: 1 << 20,
+        line: line_format(&s),
+        dual_stack: listening.dual_stack,
+        backlog: 128,
+        access,
+    };
+    crate::mode::server::run(listener, opts, events, Some(commands), stop).await.map_err(|e| e.to_string())
+}
+
+async fn client(
+    s: Settings,
+    events: Events,
+    input: mpsc::Receiver<Bytes>,
+    stop: CancellationToken,
+) -> Result<(), String> {
+    let port = crate::cli::parse_port(&s.port)?;
+    let host = if s.address.is_empty() { "127.0.0.1".to_string() } else { s.address.clone() };
+    if s.role == Role::UdpClient {
+        let target = crate::net::resolve(&host, port).await.map_err(|e| e.to_string())?[0];
+        let (socket, connected, _) = crate::net::udp_client(target, &UdpSetup::default()).map_err(|e| e.to_string())?;
+        let socket = tokio::net::UdpSocket::from_std(socket).map_err(|e| e.to_string())?;
+        let opts = crate::mode::udp::UdpClientOptions {
+            payloads: Vec::new(),
+            interval: None,
+            rounds: Some(1),
+            wait: None,
+            line: line_format(&s),
+        };
+        return match crate::mode::udp::run_client(socket, target, connected, opts, events, Some(input), stop).await {
+            Ok(crate::mode::udp::UdpEnd::Refused) => {
+                Err(format!("nothing listens on {target} (UDP): ICMP port unreachable"))
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        };
+    }
+    let connecting = crate::net::connect_tcp(&host, port, Duration::from_secs(10), BufferRequest::default());
+    let connected = tokio::select! {
+        c = connecting => c.map_err(|e| e.to_string())?,
+        () = stop.cancelled() => return Ok(()),
+    };
+    let opts = crate::mode::client::ClientOptions {
+        conn: ConnOptions { reply: Reply::None, idle_timeout: None, linger: Duration::from_secs(1) },
+        payloads: Vec::new(),
+        interval: None,
+        rounds: Some(1),
+        wait: None,
+        line: line_format(&s),
+        queue_limit: 1 << 20,
+    };
+    let stream = crate::mode::stream::Stream::Plain(connected.stream);
+    crate::mode::client::run(stream, opts, events, Some(input), stop).await.map(|_| ()).map_err(|e| e.to_string())
+}

@@ -1,0 +1,367 @@
+//! Drawing the UI from its state: settings and connections on the left, the receive log and
+//! the send box on the right, counters at the bottom; help, questions and saved packets as
+//! overlays. Nothing here changes the state but the log's window height.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+
+use super::app::{App, Ask, EntryKind, Field, Focus, State};
+use crate::event::Dir;
+use crate::render::time::LocalClock;
+
+const DIM: Style = Style::new().fg(Color::DarkGray);
+
+fn panel(title: String, focused: bool) -> Block<'static> {
+    let style = if focused { Style::new().fg(Color::Cyan) } else { Style::new() };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused { BorderType::Thick } else { BorderType::Plain })
+        .border_style(style)
+        .title(title)
+}
+
+/// `1.2 KB`
+pub fn size(n: u64) -> String {
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{:.1} KB", n as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", n as f64 / 1e6),
+        _ => format!("{:.2} GB", n as f64 / 1e9),
+    }
+}
+
+pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
+    let area = frame.area();
+    let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let left_width = (area.width / 3).clamp(26, 40);
+    let [left, right] = Layout::horizontal([Constraint::Length(left_width), Constraint::Min(20)]).areas(main);
+    let settings_height = Field::ALL.len() as u16 + 2;
+    let [settings, clients] = Layout::vertical([Constraint::Length(settings_height), Constraint::Min(3)]).areas(left);
+    let [log, send] = Layout::vertical([Constraint::Min(3), Constraint::Length(5)]).areas(right);
+
+    app.areas = super::app::Areas { settings, clients, log, send };
+    draw_settings(frame, app, settings);
+    draw_clients(frame, app, clients);
+    draw_log(frame, app, log);
+    draw_send(frame, app, send);
+    draw_status(frame, app, status);
+    if app.packets_open.is_some() {
+        draw_packets(frame, app, area);
+    }
+    if let Some((ask, text)) = &app.ask {
+        draw_ask(frame, ask, text, area);
+    }
+    if app.help {
+        draw_help(frame, area);
+    }
+}
+
+fn draw_settings(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let state = match &app.state {
+        State::Closed => "closed (F2)",
+        State::Opening => "opening",
+        State::Open(_) => "OPEN (F2)",
+    };
+    let focused = app.focus == Focus::Settings;
+    let lines: Vec<Line> = Field::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let style =
+                if focused && i == app.field { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
+            let value = app.settings.value(*f);
+            Line::from(vec![Span::styled(format!("{:<6}", f.label()), DIM), Span::styled(value, style)])
+        })
+        .collect();
+    let block = panel(format!(" {state} "), focused);
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn draw_clients(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let focused = app.focus == Focus::Clients;
+    let who = if app.settings.role.is_server() { "Clients" } else { "Connection" };
+    let title = format!(" {who} {}, {} selected ", app.clients.len(), app.selected.len());
+    let mut lines = Vec::new();
+    for (i, (id, row)) in app.clients.iter().enumerate() {
+        let mark = if app.selected.contains(id) { "[x]" } else { "[ ]" };
+        let style = if focused && i == app.client_cursor {
+            Style::new().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::new()
+        };
+        lines.push(Line::styled(format!("{mark}#{id} {}", row.peer), style));
+        lines.push(Line::styled(
+            format!("    {}↓ {}↑ {}", size(row.bytes_in), size(row.bytes_out), app.uptime(row)),
+            DIM,
+        ));
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled(if app.settings.role.is_server() { "no client yet" } else { "not connected" }, DIM));
+    }
+    // Keep the cursor's client in view.
+    let rows = area.height.saturating_sub(2) as usize;
+    let skip = (app.client_cursor * 2 + 2).saturating_sub(rows);
+    let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
+    frame.render_widget(Paragraph::new(lines).block(panel(title, focused)), area);
+}
+
+fn draw_log(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
+    let rows = area.height.saturating_sub(2) as usize;
+    app.log_rows = rows;
+    let focused = app.focus == Focus::Log;
+    let mut title = format!(" Log ({}) ", if app.settings.recv_hex { "hex" } else { "text" });
+    if app.log.paused {
+        title.push_str("[PAUSED] ");
+    } else if !app.log.follow {
+        title.push_str("[scrolled back, End follows] ");
+    }
+    if let Some(q) = &app.log.search {
+        title.push_str(&format!("search: {q} "));
+    }
+    let first = app.log.first_shown(rows);
+    let mut clock = LocalClock::default();
+    let query = app.log.search.as_ref().map(|q| q.to_lowercase()).filter(|q| !q.is_empty());
+    let lines: Vec<Line> = app
+        .log
+        .entries
+        .iter()
+        .skip(first)
+        .take(rows)
+        .map(|e| {
+            let mut spans = Vec::new();
+            if app.settings.timestamps {
+                spans.push(Span::styled(format!("{} ", clock.format(e.time)), DIM));
+            }
+            if let Some(id) = e.id {
+                spans.push(Span::raw(format!("#{id} ")));
+            }
+            let hit = query.as_ref().is_some_and(|q| e.text.to_lowercase().contains(q.as_str()));
+            let body_style = if hit { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
+            match &e.kind {
+                EntryKind::Data { dir, len } => {
+                    let (arrow, color) = match dir {
+                        Dir::In | Dir::C2T => ("←", Color::Green),
+                        Dir::Out | Dir::T2C => ("→", Color::Cyan),
+                    };
+                    spans.push(Span::styled(format!("{arrow} {len} "), Style::new().fg(color)));
+                    let body = if app.settings.recv_hex {
+                        let mut hex: Vec<String> = e.bytes.iter().map(|b| format!("{b:02x}")).collect();
+                        if e.bytes.len() < *len {
+                            hex.push("...".into());
+                        }
+                        hex.join(" ")
+                    } else {
+                        e.text.clone()
+                    };
+                    spans.push(Span::styled(body, body_style));
+                }
+                EntryKind::Info => spans.push(Span::styled(e.text.clone(), body_style.fg(Color::Yellow))),
+                EntryKind::Error => spans.push(Span::styled(e.text.clone(), body_style.fg(Color::Red))),
+            }
+            Line::from(spans)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(panel(title, focused)), area);
+}
+
+fn draw_send(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
+    let focused = app.focus == Focus::Send;
+    let how = format!(
+        "{}, {}",
+        if app.settings.send_hex { "hex" } else { app.settings.encoding.name() },
+        app.settings.value(Field::LineEnd)
+    );
+    let repeat = app
+        .repeat
+        .map(|(n, _)| format!(" every {} ms: {n} sent", app.settings.interval_ms.unwrap_or(0)))
+        .unwrap_or_default();
+    let title = format!(" Send to {} [{how}]{repeat} ", app.target_label());
+    let mut block = panel(title, focused);
+    if let Some(err) = &app.send_error {
+        block = block
+            .border_style(Style::new().fg(Color::Red))
+            .title_bottom(Line::styled(format!(" {err} "), Style::new().fg(Color::Red)));
+    }
+    app.send.set_block(block);
+    app.send.set_cursor_line_style(Style::new());
+    app.send.set_cursor_style(if focused { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() });
+    frame.render_widget(&app.send, area);
+}
+
+fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let m = &app.meter;
+    let state = match (&app.status, &app.state) {
+        (Some((text, at)), _) if at.elapsed().as_secs() < 5 => text.clone(),
+        (_, State::Open(what)) => what.clone(),
+        (_, State::Opening) => "opening...".into(),
+        (_, State::Closed) => "closed".into(),
+    };
+    let line = Line::from(vec![
+        Span::styled("F1 help ", DIM),
+        Span::styled(
+            format!("RX {} ({}) {}/s ", size(m.totals.bytes_in), m.totals.msgs_in, size(m.rate_in as u64)),
+            Style::new().fg(Color::Green),
+        ),
+        Span::styled(
+            format!("TX {} ({}) {}/s ", size(m.totals.bytes_out), m.totals.msgs_out, size(m.rate_out as u64)),
+            Style::new().fg(Color::Cyan),
+        ),
+        Span::raw(format!("│ {state}")),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height }
+}
+
+pub const HELP: &str = "\
+Everywhere  F1 help (Esc closes)  F2 open/close  Tab/Shift-Tab panels
+            F4 send text/hex  F5 send a file  F6 save the log
+            F7 saved packets  F8 reset counters  F9 periodic send
+            F10, Ctrl-Q or Ctrl-C quit
+Send box    Enter send  Alt-Enter new line  Up/Down history
+            hex is checked as you type
+Settings    Up/Down choose  Left/Right/Space change  Enter type a value
+Clients     Up/Down move  Space select  a all/none  k kick
+            what is sent goes to the selected clients, or to all
+Log         arrows PgUp/PgDn Home/End scroll  p pause  / search
+            n next match  h text/hex  c clear
+Mouse       click a panel or a client; the wheel scrolls the log";
+
+fn draw_help(frame: &mut Frame<'_>, area: Rect) {
+    let rect = centered(area, 76, HELP.lines().count() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    let block = panel(" Keys ".into(), true);
+    frame.render_widget(Paragraph::new(HELP).block(block).wrap(Wrap { trim: false }), rect);
+}
+
+fn draw_ask(frame: &mut Frame<'_>, ask: &Ask, text: &str, area: Rect) {
+    let question = match ask {
+        Ask::SaveLog => "Save the log to (.json: JSON lines)".to_string(),
+        Ask::SendFile => "Send the file".to_string(),
+        Ask::Search => "Search the log for".to_string(),
+        Ask::PacketName => "Save the send box as the packet named".to_string(),
+        Ask::Field(f) => format!("{} (Enter sets, Esc cancels)", f.label()),
+    };
+    let rect = centered(area, 70, 3);
+    frame.render_widget(Clear, rect);
+    let line =
+        Line::from(vec![Span::raw(text.to_string()), Span::styled(" ", Style::new().add_modifier(Modifier::REVERSED))]);
+    frame.render_widget(Paragraph::new(line).block(panel(format!(" {question} "), true)), rect);
+}
+
+fn draw_packets(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let rect = centered(area, 60, (app.packets.len() as u16 + 4).clamp(5, 16));
+    frame.render_widget(Clear, rect);
+    let cursor = app.packets_open.unwrap_or(0);
+    let mut lines: Vec<Line> = app
+        .packets
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let style = if i == cursor { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
+            Line::styled(format!("{:<12} {}", p.name, p.spec), style)
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::styled("none yet: s saves the send box as a packet", DIM));
+    }
+    let block = panel(" Saved packets: Enter sends, s saves the send box, d deletes, Esc closes ".into(), true);
+    frame.render_widget(Paragraph::new(lines).block(block).alignment(Alignment::Left), rect);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, EventKind, Proto, Side};
+    use crate::render::TextEncoding;
+    use crate::ui::app::Settings;
+    use bytes::Bytes;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn screen(app: &mut App, width: u16, height: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|f| draw(f, app)).unwrap();
+        terminal.backend().to_string()
+    }
+
+    fn at(kind: EventKind) -> Event {
+        Event { time: std::time::UNIX_EPOCH, kind }
+    }
+
+    /// A GBK server with two clients and some traffic; no timestamps, so screens repeat.
+    fn busy_server() -> App {
+        let settings =
+            Settings { encoding: TextEncoding::from_name("gbk").unwrap(), timestamps: false, ..Settings::default() };
+        let mut app = App::new(settings, 100);
+        app.on_event(&at(EventKind::Listening {
+            proto: Proto::Tcp,
+            addr: "[::]:9090".parse().unwrap(),
+            dual_stack: true,
+            backlog: Some(128),
+            reachable: vec![],
+        }));
+        for (id, port) in [(1u64, 51528u16), (2, 51714)] {
+            let peer = format!("127.0.0.1:{port}").parse().unwrap();
+            app.on_event(&at(EventKind::Connected {
+                id,
+                proto: Proto::Tcp,
+                peer,
+                local: "127.0.0.1:9090".parse().unwrap(),
+                side: Side::Accepted,
+                tls: None,
+            }));
+        }
+        let data = |id, dir, bytes: &[u8]| {
+            at(EventKind::Data {
+                id,
+                peer: "127.0.0.1:51528".parse().unwrap(),
+                dir,
+                bytes: Bytes::copy_from_slice(bytes),
+            })
+        };
+        let gbk = TextEncoding::from_name("gbk").unwrap();
+        app.on_event(&data(1, Dir::In, &gbk.encode("你好服务端，我是客户端小黑!").unwrap()));
+        app.on_event(&data(1, Dir::Out, &gbk.encode("ok，问题正在处理中...").unwrap()));
+        app.on_event(&data(2, Dir::In, b"hello2\x1b[2J"));
+        app.selected.insert(2);
+        app.send.insert_str("收到");
+        app
+    }
+
+    #[test]
+    fn closed_at_80x24() {
+        let mut app = App::new(Settings { timestamps: false, ..Settings::default() }, 100);
+        insta::assert_snapshot!(screen(&mut app, 80, 24));
+    }
+
+    #[test]
+    fn a_busy_server_with_wide_characters() {
+        let mut app = busy_server();
+        insta::assert_snapshot!(screen(&mut app, 80, 24));
+    }
+
+    #[test]
+    fn hex_view_and_a_bad_hex_send_box() {
+        let mut app = busy_server();
+        app.settings.recv_hex = true;
+        app.settings.send_hex = true;
+        app.send = ratatui_textarea::TextArea::new(vec!["01 0g".into()]);
+        app.check_send();
+        insta::assert_snapshot!(screen(&mut app, 100, 24));
+    }
+
+    #[test]
+    fn help_fits_80x24() {
+        let mut app = busy_server();
+        app.help = true;
+        insta::assert_snapshot!(screen(&mut app, 80, 24));
+    }
+}

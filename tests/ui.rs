@@ -1,0 +1,138 @@
+//! The terminal UI as a person uses it, in tmux: keys typed with send-keys, the screen read
+//! with capture-pane.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// A tmux session of its own, killed when dropped.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    /// Starts `netassist ARGS` in a new tmux session of `width` x `height`, or None without tmux.
+    fn start(tag: &str, width: u16, height: u16, args: &[&str]) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            return None;
+        }
+        let name = format!("netassist-{}-{tag}", std::process::id());
+        let config = std::env::temp_dir().join(format!("netassist-ui-{}-{tag}", std::process::id()));
+        let command =
+            format!("NETASSIST_CONFIG_DIR={} {} {}", config.display(), env!("CARGO_BIN_EXE_netassist"), args.join(" "));
+        let ok = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &name, "-x", &width.to_string(), "-y", &height.to_string(), &command])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "tmux started");
+        Some(Tmux { name })
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.name]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `text`; returns the screen.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "the screen never showed {text:?}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux").args(["send-keys", "-t", &self.name]).args(keys).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Types text literally (not as key names).
+    fn type_text(&self, text: &str) {
+        let status = Command::new("tmux").args(["send-keys", "-l", "-t", &self.name, text]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ =
+            Command::new("tmux").args(["kill-session", "-t", &self.name]).stderr(std::process::Stdio::null()).status();
+    }
+}
+
+fn port_on(screen: &str) -> u16 {
+    let at = screen.find("listening on [::]:").expect("the listening line") + "listening on [::]:".len();
+    screen[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("a port")
+}
+
+#[test]
+fn listen_ui_shows_gbk_and_utf8_and_sends_the_typed_answer() {
+    let Some(ui) = Tmux::start("e2e", 100, 30, &["listen", "0", "--ui", "-e", "gbk", "--eol", "lf"]) else {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    };
+    let port = port_on(&ui.wait_for("listening on [::]:"));
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    c.write_all(&gbk("你好服务端，我是客户端小黑!")).unwrap();
+    ui.wait_for("← 27 你好服务端，我是客户端小黑!");
+    // Settings (Tab from the send box), down to the encoding, back one: gbk -> utf-8.
+    ui.keys(&["Tab", "Down", "Down", "Down", "Left"]);
+    ui.wait_for("Enc   utf-8");
+    c.write_all("héllo 世界".as_bytes()).unwrap();
+    ui.wait_for("héllo 世界");
+    // Back to the send box (Settings -> Clients -> Log -> Send), type, Enter.
+    ui.keys(&["Tab", "Tab", "Tab"]);
+    ui.type_text("收到 ok");
+    ui.keys(&["Enter"]);
+    let want = "收到 ok\n".as_bytes();
+    let mut got = vec![0u8; want.len()];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(got, want);
+    ui.wait_for("→ 10 收到 ok\\n");
+    // Quitting restores the terminal: the session ends.
+    ui.keys(&["F10"]);
+    let deadline = Instant::now() + PATIENCE;
+    let alive = || {
+        Command::new("tmux")
+            .args(["has-session", "-t", &ui.name])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    while alive() {
+        assert!(Instant::now() < deadline, "the UI did not quit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn connect_ui_kicks_and_reopens_with_keys() {
+    let mut server = Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--echo", "--json"]);
+    let port = server.port().to_string();
+    let Some(ui) = Tmux::start("client", 100, 30, &["connect", "127.0.0.1", &port, "--ui"]) else {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    };
+    ui.wait_for("OPEN (F2)");
+    ui.type_text("ping");
+    ui.keys(&["Enter"]);
+    // connect sends each line with LF, as without the UI.
+    ui.wait_for("← 5 ping\\n");
+    assert_eq!(server.event_where("the data", |v| v["event"] == "data" && v["dir"] == "in")["text"], "ping\n");
+    // F2 closes, F2 opens again: a new connection.
+    ui.keys(&["F2"]);
+    ui.wait_for("closed (F2)");
+    server.event("closed", Some(1));
+    ui.keys(&["F2"]);
+    ui.wait_for("OPEN (F2)");
+    server.event("connected", Some(2));
+}
