@@ -108,6 +108,11 @@ fn netassist_clients_for_the_lessons_thread_server() {
     let args = ["connect", "127.0.0.1", &port, "-e", "gbk", "--eol", "none", "--wait", "forever", "--json"];
     let mut a = Proc::spawn(&args);
     let mut b = Proc::spawn(&args);
+    // The lesson's threads print with two writes per line (text, then newline), so a line
+    // printed by one thread can be split by another's: let both accept lines come first.
+    for _ in 0..2 {
+        server.line_where("a client accepted", |l| l.starts_with("客户端连接成功:"));
+    }
     // One after the other: two of the lesson's threads printing at once can mix their lines.
     for (c, text) in [(&mut a, "hello1"), (&mut b, "hello2")] {
         c.type_line(text);

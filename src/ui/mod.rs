@@ -77,6 +77,9 @@ async fn event_loop(terminal: &mut DefaultTerminal, start: UiStart) -> io::Resul
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut dirty = true;
     let mut last_second = Instant::now();
+    // For benchmarks: how long from a key's arrival to the end of the frame showing it.
+    let mut key_waiting: Option<Instant> = None;
+    let mut key_to_frame: Vec<Duration> = Vec::new();
 
     while !app.quit {
         let effects: Vec<Effect> = tokio::select! {
@@ -84,6 +87,7 @@ async fn event_loop(terminal: &mut DefaultTerminal, start: UiStart) -> io::Resul
             key = keys.next() => match key {
                 Some(Ok(event)) => {
                     dirty = true;
+                    key_waiting.get_or_insert_with(Instant::now);
                     keys::handle(&mut app, event)
                 }
                 // No terminal to read from any more.
@@ -118,6 +122,9 @@ async fn event_loop(terminal: &mut DefaultTerminal, start: UiStart) -> io::Resul
                 if dirty {
                     terminal.draw(|f| view::draw(f, &mut app))?;
                     dirty = false;
+                    if let Some(at) = key_waiting.take() {
+                        key_to_frame.push(at.elapsed());
+                    }
                 }
                 app.repeat_due(now).into_iter().collect()
             }
@@ -129,6 +136,15 @@ async fn event_loop(terminal: &mut DefaultTerminal, start: UiStart) -> io::Resul
     if let Some(s) = session.take() {
         s.stop.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(2), s.task).await;
+    }
+    if let Some(path) = std::env::var_os("NETASSIST_UI_TIMING") {
+        key_to_frame.sort();
+        let ms = |q: f64| {
+            key_to_frame.get(((key_to_frame.len() as f64 - 1.0) * q) as usize).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        let line =
+            format!("keys={} p50_ms={:.1} p99_ms={:.1} max_ms={:.1}\n", key_to_frame.len(), ms(0.5), ms(0.99), ms(1.0));
+        let _ = std::fs::write(path, line);
     }
     Ok(())
 }
