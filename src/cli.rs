@@ -631,8 +631,8 @@ pub enum SendArg {
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// Server: a name or an IP address (HOST:PORT and [IPv6]:PORT work too)
-    #[arg(value_name = "HOST")]
+    /// The server
+    #[arg(value_name = "HOST", help = "Server: a name or an IP address (HOST:PORT and [IPv6]:PORT work too)")]
     pub host: String,
 
     /// Server port

@@ -24,6 +24,11 @@
 //! - With `--quiet` no per-message event is built: the hot path is read, write, count.
 //! - [`tools`] are the report commands (`ip`, `ping`, `port`, `buffers`) over [`netinfo`],
 //!   what the OS tells about interfaces and ports. They print lines, not events.
+//! - [`tls`] wraps a TCP stream in TLS for a server, a client or either side of the relay;
+//!   the engines see one [`mode::stream::Stream`] type, plain or TLS. [`access`] decides
+//!   which peers a server accepts.
+//! - [`ui`] is the terminal UI: it runs the same engines and is one more consumer of their
+//!   events (a bounded channel again), with keys turned into the same commands.
 
 pub mod access;
 pub mod cli;
