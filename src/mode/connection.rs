@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -228,6 +228,25 @@ impl Conn {
         self.msgs_out.fetch_add(1, Ordering::Relaxed);
         self.touch();
     }
+
+    /// The idle timer (see [`idle_timer`]) fired: closes the connection if it has been quiet
+    /// for `limit`, else sets the timer for the rest of it.
+    pub(crate) fn idle_fired(&self, limit: Duration, timer: Pin<&mut tokio::time::Sleep>) {
+        let quiet = self.idle_for();
+        if quiet >= limit {
+            self.close(CloseRequest::Now(CloseReason::IdleTimeout(limit)));
+        } else {
+            timer.reset(Instant::now() + (limit - quiet));
+        }
+    }
+}
+
+/// Later than anything a connection waits for: a timer that is not armed.
+pub(crate) const FAR: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A connection's idle timer: it fires after `limit`, or never without one.
+pub(crate) fn idle_timer(limit: Option<Duration>) -> tokio::time::Sleep {
+    tokio::time::sleep(limit.unwrap_or(FAR))
 }
 
 /// Reads land here: one buffer per worker thread instead of one per connection. 64 KiB
@@ -315,6 +334,18 @@ fn answer(stream: &TcpStream, bytes: &[u8], owned: impl Fn() -> Bytes, want_data
     Answered { shown: want_data.then(&owned), len: bytes.len(), rest, error }
 }
 
+/// A write finished: count it, give its room in the queue back, show it.
+async fn finished_write(done: Out, conn: &Conn, want_data: bool, events: &Events) {
+    conn.count_out(done.bytes.len());
+    if done.queued {
+        conn.outbox().queued -= done.bytes.len();
+        conn.space.notify_waiters();
+    }
+    if want_data {
+        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::Out, bytes: done.bytes }).await;
+    }
+}
+
 fn io_reason(e: &io::Error) -> CloseReason {
     match e.kind() {
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
@@ -376,9 +407,8 @@ pub async fn serve(
     let mut finishing: Option<CloseReason> = None;
     let mut cancelled = pin!(stop.cancelled());
     let mut woken = pin!(conn.wake.notified());
-    let far = Duration::from_secs(365 * 24 * 3600);
-    let mut idle = pin!(tokio::time::sleep(opts.idle_timeout.unwrap_or(far)));
-    let mut deadline = pin!(tokio::time::sleep(far));
+    let mut idle = pin!(idle_timer(opts.idle_timeout));
+    let mut deadline = pin!(tokio::time::sleep(FAR));
     let mut deadline_armed = false;
 
     let shutdown_write = || {
@@ -430,15 +460,7 @@ pub async fn serve(
                     Err(e) => return io_reason(&e),
                 }
                 if out.at == out.bytes.len() {
-                    let done = pending.take().expect("just written");
-                    conn.count_out(done.bytes.len());
-                    if done.queued {
-                        conn.outbox().queued -= done.bytes.len();
-                        conn.space.notify_waiters();
-                    }
-                    if want_data {
-                        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::Out, bytes: done.bytes }).await;
-                    }
+                    finished_write(pending.take().expect("just written"), conn, want_data, events).await;
                 }
             }
             ready = stream.readable(), if read_open && (pending.is_none() || finishing.is_some()) => {
@@ -480,13 +502,7 @@ pub async fn serve(
                 }
             }
             () = &mut idle, if opts.idle_timeout.is_some() && finishing.is_none() => {
-                let limit = opts.idle_timeout.expect("guarded by the branch condition");
-                let quiet = conn.idle_for();
-                if quiet >= limit {
-                    conn.close(CloseRequest::Now(CloseReason::IdleTimeout(limit)));
-                } else {
-                    idle.as_mut().reset(Instant::now() + (limit - quiet));
-                }
+                conn.idle_fired(opts.idle_timeout.expect("guarded by the branch condition"), idle.as_mut());
             }
             () = &mut deadline, if deadline_armed => {
                 return match finishing.take() {
@@ -517,9 +533,8 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
     let mut half_closed = false;
     let mut cancelled = pin!(stop.cancelled());
     let mut woken = pin!(conn.wake.notified());
-    let far = Duration::from_secs(365 * 24 * 3600);
-    let mut idle = pin!(tokio::time::sleep(opts.idle_timeout.unwrap_or(far)));
-    let mut eof_deadline = pin!(tokio::time::sleep(far));
+    let mut idle = pin!(idle_timer(opts.idle_timeout));
+    let mut eof_deadline = pin!(tokio::time::sleep(FAR));
     let mut eof_armed = false;
 
     loop {
@@ -560,15 +575,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
                     if let Err(e) = wr.flush().await {
                         return io_reason(&e);
                     }
-                    let done = pending.take().expect("just written");
-                    conn.count_out(done.bytes.len());
-                    if done.queued {
-                        conn.outbox().queued -= done.bytes.len();
-                        conn.space.notify_waiters();
-                    }
-                    if want_data {
-                        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::Out, bytes: done.bytes }).await;
-                    }
+                    finished_write(pending.take().expect("just written"), conn, want_data, events).await;
                 }
             }
             got = rd.read(&mut rbuf), if read_open && pending.is_none() => {
@@ -603,13 +610,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
                 }
             }
             () = &mut idle, if opts.idle_timeout.is_some() => {
-                let limit = opts.idle_timeout.expect("guarded by the branch condition");
-                let quiet = conn.idle_for();
-                if quiet >= limit {
-                    conn.close(CloseRequest::Now(CloseReason::IdleTimeout(limit)));
-                } else {
-                    idle.as_mut().reset(Instant::now() + (limit - quiet));
-                }
+                conn.idle_fired(opts.idle_timeout.expect("guarded by the branch condition"), idle.as_mut());
             }
             () = &mut eof_deadline, if eof_armed => return CloseReason::PeerClosed,
         }

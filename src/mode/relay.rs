@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::connection::{CloseRequest, Conn, with_read_buffer, write_now};
+use super::connection::{CloseRequest, Conn, idle_timer, with_read_buffer, write_now};
 use super::server::{Service, StreamService};
 use super::stream::Stream;
 use crate::event::{CloseReason, Dir, EventKind, Proto, Side};
@@ -266,8 +266,7 @@ async fn pump(
     let (mut c2t, mut t2c) = (Flow::new(Carry::new(want)), Flow::new(Carry::new(want)));
     let mut cancelled = pin!(stop.cancelled());
     let mut woken = pin!(conn.woken());
-    let far = Duration::from_secs(365 * 24 * 3600);
-    let mut idle = pin!(tokio::time::sleep(relay.idle_timeout.unwrap_or(far)));
+    let mut idle = pin!(idle_timer(relay.idle_timeout));
 
     loop {
         if let Some(reason) = conn.close_now() {
@@ -309,14 +308,8 @@ async fn pump(
                 Err(e) => Err(Failure::Target(e)),
             },
             () = &mut idle, if relay.idle_timeout.is_some() => {
-                let limit = relay.idle_timeout.expect("guarded");
-                let quiet = conn.idle_for();
-                if quiet >= limit {
-                    conn_close(conn, CloseReason::IdleTimeout(limit))
-                } else {
-                    idle.as_mut().reset(Instant::now() + (limit - quiet));
-                    Ok(())
-                }
+                conn.idle_fired(relay.idle_timeout.expect("guarded"), idle.as_mut());
+                Ok(())
             }
         };
         if let Err(failure) = outcome {
@@ -373,6 +366,49 @@ struct IoFlow {
     passed: bool,
 }
 
+impl IoFlow {
+    /// What is still to be written.
+    fn unsent(&self) -> &[u8] {
+        self.pending.as_ref().map_or(&[], |(b, at)| &b[*at..])
+    }
+
+    /// `n` more bytes were written; true when that finished the chunk.
+    fn wrote(&mut self, n: usize) -> bool {
+        let (bytes, at) = self.pending.as_mut().expect("written only while pending");
+        *at += n;
+        let done = *at == bytes.len();
+        if done {
+            self.pending = None;
+        }
+        done
+    }
+
+    /// A read from the source finished: end of stream, or a chunk to count, show and pass
+    /// on. An error is the source's failure.
+    async fn took(
+        &mut self,
+        got: io::Result<usize>,
+        buf: &[u8],
+        conn: &Conn,
+        dir: Dir,
+        want: bool,
+        events: &Events,
+    ) -> Result<(), ()> {
+        if ended(&got) {
+            self.eof = true;
+            return Ok(());
+        }
+        let n = got.map_err(drop)?;
+        count(conn, dir, n);
+        let bytes = Bytes::copy_from_slice(&buf[..n]);
+        if want {
+            events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes: bytes.clone() }).await;
+        }
+        self.pending = Some((bytes, 0));
+        Ok(())
+    }
+}
+
 /// A read that ended the stream: FIN, or (TLS) a close without close_notify, which many
 /// peers do and which is no error here.
 fn ended(got: &io::Result<usize>) -> bool {
@@ -406,8 +442,7 @@ async fn pump_io(
     let (mut c2t, mut t2c) = (IoFlow::default(), IoFlow::default());
     let mut cancelled = pin!(stop.cancelled());
     let mut woken = pin!(conn.woken());
-    let far = Duration::from_secs(365 * 24 * 3600);
-    let mut idle = pin!(tokio::time::sleep(relay.idle_timeout.unwrap_or(far)));
+    let mut idle = pin!(idle_timer(relay.idle_timeout));
 
     loop {
         if let Some(reason) = conn.close_now() {
@@ -427,93 +462,43 @@ async fn pump_io(
         if c2t.passed && t2c.passed {
             return CloseReason::BothClosed;
         }
-        let to_target: &[u8] = c2t.pending.as_ref().map_or(&[], |(b, at)| &b[*at..]);
-        let to_client: &[u8] = t2c.pending.as_ref().map_or(&[], |(b, at)| &b[*at..]);
         tokio::select! {
             biased;
             () = &mut cancelled => conn.close(CloseRequest::Now(CloseReason::Stopping)),
             () = &mut woken => woken.set(conn.woken()),
-            wrote = twr.write(to_target), if c2t.pending.is_some() => match wrote {
-                Ok(n) => {
-                    let (bytes, at) = c2t.pending.as_mut().expect("guarded");
-                    *at += n;
-                    if *at == bytes.len() {
-                        c2t.pending = None;
-                        if twr.flush().await.is_err() {
-                            reset(client_fd);
-                            return CloseReason::TargetReset;
-                        }
-                    }
-                }
-                Err(_) => {
+            wrote = twr.write(c2t.unsent()), if c2t.pending.is_some() => {
+                let ok = match wrote {
+                    Ok(n) => !c2t.wrote(n) || twr.flush().await.is_ok(),
+                    Err(_) => false,
+                };
+                if !ok {
                     reset(client_fd);
                     return CloseReason::TargetReset;
                 }
-            },
-            wrote = cwr.write(to_client), if t2c.pending.is_some() => match wrote {
-                Ok(n) => {
-                    let (bytes, at) = t2c.pending.as_mut().expect("guarded");
-                    *at += n;
-                    if *at == bytes.len() {
-                        t2c.pending = None;
-                        if cwr.flush().await.is_err() {
-                            reset(target_fd);
-                            return CloseReason::ClientReset;
-                        }
-                    }
-                }
-                Err(_) => {
+            }
+            wrote = cwr.write(t2c.unsent()), if t2c.pending.is_some() => {
+                let ok = match wrote {
+                    Ok(n) => !t2c.wrote(n) || cwr.flush().await.is_ok(),
+                    Err(_) => false,
+                };
+                if !ok {
                     reset(target_fd);
                     return CloseReason::ClientReset;
                 }
-            },
+            }
             got = crd.read(&mut cbuf), if !c2t.eof && c2t.pending.is_none() => {
-                if ended(&got) {
-                    c2t.eof = true;
-                    continue;
+                if c2t.took(got, &cbuf, conn, Dir::C2T, want, events).await.is_err() {
+                    reset(target_fd);
+                    return CloseReason::ClientReset;
                 }
-                let n = match got {
-                    Ok(n) => n,
-                    Err(_) => {
-                        reset(target_fd);
-                        return CloseReason::ClientReset;
-                    }
-                };
-                conn.count_in(n);
-                let bytes = Bytes::copy_from_slice(&cbuf[..n]);
-                if want {
-                    events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::C2T, bytes: bytes.clone() }).await;
-                }
-                c2t.pending = Some((bytes, 0));
             }
             got = trd.read(&mut tbuf), if !t2c.eof && t2c.pending.is_none() => {
-                if ended(&got) {
-                    t2c.eof = true;
-                    continue;
-                }
-                let n = match got {
-                    Ok(n) => n,
-                    Err(_) => {
-                        reset(client_fd);
-                        return CloseReason::TargetReset;
-                    }
-                };
-                conn.count_out(n);
-                let bytes = Bytes::copy_from_slice(&tbuf[..n]);
-                if want {
-                    events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::T2C, bytes: bytes.clone() }).await;
-                }
-                t2c.pending = Some((bytes, 0));
-            }
-            () = &mut idle, if relay.idle_timeout.is_some() => {
-                let limit = relay.idle_timeout.expect("guarded");
-                let quiet = conn.idle_for();
-                if quiet >= limit {
-                    conn.close(CloseRequest::Now(CloseReason::IdleTimeout(limit)));
-                } else {
-                    idle.as_mut().reset(Instant::now() + (limit - quiet));
+                if t2c.took(got, &tbuf, conn, Dir::T2C, want, events).await.is_err() {
+                    reset(client_fd);
+                    return CloseReason::TargetReset;
                 }
             }
+            () = &mut idle, if relay.idle_timeout.is_some() => conn.idle_fired(relay.idle_timeout.expect("guarded"), idle.as_mut()),
         }
     }
 }
@@ -576,15 +561,7 @@ pub async fn run_udp(
 
     let started = Instant::now();
     let local = socket.local_addr()?;
-    events
-        .send(EventKind::Listening {
-            proto: Proto::Udp,
-            addr: local,
-            dual_stack: relay.dual_stack,
-            backlog: None,
-            reachable: crate::netinfo::interfaces::reachable(local, relay.dual_stack),
-        })
-        .await;
+    events.send(super::server::listening(Proto::Udp, local, relay.dual_stack, None)).await;
     let socket = Arc::new(socket);
     let want = events.wants_data();
     let mut sessions: HashMap<SocketAddr, UdpSession> = HashMap::new();

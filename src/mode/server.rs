@@ -42,20 +42,31 @@ pub trait Service: Send + Sync + 'static {
     }
 }
 
+/// Where a server listens, and the addresses a peer can reach it at.
+pub(crate) fn listening(proto: Proto, addr: std::net::SocketAddr, dual_stack: bool, backlog: Option<u32>) -> EventKind {
+    EventKind::Listening { proto, addr, dual_stack, backlog, reachable: reachable(addr, dual_stack) }
+}
+
 /// Says a client is connected (with what its TLS handshake agreed on, if it made one).
 pub(crate) async fn announce(events: &Events, conn: &Conn, stream: &TcpStream, tls: Option<TlsInfo>) {
-    let local = stream.local_addr().map(canonical).unwrap_or(conn.peer);
-    let tls = tls.map(Box::new);
-    events
-        .send(EventKind::Connected {
-            id: conn.id,
-            proto: Proto::Tcp,
-            peer: conn.peer,
-            local,
-            side: Side::Accepted,
-            tls,
-        })
-        .await;
+    events.send(accepted(conn, local_end(stream, conn), tls)).await;
+}
+
+/// The `connected` event of a client this server accepted on `local`.
+fn accepted(conn: &Conn, local: std::net::SocketAddr, tls: Option<TlsInfo>) -> EventKind {
+    EventKind::Connected {
+        id: conn.id,
+        proto: Proto::Tcp,
+        peer: conn.peer,
+        local,
+        side: Side::Accepted,
+        tls: tls.map(Box::new),
+    }
+}
+
+/// Our end of an accepted connection.
+fn local_end(stream: &TcpStream, conn: &Conn) -> std::net::SocketAddr {
+    stream.local_addr().map(canonical).unwrap_or(conn.peer)
 }
 
 /// The server of `netassist listen`: shows, echoes or answers what each client sends.
@@ -102,24 +113,16 @@ impl StreamService for Answering {
 
 impl<S: StreamService + Service> Service for Tls<S> {
     async fn serve(&self, stream: TcpStream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
-        let local = stream.local_addr().map(canonical).unwrap_or(conn.peer);
+        let local = local_end(&stream, &conn);
         let shaking = tokio::time::timeout(HANDSHAKE, self.acceptor.accept(stream));
         let shaken = tokio::select! {
             shaken = shaking => shaken,
             () = stop.cancelled() => return CloseReason::Stopping,
         };
-        let connected = |tls| EventKind::Connected {
-            id: conn.id,
-            proto: Proto::Tcp,
-            peer: conn.peer,
-            local,
-            side: Side::Accepted,
-            tls,
-        };
         let why = match shaken {
             Ok(Ok(tls)) => {
                 let info = crate::tls::describe(tls.get_ref().1);
-                events.send(connected(Some(Box::new(info)))).await;
+                events.send(accepted(&conn, local, Some(info))).await;
                 let stream = super::stream::Stream::TlsServer(Box::new(tls));
                 return self.inner.serve_stream(stream, conn, events, stop).await;
             }
@@ -127,7 +130,7 @@ impl<S: StreamService + Service> Service for Tls<S> {
             Err(_) => format!("no handshake within {}", crate::event::seconds(HANDSHAKE)),
         };
         // The client did connect; it failed the handshake.
-        events.send(connected(None)).await;
+        events.send(accepted(&conn, local, None)).await;
         CloseReason::Error(format!("TLS handshake failed: {why}"))
     }
 
@@ -187,15 +190,7 @@ pub(crate) async fn run_service<S: Service>(
 ) -> io::Result<()> {
     let started = Instant::now();
     let local = listener.local_addr()?;
-    events
-        .send(EventKind::Listening {
-            proto: Proto::Tcp,
-            addr: local,
-            dual_stack: opts.dual_stack,
-            backlog: Some(opts.backlog),
-            reachable: reachable(local, opts.dual_stack),
-        })
-        .await;
+    events.send(listening(Proto::Tcp, local, opts.dual_stack, Some(opts.backlog))).await;
 
     let registry: Registry = Arc::default();
     let totals: Arc<Mutex<Totals>> = Arc::default();

@@ -20,7 +20,6 @@ use super::connection::Reply;
 use crate::event::{ClientInfo, CloseReason, Command, ConnId, Counters, Dir, EventKind, Proto, Side, Target};
 use crate::input::{LineFormat, UDP_HELP};
 use crate::net::{canonical, max_datagram};
-use crate::netinfo::interfaces::reachable;
 use crate::sink::Events;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -161,15 +160,7 @@ pub async fn run_server(
 ) -> io::Result<()> {
     let started = Instant::now();
     let local = socket.local_addr()?;
-    events
-        .send(EventKind::Listening {
-            proto: Proto::Udp,
-            addr: local,
-            dual_stack: opts.dual_stack,
-            backlog: None,
-            reachable: reachable(local, opts.dual_stack),
-        })
-        .await;
+    events.send(super::server::listening(Proto::Udp, local, opts.dual_stack, None)).await;
     let want_data = events.wants_data();
     let mut peers = Peers::new(opts.max_peers);
     let mut totals = Counters::default();
