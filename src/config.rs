@@ -67,7 +67,8 @@ pub fn bind_to(bind: Option<&str>) -> Result<BindTo> {
     })
 }
 
-pub fn listen_options(args: &ListenArgs, dual_stack: bool) -> Result<ServerOptions> {
+/// The server's settings; `dual_stack` is false until the socket says otherwise.
+pub fn listen_options(args: &ListenArgs) -> Result<ServerOptions> {
     let encoding = args.view.encoding;
     let reply = match (&args.reply, &args.reply_hex, args.echo) {
         (Some(text), _, _) => Reply::Bytes(text_arg("--reply", text, encoding)?),
@@ -80,7 +81,7 @@ pub fn listen_options(args: &ListenArgs, dual_stack: bool) -> Result<ServerOptio
         max_conn: args.max_conn.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         queue_limit: args.queue_limit,
         line: line_format(&args.line, encoding),
-        dual_stack,
+        dual_stack: false,
         backlog: args.backlog,
         access: access(&args.access)?,
     })
@@ -101,13 +102,14 @@ pub fn udp_listen_setup(args: &ListenArgs) -> UdpSetup {
     }
 }
 
-pub fn udp_server_options(args: &ListenArgs, dual_stack: bool) -> Result<UdpServerOptions> {
-    let tcp = listen_options(args, dual_stack)?;
+/// The UDP server's settings; `dual_stack` is false until the socket says otherwise.
+pub fn udp_server_options(args: &ListenArgs) -> Result<UdpServerOptions> {
+    let tcp = listen_options(args)?;
     Ok(UdpServerOptions {
         reply: tcp.conn.reply,
         idle_timeout: args.idle_timeout,
         line: tcp.line,
-        dual_stack,
+        dual_stack: false,
         max_peers: UDP_PEERS,
         access: tcp.access,
     })
@@ -220,8 +222,9 @@ pub fn relay_tls(args: &RelayArgs) -> (Option<crate::tls::ServerSetup>, Option<c
     (listen, target)
 }
 
-/// The accept loop's settings for the relay.
-pub fn relay_accept_options(args: &RelayArgs, dual_stack: bool) -> Result<ServerOptions> {
+/// The accept loop's settings for the relay; `dual_stack` is false until the socket says
+/// otherwise.
+pub fn relay_accept_options(args: &RelayArgs) -> Result<ServerOptions> {
     Ok(ServerOptions {
         conn: ConnOptions { reply: Reply::None, idle_timeout: args.idle_timeout, linger: LINGER },
         max_conn: args.max_conn.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
@@ -231,7 +234,7 @@ pub fn relay_accept_options(args: &RelayArgs, dual_stack: bool) -> Result<Server
             eol: crate::input::Eol::Lf,
             encoding: args.encoding,
         },
-        dual_stack,
+        dual_stack: false,
         backlog: args.backlog,
         access: access(&args.access)?,
     })

@@ -212,9 +212,9 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
     }
     let bind = config::bind_to(args.bind.as_deref())?;
     // Check every argument before the socket exists.
-    config::listen_options(&args, false)?;
+    let mut opts = config::listen_options(&args)?;
     let listening = net::listen_tcp(bind, args.port, args.backlog, config::buffer_request(&args.socket))?;
-    let opts = config::listen_options(&args, listening.dual_stack)?;
+    opts.dual_stack = listening.dual_stack;
     let listener = tokio::net::TcpListener::from_std(listening.socket)
         .map_err(|source| Error::Io { context: "cannot register the listening socket".into(), source })?;
     let tls = config::server_tls(&args.tls).map(|setup| tls::server_config(&setup)).transpose()?;
@@ -266,9 +266,9 @@ fn warn_insecure(setup: Option<&tls::ClientSetup>) {
 
 async fn listen_udp(args: ListenArgs) -> Result<ExitCode> {
     let bind = config::bind_to(args.bind.as_deref())?;
-    config::udp_server_options(&args, false)?;
+    let mut opts = config::udp_server_options(&args)?;
     let bound = net::bind_udp(bind, args.port, &config::udp_listen_setup(&args))?;
-    let opts = config::udp_server_options(&args, bound.dual_stack)?;
+    opts.dual_stack = bound.dual_stack;
     let socket = tokio::net::UdpSocket::from_std(bound.socket)
         .map_err(|source| Error::Io { context: "cannot register the UDP socket".into(), source })?;
     let stop = CancellationToken::new();
@@ -384,15 +384,16 @@ fn relay_output(args: &cli::RelayArgs, stop: &CancellationToken) -> Result<(Even
 
 async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
     // A target name that does not resolve is found now, not at the first client.
-    net::resolve(&args.target_host, args.target_port).await?;
-    if args.udp {
-        return relay_udp(args).await;
-    }
+    let target = net::resolve(&args.target_host, args.target_port).await?[0];
     let bind = config::bind_to(args.bind.as_deref())?;
+    let mut opts = config::relay_accept_options(&args)?;
+    if args.udp {
+        return relay_udp(args, bind, target, opts).await;
+    }
     let listening = net::listen_tcp(bind, args.listen_port, args.backlog, net::BufferRequest::default())?;
+    opts.dual_stack = listening.dual_stack;
     let listener = tokio::net::TcpListener::from_std(listening.socket)
         .map_err(|source| Error::Io { context: "cannot register the listening socket".into(), source })?;
-    let opts = config::relay_accept_options(&args, listening.dual_stack)?;
     let (listen_tls, target_tls) = config::relay_tls(&args);
     warn_insecure(target_tls.as_ref());
     let target_tls = match target_tls {
@@ -428,9 +429,12 @@ async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn relay_udp(args: cli::RelayArgs) -> Result<ExitCode> {
-    let bind = config::bind_to(args.bind.as_deref())?;
-    let target = net::resolve(&args.target_host, args.target_port).await?[0];
+async fn relay_udp(
+    args: cli::RelayArgs,
+    bind: net::BindTo,
+    target: std::net::SocketAddr,
+    opts: mode::server::ServerOptions,
+) -> Result<ExitCode> {
     let bound = net::bind_udp(bind, args.listen_port, &net::UdpSetup::default())?;
     let socket = tokio::net::UdpSocket::from_std(bound.socket)
         .map_err(|source| Error::Io { context: "cannot register the UDP socket".into(), source })?;
@@ -439,9 +443,9 @@ async fn relay_udp(args: cli::RelayArgs) -> Result<ExitCode> {
         idle_timeout: args.idle_timeout.unwrap_or(std::time::Duration::from_secs(60)),
         max_clients: args.max_conn.map_or(4096, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         dual_stack: bound.dual_stack,
-        access: config::access(&args.access)?,
+        access: opts.access,
     };
-    let line = config::relay_accept_options(&args, bound.dual_stack)?.line;
+    let line = opts.line;
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
     let (events, writer) = relay_output(&args, &stop)?;
