@@ -108,7 +108,7 @@ pub fn stdin_lines() -> mpsc::Receiver<Vec<u8>> {
                                 line.pop();
                             }
                         }
-                        if tx.blocking_send(line.clone()).is_err() {
+                        if tx.blocking_send(std::mem::take(&mut line)).is_err() {
                             return;
                         }
                     }
@@ -125,31 +125,22 @@ pub fn stdin_lines() -> mpsc::Receiver<Vec<u8>> {
 /// Stdin lines as server commands. A line that is no command is reported on `events`. The
 /// task ends when the engine drops the receiver.
 pub fn stdin_commands(format: LineFormat, events: Events) -> mpsc::Receiver<Command> {
-    let mut lines = stdin_lines();
-    let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(async move {
-        loop {
-            let line = tokio::select! {
-                line = lines.recv() => line,
-                () = tx.closed() => return,
-            };
-            let Some(line) = line else { return };
-            match server_command(&line, &format) {
-                Ok(cmd) => {
-                    if tx.send(cmd).await.is_err() {
-                        return;
-                    }
-                }
-                Err(message) => events.send(EventKind::Error { id: None, message }).await,
-            }
-        }
-    });
-    rx
+    converted_lines(events, move |_, line| server_command(line, &format))
 }
 
 /// Stdin lines as messages for a client to send. A line that cannot become bytes is
 /// reported and skipped: a typo does not end the session.
 pub fn stdin_messages(format: LineFormat, events: Events) -> mpsc::Receiver<Bytes> {
+    converted_lines(events, move |n, line| format.to_bytes(line).map_err(|e| format!("stdin line {n} not sent: {e}")))
+}
+
+/// Stdin lines, each converted (given its number from 1 and its bytes); a line that does
+/// not convert is reported on `events` and skipped. Ends with stdin, or when the receiver
+/// is dropped.
+fn converted_lines<T: Send + 'static>(
+    events: Events,
+    mut convert: impl FnMut(u64, &[u8]) -> Result<T, String> + Send + 'static,
+) -> mpsc::Receiver<T> {
     let mut lines = stdin_lines();
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
@@ -161,15 +152,13 @@ pub fn stdin_messages(format: LineFormat, events: Events) -> mpsc::Receiver<Byte
             };
             let Some(line) = line else { return };
             n += 1;
-            match format.to_bytes(&line) {
-                Ok(bytes) => {
-                    if tx.send(bytes).await.is_err() {
+            match convert(n, &line) {
+                Ok(item) => {
+                    if tx.send(item).await.is_err() {
                         return;
                     }
                 }
-                Err(e) => {
-                    events.send(EventKind::Error { id: None, message: format!("stdin line {n} not sent: {e}") }).await
-                }
+                Err(message) => events.send(EventKind::Error { id: None, message }).await,
             }
         }
     });
