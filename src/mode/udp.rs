@@ -37,6 +37,8 @@ struct Peer {
     /// As the socket knows it, for replies.
     reply_to: SocketAddr,
     since: SystemTime,
+    /// When its first datagram came, for how long it was known.
+    first: Instant,
     seen: Instant,
     counters: Counters,
 }
@@ -95,6 +97,7 @@ impl Peers {
             addr: canonical(reply_to),
             reply_to,
             since: SystemTime::now(),
+            first: now,
             seen: now,
             counters: Counters::default(),
         };
@@ -120,7 +123,7 @@ impl Peers {
 }
 
 fn closed(id: ConnId, peer: Peer, reason: CloseReason) -> EventKind {
-    EventKind::Closed { id, peer: peer.addr, reason, counters: peer.counters, duration: peer.seen.elapsed() }
+    EventKind::Closed { id, peer: peer.addr, reason, counters: peer.counters, duration: peer.first.elapsed() }
 }
 
 #[derive(Debug, Clone)]
@@ -545,5 +548,20 @@ mod tests {
         assert_eq!(third.forgotten.map(|(id, p)| (id, p.addr)), Some((2, b)));
         assert_eq!(peers.by_id[&3].addr.to_string(), "127.0.0.1:3");
         assert_eq!(peers.seen_total, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_forgotten_source_was_known_from_its_first_datagram() {
+        let mut peers = Peers::new(4);
+        let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let id = peers.note(a).id;
+        tokio::time::advance(Duration::from_secs(5)).await;
+        peers.note(a);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let peer = peers.forget(id).unwrap();
+        let EventKind::Closed { duration, .. } = closed(id, peer, CloseReason::Kicked) else {
+            panic!("a closed event")
+        };
+        assert_eq!(duration, Duration::from_secs(6));
     }
 }
