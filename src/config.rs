@@ -22,9 +22,9 @@ use crate::render::hex::parse_hex;
 use crate::sink::human::ViewOptions;
 
 /// How long a closing connection keeps reading after its FIN.
-const LINGER: Duration = Duration::from_secs(1);
+pub(crate) const LINGER: Duration = Duration::from_secs(1);
 /// What may wait for the client's one connection (stdin lines, `--send`).
-const CLIENT_QUEUE: usize = 1 << 20;
+pub(crate) const CLIENT_QUEUE: usize = 1 << 20;
 
 fn argument(what: &str, message: impl ToString) -> Error {
     Error::Argument { what: what.to_string(), message: message.to_string() }
@@ -88,7 +88,7 @@ pub fn listen_options(args: &ListenArgs) -> Result<ServerOptions> {
 }
 
 /// How many UDP sources a server remembers at once.
-const UDP_PEERS: usize = 65_536;
+pub(crate) const UDP_PEERS: usize = 65_536;
 
 /// The UDP socket setup for `listen --udp`.
 pub fn udp_listen_setup(args: &ListenArgs) -> UdpSetup {

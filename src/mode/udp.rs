@@ -311,8 +311,8 @@ async fn command(
                     continue;
                 };
                 let (shown, reply_to) = (peer.addr, peer.reply_to);
-                if bytes.len() > max_datagram(&shown) {
-                    let max = max_datagram(&shown);
+                let max = max_datagram(&shown);
+                if bytes.len() > max {
                     events
                         .send(error(format!(
                             "{} bytes do not fit in one datagram to {shown} (at most {max})",

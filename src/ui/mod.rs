@@ -77,7 +77,9 @@ async fn event_loop(terminal: &mut DefaultTerminal, start: UiStart) -> io::Resul
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut dirty = true;
     let mut last_second = Instant::now();
-    // For benchmarks: how long from a key's arrival to the end of the frame showing it.
+    // For benchmarks (NETASSIST_UI_TIMING=FILE): how long from a key's arrival to the end
+    // of the frame showing it; nothing is kept otherwise.
+    let timing = std::env::var_os("NETASSIST_UI_TIMING");
     let mut key_waiting: Option<Instant> = None;
     let mut key_to_frame: Vec<Duration> = Vec::new();
 
@@ -87,7 +89,9 @@ async fn event_loop(terminal: &mut DefaultTerminal, start: UiStart) -> io::Resul
             key = keys.next() => match key {
                 Some(Ok(event)) => {
                     dirty = true;
-                    key_waiting.get_or_insert_with(Instant::now);
+                    if timing.is_some() {
+                        key_waiting.get_or_insert_with(Instant::now);
+                    }
                     keys::handle(&mut app, event)
                 }
                 // No terminal to read from any more.
@@ -137,7 +141,7 @@ async fn event_loop(terminal: &mut DefaultTerminal, start: UiStart) -> io::Resul
         s.stop.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(2), s.task).await;
     }
-    if let Some(path) = std::env::var_os("NETASSIST_UI_TIMING") {
+    if let Some(path) = timing {
         key_to_frame.sort();
         let ms = |q: f64| {
             key_to_frame.get(((key_to_frame.len() as f64 - 1.0) * q) as usize).map_or(0.0, |d| d.as_secs_f64() * 1000.0)

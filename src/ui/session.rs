@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::app::{AutoReply, Role, Settings};
+use crate::config::{CLIENT_QUEUE, LINGER, UDP_PEERS};
 use crate::event::Command;
 use crate::input::{LineFormat, StdinFormat};
 use crate::mode::connection::{ConnOptions, Reply};
@@ -88,7 +89,7 @@ async fn serve(
     let port = crate::cli::parse_port(&s.port)?;
     let bind =
         crate::config::bind_to((!s.address.is_empty()).then_some(s.address.as_str())).map_err(|e| e.to_string())?;
-    let conn = ConnOptions { reply: reply(&s)?, idle_timeout: None, linger: Duration::from_secs(1) };
+    let conn = ConnOptions { reply: reply(&s)?, idle_timeout: None, linger: LINGER };
     let access = Arc::new(crate::access::Access::default());
     if s.role == Role::UdpServer {
         let bound = crate::net::bind_udp(bind, port, &UdpSetup::default()).map_err(|e| e.to_string())?;
@@ -98,7 +99,7 @@ async fn serve(
             idle_timeout: None,
             line: line_format(&s),
             dual_stack: bound.dual_stack,
-            max_peers: 65_536,
+            max_peers: UDP_PEERS,
             access,
         };
         return crate::mode::udp::run_server(socket, opts, events, Some(commands), stop)
@@ -110,7 +111,8 @@ async fn serve(
     let opts = crate::mode::server::ServerOptions {
         conn,
         max_conn: None,
-        queue_limit: 1 << 20,
+        // As `listen --queue-limit`'s default.
+        queue_limit: CLIENT_QUEUE,
         line: line_format(&s),
         dual_stack: listening.dual_stack,
         backlog: 128,
@@ -152,13 +154,13 @@ async fn client(
         () = stop.cancelled() => return Ok(()),
     };
     let opts = crate::mode::client::ClientOptions {
-        conn: ConnOptions { reply: Reply::None, idle_timeout: None, linger: Duration::from_secs(1) },
+        conn: ConnOptions { reply: Reply::None, idle_timeout: None, linger: LINGER },
         payloads: Vec::new(),
         interval: None,
         rounds: Some(1),
         wait: None,
         line: line_format(&s),
-        queue_limit: 1 << 20,
+        queue_limit: CLIENT_QUEUE,
     };
     let stream = crate::mode::stream::Stream::Plain(connected.stream);
     crate::mode::client::run(stream, opts, events, Some(input), stop).await.map(|_| ()).map_err(|e| e.to_string())
