@@ -587,7 +587,7 @@ pub struct ListenArgs {
     pub idle_timeout: Option<Duration>,
 
     /// Bytes that may wait for a client that does not read before it is dropped (e.g. 1M)
-    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_queue_limit)]
     pub queue_limit: usize,
 
     #[command(flatten)]
@@ -826,6 +826,14 @@ fn parse_on_off(s: &str) -> Result<bool, String> {
 }
 
 /// Bytes: `65536`, `64K`, `1M`, `1G` (powers of 1024).
+/// `--queue-limit`: a size of at least one byte (0 would drop every client at its first reply).
+fn parse_queue_limit(s: &str) -> Result<usize, String> {
+    match parse_size(s)? {
+        0 => Err("a queue of 0 bytes holds nothing; give at least 1 (e.g. 64K, 1M)".into()),
+        n => Ok(n),
+    }
+}
+
 pub fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim().to_ascii_uppercase();
     let t = t.strip_suffix("IB").or_else(|| t.strip_suffix('B')).unwrap_or(&t);

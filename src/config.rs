@@ -36,7 +36,11 @@ pub fn text_arg(what: &str, text: &str, encoding: TextEncoding) -> Result<Bytes>
 }
 
 pub fn hex_arg(what: &str, hex: &str) -> Result<Bytes> {
-    parse_hex(hex).map(Bytes::from).map_err(|e| argument(what, format!("{e} (in '{hex}')")))
+    let bytes = parse_hex(hex).map(Bytes::from).map_err(|e| argument(what, format!("{e} (in '{hex}')")))?;
+    if bytes.is_empty() {
+        return Err(argument(what, "no bytes given; write them like 01 02 ff"));
+    }
+    Ok(bytes)
 }
 
 pub fn view_options(view: &ViewArgs, explain: bool) -> ViewOptions {
@@ -135,35 +139,62 @@ pub fn udp_client_options(args: &ConnectArgs, target: &SocketAddr) -> Result<Udp
     let family = if target.is_ipv4() { "IPv4" } else { "IPv6" };
     let mut payloads = Vec::with_capacity(tcp.payloads.len());
     for (payload, given) in tcp.payloads.into_iter().zip(&args.sends) {
+        let what = match given {
+            SendArg::Text(_) => "--send",
+            SendArg::Hex(_) => "--send-hex",
+            SendArg::File(_) => "--send-file",
+        };
+        let too_big = |size: String| {
+            argument(
+                what,
+                format!("{size} do not fit in one UDP datagram over {family} (at most {max}); send less, or use TCP"),
+            )
+        };
         let bytes = match payload {
             Payload::Bytes(b) => b,
-            Payload::File(path) => {
-                let read = if path.as_os_str() == "-" {
-                    let mut all = Vec::new();
-                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut all).map(|_| all)
-                } else {
-                    std::fs::read(&path)
-                };
-                Bytes::from(read.map_err(|source| Error::File { path: path.clone(), source })?)
-            }
+            // At most one byte over the limit is read: enough to know it does not fit,
+            // whatever the file is (a huge file, /dev/zero, an endless pipe).
+            Payload::File(path) => match read_at_most(&path, max)? {
+                Sized::Fits(bytes) => Bytes::from(bytes),
+                Sized::Over(Some(len)) => return Err(too_big(format!("{len} bytes"))),
+                Sized::Over(None) => return Err(too_big(format!("more than {max} bytes"))),
+            },
         };
         if bytes.len() > max {
-            let what = match given {
-                SendArg::Text(_) => "--send",
-                SendArg::Hex(_) => "--send-hex",
-                SendArg::File(_) => "--send-file",
-            };
-            return Err(argument(
-                what,
-                format!(
-                    "{} bytes do not fit in one UDP datagram over {family} (at most {max}); send less, or use TCP",
-                    bytes.len()
-                ),
-            ));
+            return Err(too_big(format!("{} bytes", bytes.len())));
         }
         payloads.push(Payload::Bytes(bytes));
     }
     Ok(UdpClientOptions { payloads, interval: tcp.interval, rounds: tcp.rounds, wait: tcp.wait, line: tcp.line })
+}
+
+/// What [`read_at_most`] found.
+enum Sized {
+    Fits(Vec<u8>),
+    /// More than the limit: the size when the file says it.
+    Over(Option<u64>),
+}
+
+/// Reads a file (`-` is stdin) when it holds at most `limit` bytes; never reads more than
+/// one byte over.
+fn read_at_most(path: &std::path::Path, limit: usize) -> Result<Sized> {
+    use std::io::Read;
+    let failed = |source| Error::File { path: path.to_path_buf(), source };
+    let mut all = Vec::new();
+    let over = limit as u64 + 1;
+    if path.as_os_str() == "-" {
+        std::io::stdin().lock().take(over).read_to_end(&mut all).map_err(failed)?;
+    } else {
+        let file = std::fs::File::open(path).map_err(failed)?;
+        if let Ok(meta) = file.metadata()
+            && meta.is_file()
+            && meta.len() > limit as u64
+        {
+            return Ok(Sized::Over(Some(meta.len())));
+        }
+        file.take(over).read_to_end(&mut all).map_err(failed)?;
+    }
+    Ok(if all.len() > limit { Sized::Over(None) } else { Sized::Fits(all) })
 }
 
 /// Who may connect, from `--allow`, `--deny` and their files.
@@ -331,7 +362,14 @@ pub fn client_options(args: &ConnectArgs) -> Result<ClientOptions> {
             SendArg::File(path) => {
                 if path.as_os_str() != "-" {
                     // Found unreadable now rather than after connecting.
-                    std::fs::File::open(path).map_err(|source| Error::File { path: path.clone(), source })?;
+                    let file =
+                        std::fs::File::open(path).map_err(|source| Error::File { path: path.clone(), source })?;
+                    if file.metadata().is_ok_and(|m| m.is_dir()) {
+                        return Err(argument(
+                            "--send-file",
+                            format!("{} is a directory; give a file (or - for stdin)", path.display()),
+                        ));
+                    }
                 }
                 Payload::File(path.clone())
             }

@@ -52,6 +52,11 @@ pub enum Error {
     #[error("{what}: {message}")]
     Argument { what: String, message: String },
 
+    /// Something the command line asked for that this machine refuses (ICMP without
+    /// permission, a broadcast address without --broadcast): exit status 1.
+    #[error("{what}: {message}")]
+    Denied { what: String, message: String },
+
     #[error("cannot read {}: {}; check the path and its permissions", .path.display(), io_reason(.source))]
     File { path: PathBuf, source: io::Error },
 
@@ -65,6 +70,13 @@ pub fn io_reason(e: &io::Error) -> String {
     match s.rfind(" (os error ") {
         Some(i) => s[..i].to_string(),
         None => s,
+    }
+}
+
+impl Error {
+    /// A mistake in the command line (exit status 2), rather than something that happened.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Error::Argument { .. })
     }
 }
 

@@ -9,13 +9,17 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let mut err = anstream::stderr();
+            // Error texts can quote what a peer or the OS said: nothing in them acts on the terminal.
+            let text = e.to_string();
             let _ = writeln!(
                 err,
-                "{}error:{} {e}",
+                "{}error:{} {}",
                 anstyle::AnsiColor::Red.on_default().bold().render(),
-                anstyle::Reset.render()
+                anstyle::Reset.render(),
+                netassist::render::escape::shown_name(&text)
             );
-            ExitCode::FAILURE
+            // Like clap's own usage errors: 2 for a bad command line, 1 for what happened.
+            if e.is_usage() { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }

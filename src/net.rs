@@ -489,7 +489,7 @@ pub fn udp_client(target: SocketAddr, setup: &UdpSetup) -> Result<(std::net::Udp
     let connected = !setup.broadcast && !multicast;
     if connected {
         socket.connect(&target.into()).map_err(|e| match e.kind() {
-            io::ErrorKind::PermissionDenied => Error::Argument {
+            io::ErrorKind::PermissionDenied => Error::Denied {
                 what: "connect".into(),
                 message: format!("{} is a broadcast address here: add --broadcast to send to it", target.ip()),
             },

@@ -18,8 +18,8 @@ fn assert_error(args: &[&str], code: i32, want: &str) {
     assert_eq!(status, Some(code), "exit status of {args:?}; stderr: {err}");
     assert!(err.contains(want), "stderr of {args:?} lacks {want:?}: {err}");
     assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
-    if code == 1 {
-        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    if code == 1 || err.starts_with("error: --") {
+        assert_eq!(err.lines().count(), 1, "one line, said once: {err}");
         assert!(err.starts_with("error: "), "{err}");
     }
 }
@@ -126,18 +126,23 @@ fn bad_arguments() {
         args.into_iter().map(String::from).collect::<Vec<_>>()
     };
     let cases: Vec<(Vec<String>, i32, &str)> = vec![
-        (connect(&["--send-hex", "01 0g"]), 1, "--send-hex: 'g' at position 5 is not a hex digit"),
-        (connect(&["--send", r"bad\q"]), 1, r"--send: bad escape '\q' at position 4"),
+        (connect(&["--send-hex", "01 0g"]), 2, "--send-hex: 'g' at position 5 is not a hex digit"),
+        (connect(&["--send-hex", "7E 0"]), 2, "--send-hex: '0' at position 4 has an odd number of hex digits"),
+        (connect(&["--send-hex", ""]), 2, "--send-hex: no bytes given"),
+        (connect(&["--send", r"bad\q"]), 2, r"--send: bad escape '\q' at position 4"),
         (
             connect(&["--send", "smile 😀", "--encoding", "gbk"]),
-            1,
+            2,
             "character '😀' (U+1F600) at position 7 cannot be encoded in gbk",
         ),
         (connect(&["--send-file", "/nonexistent/file"]), 1, "cannot read /nonexistent/file: No such file or directory"),
         (connect(&["--encoding", "klingon"]), 2, "unknown encoding 'klingon'"),
+        (connect(&["--send-file", "/tmp"]), 2, "--send-file: /tmp is a directory"),
+        (vec!["connect".into(), "127.0.0.1".into(), "--send".into(), "x".into()], 2, "no port"),
+        (vec!["listen".into(), "0".into(), "--queue-limit".into(), "0".into()], 2, "a queue of 0 bytes holds nothing"),
         (
             vec!["listen".into(), "0".into(), "--reply".into(), "😀".into(), "-e".into(), "latin1".into()],
-            1,
+            2,
             "--reply: character '😀'",
         ),
     ];

@@ -168,10 +168,10 @@ fn port_free_can_be_bound() {
 #[test]
 fn port_errors() {
     let (code, _, err) = run(&["port", "65536"]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2));
     assert_eq!(err, "error: port: 65536 is out of range; a port is a number from 0 to 65535\n");
     let (code, _, err) = run(&["port", "no-such-service-here"]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2));
     assert!(err.starts_with("error: port: no service is named 'no-such-service-here'"), "{err}");
 }
 

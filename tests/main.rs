@@ -8,6 +8,7 @@ mod connect;
 mod errors;
 mod examples;
 mod faults;
+mod hardening;
 mod lesson_tools;
 mod listen;
 mod relay;

@@ -219,3 +219,21 @@ fn missing_or_bad_key_files_are_clear_errors() {
     assert!(err.contains("needs --cert FILE and --key FILE, or --tls-self-signed"), "{err}");
     let _ = Path::new(&cert);
 }
+
+#[test]
+fn a_hostile_certificate_subject_does_not_act_on_the_terminal() {
+    let pki = Pki::new("hostile");
+    let (cert, key) = pki.issue("\x1b]0;title\x07\x1b[2J\rFAKE\u{202e}", &["127.0.0.1"], false);
+    let (_server, port) = tls_server(&cert, &key, &[]);
+    let out = bin()
+        .args(["connect", "127.0.0.1", &port, "--tls", "--insecure", "--send", "hi", "--wait", "0.3"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains(r"CN=\x1b]0;title\x07\x1b[2J\rFAKE\u{202e}"), "{stdout}");
+    for raw in ['\x1b', '\x07', '\r', '\u{202e}'] {
+        assert!(!stdout.contains(raw) && !stderr.contains(raw), "{raw:?} reached the terminal:\n{stdout:?}");
+    }
+}

@@ -94,7 +94,7 @@ fn a_datagram_too_big_is_refused_before_anything_is_sent() {
         .unwrap();
     std::fs::remove_file(&path).unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         err,
         "error: --send-file: 65508 bytes do not fit in one UDP datagram over IPv4 (at most 65507); send less, or use TCP\n"

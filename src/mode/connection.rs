@@ -355,6 +355,18 @@ fn io_reason(e: &io::Error) -> CloseReason {
     }
 }
 
+/// How long a stopping run (ctrl-c, SIGTERM, `:quit`) keeps reading after its FIN: a stop
+/// must win within 100 ms even against a peer that never stops sending.
+pub(crate) const STOP_LINGER: Duration = Duration::from_millis(100);
+
+/// How long to keep reading after our FIN for a close with this reason.
+pub(crate) fn linger_for(reason: &CloseReason, linger: Duration) -> Duration {
+    match reason {
+        CloseReason::Stopping => linger.min(STOP_LINGER),
+        _ => linger,
+    }
+}
+
 /// How long a peer that sent FIN gets to take what we still have queued for it.
 const FLUSH_AFTER_EOF: Duration = Duration::from_secs(5);
 
@@ -419,11 +431,12 @@ pub async fn serve(
         if finishing.is_none() {
             match next_step(conn, pending.is_none(), half_closed) {
                 Step::Close(reason) => {
+                    let linger = linger_for(&reason, opts.linger);
                     finishing = Some(reason);
                     conn.space.notify_waiters();
                     pending = None;
                     shutdown_write();
-                    deadline.as_mut().reset(Instant::now() + opts.linger);
+                    deadline.as_mut().reset(Instant::now() + linger);
                     deadline_armed = true;
                     continue;
                 }
@@ -446,6 +459,14 @@ pub async fn serve(
             biased;
             () = &mut cancelled, if finishing.is_none() => {
                 conn.close(CloseRequest::Now(CloseReason::Stopping));
+            }
+            // Ahead of reading: a peer that never stops sending cannot hold a close open.
+            () = &mut deadline, if deadline_armed => {
+                return match finishing.take() {
+                    Some(reason) => reason,
+                    // The peer sent FIN but does not take what we still have for it.
+                    None => CloseReason::PeerClosed,
+                };
             }
             () = &mut woken, if finishing.is_none() => {
                 woken.set(conn.wake.notified());
@@ -504,13 +525,6 @@ pub async fn serve(
             () = &mut idle, if opts.idle_timeout.is_some() && finishing.is_none() => {
                 conn.idle_fired(opts.idle_timeout.expect("guarded by the branch condition"), idle.as_mut());
             }
-            () = &mut deadline, if deadline_armed => {
-                return match finishing.take() {
-                    Some(reason) => reason,
-                    // The peer sent FIN but does not take what we still have for it.
-                    None => CloseReason::PeerClosed,
-                };
-            }
         }
     }
 }
@@ -542,11 +556,11 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
             Step::Close(reason) => {
                 conn.space.notify_waiters();
                 // close_notify and FIN; then what the peer still sends, for a moment.
-                let _ = tokio::time::timeout(opts.linger, wr.shutdown()).await;
-                let _ = tokio::time::timeout(opts.linger, async {
-                    while matches!(rd.read(&mut rbuf).await, Ok(n) if n > 0) {}
-                })
-                .await;
+                let linger = linger_for(&reason, opts.linger);
+                let _ = tokio::time::timeout(linger, wr.shutdown()).await;
+                let _ =
+                    tokio::time::timeout(linger, async { while matches!(rd.read(&mut rbuf).await, Ok(n) if n > 0) {} })
+                        .await;
                 return reason;
             }
             Step::Write(bytes) => pending = Some(Out { bytes, at: 0, queued: true }),

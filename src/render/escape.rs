@@ -118,8 +118,42 @@ pub fn text_to_bytes(input: &str, encoding: TextEncoding) -> Result<Vec<u8>, Tex
     Ok(out)
 }
 
-/// Appends `text` to `out` with every character that could act on a terminal escaped:
-/// C0 controls, DEL, C1 controls, bidirectional overrides; and the backslash itself.
+/// Whether a character can act on a terminal or hide what a line says: C0 controls, DEL,
+/// C1 controls, zero-width characters, bidirectional controls, line and paragraph
+/// separators, the BOM.
+pub fn acts_on_terminal(c: char) -> bool {
+    matches!(
+        c,
+        '\0'..='\x1f'
+            | '\x7f'..='\u{9f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
+}
+
+/// A name or message from a peer or the OS (a certificate subject, a process name, an
+/// error text), safe to print: what [`acts_on_terminal`] is escaped as data is; other
+/// characters, the backslash too, stay as they are.
+pub fn shown_name(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(acts_on_terminal) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        if acts_on_terminal(c) {
+            escape_text_into(c.encode_utf8(&mut buf), &mut out);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Appends `text` to `out` with every character that could act on a terminal escaped
+/// (see [`acts_on_terminal`]), and the backslash itself.
 pub fn escape_text_into(text: &str, out: &mut String) {
     out.reserve(text.len());
     let bytes = text.as_bytes();
@@ -134,8 +168,9 @@ pub fn escape_text_into(text: &str, out: &mut String) {
             0xc2 => matches!(bytes.get(i + 1), Some(0x80..=0x9f)),
             0xe2 => matches!(
                 (bytes.get(i + 1), bytes.get(i + 2)),
-                (Some(0x80), Some(0x8e | 0x8f | 0xaa..=0xae)) | (Some(0x81), Some(0xa6..=0xa9))
+                (Some(0x80), Some(0x8b..=0x8f | 0xa8..=0xae)) | (Some(0x81), Some(0xa6..=0xa9))
             ),
+            0xef => matches!((bytes.get(i + 1), bytes.get(i + 2)), (Some(0xbb), Some(0xbf))),
             _ => false,
         };
         if !needs {
@@ -194,6 +229,30 @@ mod tests {
         let mut out = String::new();
         escape_text_into(s, &mut out);
         out
+    }
+
+    #[test]
+    fn invisible_and_reordering_characters_are_shown() {
+        assert_eq!(
+            shown("a\u{200b}b\u{200d}\u{202e}c\u{2067}\u{feff}\u{2028}\u{2029}"),
+            r"a\u{200b}b\u{200d}\u{202e}c\u{2067}\u{feff}\u{2028}\u{2029}"
+        );
+        // Their neighbours are left alone.
+        assert_eq!(
+            shown("\u{200a}\u{2010}\u{2027}\u{202f}\u{2065}\u{206a}\u{fefe}你"),
+            "\u{200a}\u{2010}\u{2027}\u{202f}\u{2065}\u{206a}\u{fefe}你"
+        );
+        for c in ['\u{200b}', '\u{2028}', '\u{feff}', '\u{1b}', '\u{9b}'] {
+            assert!(acts_on_terminal(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn names_from_peers_are_made_safe_and_otherwise_kept() {
+        let subject = "CN=\x1b]0;title\x07\x1b[2J\rFAKE";
+        assert_eq!(shown_name(subject), r"CN=\x1b]0;title\x07\x1b[2J\rFAKE");
+        assert_eq!(shown_name(r"C:\dir 名前"), r"C:\dir 名前");
+        assert!(matches!(shown_name("plain"), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

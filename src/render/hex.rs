@@ -34,7 +34,8 @@ fn is_separator(c: char) -> bool {
 }
 
 /// Parses hex bytes. Separators (space, comma, colon, dash) split tokens; a token is digits in
-/// pairs, optionally after `0x`; a token of a single digit (`0x1`, `7`) is one byte.
+/// pairs, optionally after `0x`. A token of odd length (`7`, `0x1`, `7E012`) is an error
+/// naming its position: `7E 0` is never quietly `7e 00`.
 pub fn parse_hex(input: &str) -> Result<Vec<u8>, HexError> {
     let chars: Vec<char> = input.chars().collect();
     let mut out = Vec::with_capacity(chars.len() / 2);
@@ -62,7 +63,6 @@ pub fn parse_hex(input: &str) -> Result<Vec<u8>, HexError> {
                 // "0x" with nothing after it: the x is not a digit.
                 return Err(HexError::BadDigit { position: start + 2, found: chars[start + 1] });
             }
-            1 => out.push(value(digits[0])),
             n if n % 2 == 1 => {
                 return Err(HexError::OddDigits { position: start + 1, token: chars[start..i].iter().collect() });
             }
@@ -135,7 +135,7 @@ mod tests {
             "01-02-ff",
             " 01\t02\nff ",
             "0x0102ff",
-            "1 2 ff",
+            "0x01 0x02 0xff",
         ] {
             assert_eq!(parse_hex(input).unwrap(), want, "{input:?}");
         }
@@ -147,6 +147,11 @@ mod tests {
         assert_eq!(parse_hex("01 0g").unwrap_err(), HexError::BadDigit { position: 5, found: 'g' });
         assert_eq!(parse_hex("0x").unwrap_err(), HexError::BadDigit { position: 2, found: 'x' });
         assert_eq!(parse_hex("ab 123").unwrap_err(), HexError::OddDigits { position: 4, token: "123".into() });
+        // One rule for every group of odd length, a single digit too: never a quiet 0 in front.
+        assert_eq!(parse_hex("7E 0").unwrap_err(), HexError::OddDigits { position: 4, token: "0".into() });
+        assert_eq!(parse_hex("7E a").unwrap_err(), HexError::OddDigits { position: 4, token: "a".into() });
+        assert_eq!(parse_hex("7E012").unwrap_err(), HexError::OddDigits { position: 1, token: "7E012".into() });
+        assert_eq!(parse_hex("01,0x1").unwrap_err(), HexError::OddDigits { position: 4, token: "0x1".into() });
         assert!(parse_hex("你好").unwrap_err().to_string().starts_with("'你' at position 1 is not a hex digit"));
     }
 

@@ -10,7 +10,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::{Sink, write_line};
 use crate::event::{ClientInfo, CloseReason, ConnId, Counters, Dir, Event, EventKind, Proto, Side, seconds};
-use crate::render::escape::{escape_bytes_into, escape_text_into};
+use crate::render::escape::{escape_bytes_into, escape_text_into, shown_name};
 use crate::render::hex::dump_into;
 use crate::render::time::LocalClock;
 use crate::render::{Piece, StreamDecoder, TextEncoding};
@@ -167,7 +167,7 @@ impl Human {
         self.out.flush()?;
         let who = id.map(|id| format!("#{id} ")).unwrap_or_default();
         let label = if self.color_err { format!("{BAD}error{BAD:#}") } else { "error".to_string() };
-        let _ = writeln!(self.err, "{label}: {who}{message}");
+        let _ = writeln!(self.err, "{label}: {who}{}", shown_name(message));
         Ok(())
     }
 }
@@ -238,7 +238,7 @@ impl Sink for Human {
                     } else {
                         ""
                     };
-                    let body = format!("  {:<40} {}{note}", crate::net::show_addr(&r.addr), r.interface);
+                    let body = format!("  {:<40} {}{note}", crate::net::show_addr(&r.addr), shown_name(&r.interface));
                     self.line(event, &body)?;
                 }
                 Ok(())
@@ -264,12 +264,15 @@ impl Sink for Human {
                 };
                 self.line(event, &body)?;
                 if let Some(t) = tls {
-                    let alpn = t.alpn.as_ref().map(|a| format!(", ALPN {a}")).unwrap_or_default();
+                    let alpn = t.alpn.as_ref().map(|a| format!(", ALPN {}", shown_name(a))).unwrap_or_default();
                     let peer = match (&t.peer_subject, &t.peer_sha256) {
                         (Some(s), Some(f)) => {
-                            let until =
-                                t.peer_not_after.as_ref().map(|d| format!(", valid until {d}")).unwrap_or_default();
-                            format!("; peer certificate {s} (SHA-256 {f}{until})")
+                            let until = t
+                                .peer_not_after
+                                .as_ref()
+                                .map(|d| format!(", valid until {}", shown_name(d)))
+                                .unwrap_or_default();
+                            format!("; peer certificate {} (SHA-256 {f}{until})", shown_name(s))
                         }
                         _ => "; no peer certificate".to_string(),
                     };
@@ -286,7 +289,7 @@ impl Sink for Human {
             }
             EventKind::Rejected { peer, reason } => {
                 let what = self.paint(WARN, "rejected");
-                self.line(event, &format!("{what} {peer}: {reason}"))
+                self.line(event, &format!("{what} {peer}: {}", shown_name(reason)))
             }
             EventKind::Data { id, dir, bytes, .. } => {
                 self.data(event, *id, *dir, bytes)?;
@@ -314,7 +317,8 @@ impl Sink for Human {
                 let rest = self.leftovers(*id);
                 let what = self.paint(WARN, "closed");
                 let counted = if self.opts.relay { relay_totals(counters) } else { totals(counters) };
-                let body = format!("#{id} {what}: {reason}; {counted} after {}{rest}", seconds(*duration));
+                let said = reason.to_string();
+                let body = format!("#{id} {what}: {}; {counted} after {}{rest}", shown_name(&said), seconds(*duration));
                 self.line(event, &body)?;
                 if self.opts.explain {
                     if *reason == CloseReason::PeerClosed {

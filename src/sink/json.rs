@@ -92,7 +92,7 @@ pub fn push_json_string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\u{2028}' | '\u{2029}' => {
+            c if crate::render::escape::acts_on_terminal(c) => {
                 write!(out, "\\u{:04x}", u32::from(c)).expect("String write")
             }
             c => out.push(c),
@@ -272,6 +272,10 @@ mod tests {
         let mut s = String::new();
         push_json_string(&mut s, "a\"b\\c\n\x1b\u{9b}你");
         assert_eq!(s, r#""a\"b\\c\n\u001b\u009b你""#);
+        // Zero-width and bidi characters cannot hide or reorder what a line says.
+        let mut s = String::new();
+        push_json_string(&mut s, "a\u{200b}\u{202e}\u{2066}\u{feff}\u{2028}b");
+        assert_eq!(s, r#""a\u200b\u202e\u2066\ufeff\u2028b""#);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{Event, EventKind};
@@ -76,18 +76,41 @@ impl Sink for RawOutput {
 /// How many events may wait for the writer before engines wait for it.
 const QUEUE: usize = 1024;
 
+/// How many bytes of data events may wait for the writer (or the UI) before engines wait:
+/// what a fast transfer can make the output hold, whatever the size of each read.
+pub const QUEUE_BYTES: usize = 4 << 20;
+
+/// What an event holds against [`QUEUE_BYTES`] while it waits.
+fn cost(kind: &EventKind) -> u32 {
+    match kind {
+        EventKind::Data { bytes, .. } => bytes.len().min(QUEUE_BYTES) as u32,
+        _ => 0,
+    }
+}
+
 /// The engines' side of the output: cheap to clone, one per task.
 #[derive(Clone)]
 pub struct Events {
     tx: mpsc::Sender<Event>,
     data: bool,
+    /// Bytes of data events that may still be queued.
+    room: Arc<Semaphore>,
 }
 
 impl Events {
-    /// Sends an event, waiting while the writer is behind. After the output has gone away
-    /// the event is dropped: the run is stopping anyway.
+    /// Sends an event, waiting while the writer is behind (by events or by bytes). After
+    /// the output has gone away the event is dropped: the run is stopping anyway.
     pub async fn send(&self, kind: EventKind) {
-        let _ = self.tx.send(Event::now(kind)).await;
+        let cost = cost(&kind);
+        if cost > 0 {
+            match self.room.acquire_many(cost).await {
+                Ok(permit) => permit.forget(),
+                Err(_) => return,
+            }
+        }
+        if self.tx.send(Event::now(kind)).await.is_err() {
+            self.room.add_permits(cost as usize);
+        }
     }
 
     /// Whether anyone wants a `Data` event per message. When not (`--quiet`), engines
@@ -97,9 +120,52 @@ impl Events {
     }
 
     /// An `Events` whose receiver is handed to the caller: for tests and embedding.
-    pub fn channel(wants_data: bool) -> (Events, mpsc::Receiver<Event>) {
+    pub fn channel(wants_data: bool) -> (Events, Incoming) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        (Events { tx, data: wants_data }, rx)
+        let room = Arc::new(Semaphore::new(QUEUE_BYTES));
+        (Events { tx, data: wants_data, room: room.clone() }, Incoming { rx, room })
+    }
+}
+
+/// The receiving side of [`Events`]: each event taken gives its bytes' room back.
+pub struct Incoming {
+    rx: mpsc::Receiver<Event>,
+    room: Arc<Semaphore>,
+}
+
+impl Incoming {
+    fn taken(&self, event: Option<Event>) -> Option<Event> {
+        if let Some(e) = &event {
+            let cost = cost(&e.kind);
+            if cost > 0 {
+                self.room.add_permits(cost as usize);
+            }
+        }
+        event
+    }
+
+    pub async fn recv(&mut self) -> Option<Event> {
+        let event = self.rx.recv().await;
+        self.taken(event)
+    }
+
+    pub fn try_recv(&mut self) -> Option<Event> {
+        let event = self.rx.try_recv().ok();
+        self.taken(event)
+    }
+
+    pub fn blocking_recv(&mut self) -> Option<Event> {
+        let event = self.rx.blocking_recv();
+        self.taken(event)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+
+    /// Bytes of data events waiting now.
+    pub fn queued_bytes(&self) -> usize {
+        QUEUE_BYTES - self.room.available_permits()
     }
 }
 
@@ -186,5 +252,43 @@ pub(crate) mod testing {
         pub fn text(&self) -> String {
             String::from_utf8(self.0.lock().expect("test lock").clone()).expect("UTF-8 output")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use futures_util::FutureExt;
+
+    use super::*;
+    use crate::event::Dir;
+
+    fn chunk(n: usize) -> EventKind {
+        EventKind::Data { id: 1, peer: ([127, 0, 0, 1], 9).into(), dir: Dir::In, bytes: Bytes::from(vec![7u8; n]) }
+    }
+
+    #[test]
+    fn a_stalled_output_holds_at_most_its_byte_budget() {
+        let (events, mut incoming) = Events::channel(true);
+        // 64 KiB reads from a fast transfer: the sender must stop long before 1024 events.
+        let mut sent = 0;
+        while events.send(chunk(64 * 1024)).now_or_never().is_some() {
+            sent += 1;
+            assert!(sent < 1024, "never held back");
+        }
+        let mut held = 0;
+        while let Some(e) = incoming.try_recv() {
+            if let EventKind::Data { bytes, .. } = e.kind {
+                held += bytes.len();
+            }
+        }
+        assert!(held <= QUEUE_BYTES, "{held} bytes queued");
+        assert!(held >= QUEUE_BYTES - 64 * 1024, "the budget is used: {held}");
+        assert_eq!(incoming.queued_bytes(), 0);
+        // Room again once taken.
+        assert!(events.send(chunk(64 * 1024)).now_or_never().is_some());
+        // An event larger than the whole budget still goes, alone.
+        assert!(incoming.try_recv().is_some());
+        assert!(events.send(chunk(QUEUE_BYTES + 1)).now_or_never().is_some());
     }
 }

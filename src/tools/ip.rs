@@ -32,7 +32,8 @@ fn count(bytes: Option<u64>, packets: Option<u64>) -> String {
 
 fn write_human(out: &mut dyn Write, i: &InterfaceInfo) -> io::Result<()> {
     let mtu = i.mtu.map(|m| format!("  mtu {m}")).unwrap_or_default();
-    writeln!(out, "{}: {}  <{}>{mtu}  state {}", i.index, i.name, i.flags.join(","), i.state)?;
+    let name = crate::render::escape::shown_name(&i.name);
+    writeln!(out, "{}: {name}  <{}>{mtu}  state {}", i.index, i.flags.join(","), i.state)?;
     if i.loopback {
         writeln!(out, "    loopback: this machine itself; 127.0.0.1 (IPv4) and ::1 (IPv6) are named localhost")?;
     }

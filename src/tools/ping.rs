@@ -172,7 +172,7 @@ pub async fn run(out: &mut dyn Write, host: &str, opts: &PingOptions, stop: &Can
 
 fn permission_error(e: io::Error, host: &str) -> Error {
     if e.kind() == io::ErrorKind::PermissionDenied {
-        Error::Argument {
+        Error::Denied {
             what: "ping".into(),
             message: format!(
                 "ICMP needs permission here: this user may not open the unprivileged ICMP socket (sysctl net.ipv4.ping_group_range) nor a raw socket (root or CAP_NET_RAW); time TCP connects instead: netassist ping {host} --tcp PORT"

@@ -117,7 +117,7 @@ pub fn write_human(out: &mut dyn Write, r: &PortReport) -> io::Result<()> {
         }
         for s in sockets {
             let who = match (&s.pid, &s.process) {
-                (Some(pid), Some(name)) => format!(" by pid {pid} ({name})"),
+                (Some(pid), Some(name)) => format!(" by pid {pid} ({})", crate::render::escape::shown_name(name)),
                 _ => " (the OS does not say by whom: try as root)".into(),
             };
             writeln!(out, "  {proto} here now:        {} on {}{who}", s.state, crate::net::show_addr(&s.local))?;

@@ -286,6 +286,26 @@ pub struct Entry {
 /// The most bytes of one message kept for the hex view, and characters of its text.
 const KEEP_BYTES: usize = 4096;
 const KEEP_CHARS: usize = 4096;
+/// The longest escape one character becomes (`\u{10FFFF}`).
+const ESCAPE_MAX: usize = 10;
+/// What one line of the log may hold at most, in bytes: its text, its kept bytes and the
+/// entry itself. The README quotes it.
+pub const LINE_BOUND: usize = KEEP_CHARS + ESCAPE_MAX + KEEP_BYTES + std::mem::size_of::<Entry>();
+
+impl Entry {
+    /// Bytes of memory this line holds.
+    pub fn held(&self) -> usize {
+        self.text.capacity() + self.bytes.len()
+    }
+}
+
+/// The largest index at most `at` that starts a character of `s`.
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    if at >= s.len() {
+        return s.len();
+    }
+    (0..=at).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
+}
 
 /// The receive log: a bounded ring, decoded per connection and direction as it arrives.
 pub struct Log {
@@ -340,16 +360,28 @@ impl Log {
         }
         let decoder = &mut entry.1;
         let mut text = String::new();
+        // The whole message goes through the decoder (its state carries on), but only the
+        // first KEEP_CHARS bytes of text are kept, whatever one decoded piece holds.
         decoder.feed(bytes, false, |p| {
-            if text.len() < KEEP_CHARS {
-                match p {
-                    Piece::Text(t) => escape_text_into(t, &mut text),
-                    Piece::Malformed(b) => escape_bytes_into(b, &mut text),
-                }
+            let room = KEEP_CHARS.saturating_sub(text.len());
+            if room == 0 {
+                return;
+            }
+            match p {
+                Piece::Text(t) => escape_text_into(&t[..floor_char_boundary(t, room)], &mut text),
+                Piece::Malformed(b) => escape_bytes_into(&b[..b.len().min(room)], &mut text),
             }
         });
-        let kept = bytes.slice(..bytes.len().min(KEEP_BYTES));
+        text.truncate(floor_char_boundary(&text, KEEP_CHARS + ESCAPE_MAX));
+        text.shrink_to_fit();
+        // A copy, never a view: a slice of the read would pin its whole buffer.
+        let kept = Bytes::copy_from_slice(&bytes[..bytes.len().min(KEEP_BYTES)]);
         self.push(time, Some(id), EntryKind::Data { dir, len: bytes.len() }, text, kept);
+    }
+
+    /// Bytes of memory the log's lines hold (their entries, texts and kept bytes).
+    pub fn held(&self) -> usize {
+        self.entries.iter().map(Entry::held).sum::<usize>() + self.entries.capacity() * std::mem::size_of::<Entry>()
     }
 
     pub fn clear(&mut self) {
@@ -960,7 +992,29 @@ mod tests {
         app.on_event(&data(1, Dir::In, &vec![b'a'; 100_000]));
         let last = app.log.entries.back().unwrap();
         assert_eq!(last.kind, EntryKind::Data { dir: Dir::In, len: 100_000 });
-        assert!(last.bytes.len() <= KEEP_BYTES && last.text.len() <= KEEP_CHARS + 8);
+        assert!(last.held() <= LINE_BOUND, "{} bytes held by one line", last.held());
+    }
+
+    #[test]
+    fn a_flood_of_big_reads_holds_at_most_the_line_bound_per_line() {
+        // Reads as the engines make them: 64 KiB copies. A view of them would pin each whole.
+        let read = Bytes::from(vec![0xffu8; 64 * 1024]);
+        for encoding in ["utf-8", "latin1", "ascii", "gbk"] {
+            let mut app = App::new(Settings::default(), 50);
+            app.settings.encoding = TextEncoding::from_name(encoding).unwrap();
+            for _ in 0..30 {
+                app.on_event(&at(EventKind::Data { id: 1, peer: peer(5001), dir: Dir::In, bytes: read.clone() }));
+                app.on_event(&data(1, Dir::In, &[b'a'; 60_000]));
+            }
+            assert_eq!(app.log.entries.len(), 50);
+            let most = app.log.entries.iter().map(Entry::held).max().unwrap();
+            assert!(most <= LINE_BOUND, "{encoding}: a line holds {most} bytes");
+            // The ring's own slots (it grows by doubling) plus what each line holds.
+            let slots = app.log.entries.capacity() * std::mem::size_of::<Entry>();
+            assert!(app.log.held() <= slots + 50 * LINE_BOUND, "{encoding}: {} bytes", app.log.held());
+            // Nothing of the reads is pinned: dropping ours leaves the log's copies alone.
+            assert!(app.log.entries.iter().all(|e| e.bytes.as_ptr() != read.as_ptr()));
+        }
     }
 
     #[test]

@@ -101,8 +101,8 @@ async fn event_loop(terminal: &mut DefaultTerminal, start: UiStart) -> io::Resul
                 app.on_event(&first);
                 for _ in 0..BATCH {
                     match incoming.try_recv() {
-                        Ok(event) => app.on_event(&event),
-                        Err(_) => break,
+                        Some(event) => app.on_event(&event),
+                        None => break,
                     }
                 }
                 dirty = true;
