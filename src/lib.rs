@@ -157,18 +157,25 @@ async fn next_signal(term: &mut Option<tokio::signal::unix::Signal>) {
 }
 
 /// The sink the view arguments ask for, on its writer thread; with `--output`, also the
-/// file of received bytes.
+/// file of received bytes. When that file is stdout (`--output -`), the view goes to stderr.
 fn output(view: &ViewArgs, explain: bool, stop: &CancellationToken) -> Result<(Events, Writer)> {
-    let sink: Box<dyn sink::Sink> = if view.json {
-        Box::new(sink::json::Json::stdout(view.encoding))
-    } else {
-        Box::new(sink::human::Human::stdio(config::view_options(view, explain)))
+    let raw_stdout = view.output.as_deref().is_some_and(sink::is_stdout);
+    let sink: Box<dyn sink::Sink> = match (view.json, raw_stdout) {
+        (true, false) => Box::new(sink::json::Json::stdout(view.encoding)),
+        (true, true) => Box::new(sink::json::Json::stderr(view.encoding)),
+        (false, false) => Box::new(sink::human::Human::stdio(config::view_options(view, explain))),
+        (false, true) => Box::new(sink::human::Human::stderr_only(config::view_options(view, explain))),
     };
     let Some(path) = &view.output else { return Ok(sink::spawn(sink, !view.quiet, stop.clone())) };
     let file = sink::RawOutput::create(path)
         .map_err(|source| Error::Io { context: format!("cannot write {}", path.display()), source })?;
     let sink: Box<dyn sink::Sink> = if view.quiet { Box::new(sink::WithoutData(sink)) } else { sink };
-    Ok(sink::spawn(Box::new(sink::Tee(vec![sink, Box::new(file)])), true, stop.clone()))
+    let file: Box<dyn sink::Sink> = if path.as_os_str() == "-" {
+        Box::new(file)
+    } else {
+        Box::new(sink::FileSink::new(format!("the output file {}", path.display()), Box::new(file)))
+    };
+    Ok(sink::spawn(Box::new(sink::Tee(vec![sink, file])), true, stop.clone()))
 }
 
 /// The socket steps taken so far (with `--explain`) and the buffer sizes granted (when
@@ -184,9 +191,14 @@ async fn narrate(events: &Events, socket: &SocketArgs, steps: Vec<String>, buffe
     }
 }
 
-/// Waits for the writer; a closed output (`| head`) is a quiet end.
+/// Waits for the writer; a closed output (`| head`) is a quiet end. A file that failed
+/// during the run (a full disk) makes the end an error naming it.
 fn finish(writer: Writer) -> Result<()> {
-    writer.finish().map(|_broken| ()).map_err(|source| Error::Io { context: "cannot write the output".into(), source })
+    let finished = writer.finish().map_err(|source| Error::Io { context: "cannot write the output".into(), source })?;
+    match finished.incomplete.is_empty() {
+        true => Ok(()),
+        false => Err(Error::Failed(finished.incomplete.join("; "))),
+    }
 }
 
 /// Runs the terminal UI; it needs a terminal.
@@ -378,6 +390,7 @@ fn relay_output(args: &cli::RelayArgs, stop: &CancellationToken) -> Result<(Even
     let Some(path) = &args.pcap else { return Ok(sink::spawn(view, !args.quiet, stop.clone())) };
     let capture = sink::pcap::Pcap::create(path)
         .map_err(|source| Error::Io { context: format!("cannot write the capture file {}", path.display()), source })?;
+    let capture = sink::FileSink::new(format!("the capture file {}", path.display()), Box::new(capture));
     let view: Box<dyn sink::Sink> = if args.quiet { Box::new(sink::WithoutData(view)) } else { view };
     Ok(sink::spawn(Box::new(sink::Tee(vec![view, Box::new(capture)])), true, stop.clone()))
 }

@@ -179,3 +179,142 @@ fn an_endless_tcp_file_streams_in_constant_memory_and_ctrl_c_stops_it() {
     let (_, rss_kib) = wait_rss(&mut child, "connect --send-file /dev/zero");
     assert!(rss_kib < 48 * 1024, "{rss_kib} KiB held while streaming 200 MB");
 }
+
+/// Sends `msg` on a new client of `port` and reads the echo back.
+fn echo_round(port: u16, msg: &[u8]) {
+    let mut c = crate::util::client(port);
+    c.write_all(msg).expect("send");
+    assert_eq!(crate::util::read_n(&mut c, msg.len()), msg, "echoed");
+}
+
+#[test]
+fn a_full_disk_stops_the_file_alone() {
+    for file_arg in ["--output", "--pcap"] {
+        // --pcap belongs to the relay: put it in front of an echo server of our own.
+        let mut echo = None;
+        let args: Vec<String> = if file_arg == "--output" {
+            ["listen", "0", "--bind", "127.0.0.1", "--echo", "--json", "--output", "/dev/full"]
+                .map(String::from)
+                .to_vec()
+        } else {
+            let mut server = crate::util::Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--echo", "--json"]);
+            let port = server.port().to_string();
+            echo = Some(server);
+            ["relay", "0", "127.0.0.1", &port, "--bind", "127.0.0.1", "--json", "--pcap", "/dev/full"]
+                .map(String::from)
+                .to_vec()
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut p = crate::util::Proc::spawn(&args);
+        let port = p.port();
+        echo_round(port, b"first");
+        let said = p.stderr_wait("/dev/full");
+        assert!(said.contains("No space left on device") && said.contains("the rest goes on"), "{said}");
+        // Still serving, new clients too.
+        echo_round(port, b"second");
+        p.event("closed", Some(2));
+        p.signal(libc::SIGINT);
+        let stopped = p.event("stopped", None);
+        assert_eq!(stopped["clients"], 2, "{stopped}");
+        let status = p.wait();
+        let err = p.stderr_all();
+        assert_eq!(status.code(), Some(1), "{file_arg}: {err}");
+        assert!(err.contains("/dev/full is incomplete (No space left on device)"), "{file_arg}: {err}");
+        assert_eq!(err.matches("cannot write").count(), 0, "said once, before: {err}");
+        drop(echo);
+    }
+}
+
+/// A capture file's records: each whole, the file ending on the last one's end.
+fn whole_packets(pcap: &[u8]) -> usize {
+    assert!(pcap.len() >= 24, "a global header");
+    let mut at = 24;
+    let mut n = 0;
+    while at < pcap.len() {
+        assert!(at + 16 <= pcap.len(), "a record header cut at {at} of {}", pcap.len());
+        let incl = u32::from_le_bytes(pcap[at + 8..at + 12].try_into().expect("4 bytes")) as usize;
+        at += 16 + incl;
+        assert!(at <= pcap.len(), "a packet cut: it ends at {at}, the file at {}", pcap.len());
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn a_capture_on_a_filesystem_that_fills_ends_on_a_packet_boundary() {
+    let probe = std::process::Command::new("unshare").args(["-m", "true"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: needs unshare -m to mount a small tmpfs (run as root)");
+        return;
+    }
+    let mut server = crate::util::Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--echo", "--json"]);
+    let target = server.port().to_string();
+    let dir = tempdir();
+    let (small, kept, pid) = (dir.join("small"), dir.join("kept.pcap"), dir.join("pid"));
+    std::fs::create_dir_all(&small).expect("dir");
+    let script = format!(
+        "mount -t tmpfs -o size=256k tmpfs {small} || exit 99; {bin} relay 0 127.0.0.1 {target} --bind 127.0.0.1 --json --pcap {small}/c.pcap & echo $! > {pid}; wait $!; code=$?; cp {small}/c.pcap {kept}; exit $code",
+        small = small.display(),
+        bin = env!("CARGO_BIN_EXE_netassist"),
+        kept = kept.display(),
+        pid = pid.display(),
+    );
+    let mut relay =
+        crate::util::Proc::spawn_with(std::process::Command::new("unshare").args(["-m", "sh", "-c", &script]));
+    let port = relay.port();
+    // 1 MiB through a 256 KiB filesystem, in odd sizes so that packets straddle the end.
+    let mut c = crate::util::client(port);
+    let chunk: Vec<u8> = (0..7001u32).map(|i| i as u8).collect();
+    for _ in 0..150 {
+        c.write_all(&chunk).expect("send");
+        crate::util::read_n(&mut c, chunk.len());
+    }
+    relay.stderr_wait("No space left on device");
+    echo_round(port, b"still relaying");
+    // The shell waits for the relay to copy its capture out: stop the relay itself.
+    let relay_pid: i32 = std::fs::read_to_string(&pid).expect("pid file").trim().parse().expect("a pid");
+    // SAFETY: kill with a pid the test started and a valid signal number.
+    unsafe { libc::kill(relay_pid, libc::SIGTERM) };
+    let status = relay.wait();
+    assert_eq!(status.code(), Some(1));
+    let pcap = std::fs::read(&kept).expect("the capture was copied out");
+    let packets = whole_packets(&pcap);
+    assert!(packets > 10 && pcap.len() <= 256 * 1024, "{packets} packets, {} bytes", pcap.len());
+}
+
+#[test]
+fn output_to_stdout_carries_only_the_bytes() {
+    let sent: &[u8] = b"\xc4\xe3\xba\xc3\r\n\x00\xff binary";
+    for args in [&["--output", "-"][..], &["--quiet", "--output", "/dev/stdout"], &["--json", "--output", "-"]] {
+        let dir = tempdir();
+        let out = dir.join("stdout.bin");
+        let mut child = bin()
+            .args(["listen", "0", "--bind", "127.0.0.1"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).expect("create"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let mut err = std::io::BufReader::new(child.stderr.take().expect("piped"));
+        let mut port = None;
+        let mut line = String::new();
+        while port.is_none() {
+            line.clear();
+            assert!(std::io::BufRead::read_line(&mut err, &mut line).expect("stderr") > 0, "no listening line");
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                port = rest.split_whitespace().next().and_then(|a| a.parse::<std::net::SocketAddr>().ok());
+            } else if line.contains("\"event\":\"listening\"") {
+                let v: serde_json::Value = serde_json::from_str(&line).expect("json");
+                port = v["addr"].as_str().and_then(|a| a.parse().ok());
+            }
+        }
+        let mut c = TcpStream::connect(("127.0.0.1", port.expect("a port").port())).expect("connects");
+        c.write_all(sent).expect("send");
+        drop(c);
+        until("the bytes arrive", || file_len(&out) >= sent.len() as u64);
+        interrupt(&child);
+        assert_eq!(ended(&mut child, "listen").code(), Some(0));
+        assert_eq!(std::fs::read(&out).expect("read"), sent, "{args:?}: stdout holds exactly the bytes");
+    }
+}

@@ -72,6 +72,12 @@ impl Human {
         )
     }
 
+    /// Status lines on stderr, when stdout carries the raw bytes (`--output -`).
+    pub fn stderr_only(opts: ViewOptions) -> Human {
+        let color = anstream::AutoStream::choice(&io::stderr()) != anstream::ColorChoice::Never;
+        Human::new(Box::new(io::LineWriter::new(io::stderr())), Box::new(io::stderr()), opts, color, color)
+    }
+
     pub fn new(
         out: Box<dyn Write + Send>,
         err: Box<dyn Write + Send>,

@@ -114,6 +114,11 @@ impl Json {
         Json::new(Box::new(io::BufWriter::with_capacity(64 * 1024, io::stdout())), Box::new(io::stderr()), encoding)
     }
 
+    /// Events on stderr, when stdout carries the raw bytes (`--output -`).
+    pub fn stderr(encoding: TextEncoding) -> Json {
+        Json::new(Box::new(io::LineWriter::new(io::stderr())), Box::new(io::sink()), encoding)
+    }
+
     pub fn new(out: Box<dyn Write + Send>, err: Box<dyn Write + Send>, encoding: TextEncoding) -> Json {
         Json { out, err, encoding, decoders: HashMap::new() }
     }

@@ -22,6 +22,10 @@ use crate::event::{Event, EventKind};
 pub trait Sink: Send {
     fn event(&mut self, event: &Event) -> io::Result<()>;
     fn flush(&mut self) -> io::Result<()>;
+    /// Where a file sink records that it failed ([`FileSink`]).
+    fn failures(&self) -> Option<Arc<std::sync::Mutex<Vec<String>>>> {
+        None
+    }
 }
 
 /// Several sinks fed the same events, in order (a view and a capture).
@@ -33,6 +37,9 @@ impl Sink for Tee {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.0.iter_mut().try_for_each(|s| s.flush())
+    }
+    fn failures(&self) -> Option<Arc<std::sync::Mutex<Vec<String>>>> {
+        self.0.iter().find_map(|s| s.failures())
     }
 }
 
@@ -52,12 +59,16 @@ impl Sink for WithoutData {
     }
 }
 
-/// `--output FILE`: every byte received, exactly as it came, in order of arrival.
-pub struct RawOutput(io::BufWriter<std::fs::File>);
+/// `--output FILE`: every byte received, exactly as it came, in order of arrival. `-` is
+/// stdout (nc's raw mode): then the status lines go to stderr.
+pub struct RawOutput(Box<dyn Write + Send>);
 
 impl RawOutput {
     pub fn create(path: &std::path::Path) -> io::Result<RawOutput> {
-        Ok(RawOutput(io::BufWriter::with_capacity(64 * 1024, std::fs::File::create(path)?)))
+        if path.as_os_str() == "-" {
+            return Ok(RawOutput(Box::new(io::BufWriter::with_capacity(64 * 1024, io::stdout()))));
+        }
+        Ok(RawOutput(Box::new(Records::create(path)?)))
     }
 }
 
@@ -72,6 +83,141 @@ impl Sink for RawOutput {
         self.0.flush()
     }
 }
+
+/// Whether `--output PATH` is this process's stdout (`-`, `/dev/stdout`, or the file stdout
+/// is redirected to): then status lines must go to stderr, not into the bytes.
+pub fn is_stdout(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if path.as_os_str() == "-" {
+        return true;
+    }
+    let Ok(target) = std::fs::metadata(path) else { return false };
+    // SAFETY: fstat on fd 1 with a zeroed stat buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(1, &mut st) } != 0 {
+        return false;
+    }
+    target.dev() == st.st_dev && target.ino() == st.st_ino
+}
+
+/// A file written in whole records, each record one `write` call: writes are kept in memory
+/// and go to the file on `flush` (which the writer thread calls when it catches up, or after
+/// [`FLUSH_BYTES`]). When the file cannot take them (a full disk), it is cut back to the end
+/// of the last record that reached it whole: a capture ends on a packet boundary.
+pub struct Records {
+    file: std::fs::File,
+    buf: Vec<u8>,
+    /// Where each record in `buf` ends.
+    ends: Vec<usize>,
+    /// Bytes known to be in the file.
+    good: u64,
+}
+
+impl Records {
+    pub fn create(path: &std::path::Path) -> io::Result<Records> {
+        Ok(Records {
+            file: std::fs::File::create(path)?,
+            buf: Vec::with_capacity(64 * 1024),
+            ends: Vec::new(),
+            good: 0,
+        })
+    }
+}
+
+impl Write for Records {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(buf);
+        self.ends.push(self.buf.len());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let mut done = 0;
+        while done < self.buf.len() {
+            match self.file.write(&self.buf[done..]) {
+                Ok(0) => return self.cut(done, io::ErrorKind::WriteZero.into()),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.cut(done, e),
+            }
+        }
+        self.good += done as u64;
+        self.buf.clear();
+        self.ends.clear();
+        if self.buf.capacity() > 1 << 20 {
+            self.buf.shrink_to(64 * 1024);
+        }
+        Ok(())
+    }
+}
+
+impl Records {
+    /// `done` bytes of the buffer reached the file before `e`: keep the whole records.
+    fn cut(&mut self, done: usize, e: io::Error) -> io::Result<()> {
+        let whole = self.ends.iter().copied().take_while(|&end| end <= done).last().unwrap_or(0);
+        // A device (/dev/full) cannot be cut: set_len fails there, which is fine.
+        let _ = self.file.set_len(self.good + whole as u64);
+        self.good += whole as u64;
+        self.buf = Vec::new();
+        self.ends = Vec::new();
+        Err(e)
+    }
+}
+
+/// A file beside the view (`--output`, `--pcap`): when it fails (a full disk), it says so
+/// once on stderr and stops itself alone; the run goes on and ends with a non-zero status
+/// naming the file ([`Writer::finish`]).
+pub struct FileSink {
+    what: String,
+    inner: Box<dyn Sink>,
+    failed: bool,
+    failures: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl FileSink {
+    /// `what` names the file for a person: "the capture file /tmp/x.pcap".
+    pub fn new(what: String, inner: Box<dyn Sink>) -> FileSink {
+        FileSink { what, inner, failed: false, failures: Arc::default() }
+    }
+
+    fn fail(&mut self, e: io::Error) {
+        self.failed = true;
+        let reason = crate::error::io_reason(&e);
+        let line = format!(
+            "cannot write {}: {reason}; it stops here, with what was written before, and the rest goes on",
+            self.what
+        );
+        let mut err = anstream::stderr();
+        let _ = writeln!(err, "error: {}", crate::render::escape::shown_name(&line));
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).push(format!("{} is incomplete ({reason})", self.what));
+    }
+}
+
+impl Sink for FileSink {
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        if !self.failed
+            && let Err(e) = self.inner.event(event)
+        {
+            self.fail(e);
+        }
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.failed
+            && let Err(e) = self.inner.flush()
+        {
+            self.fail(e);
+        }
+        Ok(())
+    }
+    fn failures(&self) -> Option<Arc<std::sync::Mutex<Vec<String>>>> {
+        Some(self.failures.clone())
+    }
+}
+
+/// After this many bytes of data events the writer flushes even while events keep coming,
+/// so that what sinks hold in memory stays bounded under a flood.
+const FLUSH_BYTES: usize = 1 << 20;
 
 /// How many events may wait for the writer before engines wait for it.
 const QUEUE: usize = 1024;
@@ -173,18 +319,31 @@ impl Incoming {
 pub struct Writer {
     thread: JoinHandle<io::Result<()>>,
     broken: Arc<AtomicBool>,
+    failures: Option<Arc<std::sync::Mutex<Vec<String>>>>,
+}
+
+/// How the output ended.
+#[derive(Debug, Default)]
+pub struct Finished {
+    /// The output went away (broken pipe) during the run.
+    pub broken: bool,
+    /// Files that failed during the run and are incomplete (one sentence each).
+    pub incomplete: Vec<String>,
 }
 
 impl Writer {
     /// Waits until every `Events` clone is dropped and all events are written.
-    /// Returns whether the output went away (broken pipe) during the run.
-    pub fn finish(self) -> io::Result<bool> {
+    pub fn finish(self) -> io::Result<Finished> {
         let result = self.thread.join().unwrap_or_else(|_| Err(io::Error::other("the output thread panicked")));
         let broken = self.broken.load(Ordering::Relaxed);
+        let incomplete = self
+            .failures
+            .map(|f| std::mem::take(&mut *f.lock().unwrap_or_else(|p| p.into_inner())))
+            .unwrap_or_default();
         match result {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Finished { broken: true, incomplete }),
             Err(e) => Err(e),
-            Ok(()) => Ok(broken),
+            Ok(()) => Ok(Finished { broken, incomplete }),
         }
     }
 }
@@ -194,16 +353,22 @@ pub fn spawn(mut sink: Box<dyn Sink>, wants_data: bool, stop: CancellationToken)
     let (events, mut rx) = Events::channel(wants_data);
     let broken = Arc::new(AtomicBool::new(false));
     let flag = broken.clone();
+    let failures = sink.failures();
     let thread = std::thread::Builder::new()
         .name("output".into())
         .spawn(move || {
             let mut result = Ok(());
+            let mut unflushed = 0;
             while let Some(event) = rx.blocking_recv() {
                 if result.is_err() {
                     continue; // keep draining so that no engine waits on a dead output
                 }
+                if let EventKind::Data { bytes, .. } = &event.kind {
+                    unflushed += bytes.len();
+                }
                 let mut step = sink.event(&event);
-                if step.is_ok() && rx.is_empty() {
+                if step.is_ok() && (rx.is_empty() || unflushed >= FLUSH_BYTES) {
+                    unflushed = 0;
                     step = sink.flush();
                 }
                 if let Err(e) = step {
@@ -220,7 +385,7 @@ pub fn spawn(mut sink: Box<dyn Sink>, wants_data: bool, stop: CancellationToken)
             result
         })
         .expect("spawning a thread at start-up");
-    (events, Writer { thread, broken })
+    (events, Writer { thread, broken, failures })
 }
 
 /// Writes `line` to `w`, returning quietly-handled errors to the caller.

@@ -8,8 +8,7 @@
 //! flushed whenever the writer catches up, so a run that is stopped leaves a valid file.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -19,6 +18,8 @@ use etherparse::{PacketBuilder, PacketBuilderStep, TcpHeader};
 use super::Sink;
 use crate::event::{CloseReason, ConnId, Dir, Event, EventKind, Proto, Side};
 
+/// Bytes of a record header (time, captured and original length) in front of each packet.
+const RECORD_HEADER: usize = 16;
 /// The largest TCP payload put in one packet (IP's length fields are 16 bits).
 const SEGMENT: usize = 32 * 1024;
 const WINDOW: u16 = 65_535;
@@ -56,18 +57,21 @@ pub struct Pcap {
 
 impl Pcap {
     pub fn create(path: &Path) -> io::Result<Pcap> {
-        Pcap::new(Box::new(BufWriter::with_capacity(256 * 1024, File::create(path)?)))
+        // Whole packets only reach the file: a full disk cuts it on a packet boundary.
+        Pcap::new(Box::new(super::Records::create(path)?))
     }
 
     pub fn new(mut out: Box<dyn Write + Send>) -> io::Result<Pcap> {
-        // The global header: microsecond timestamps, version 2.4, Ethernet links.
-        out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
-        out.write_all(&2u16.to_le_bytes())?;
-        out.write_all(&4u16.to_le_bytes())?;
-        out.write_all(&0i32.to_le_bytes())?;
-        out.write_all(&0u32.to_le_bytes())?;
-        out.write_all(&262_144u32.to_le_bytes())?;
-        out.write_all(&1u32.to_le_bytes())?;
+        // The global header, in one write: microsecond timestamps, version 2.4, Ethernet links.
+        let mut header = Vec::with_capacity(24);
+        header.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+        header.extend_from_slice(&2u16.to_le_bytes());
+        header.extend_from_slice(&4u16.to_le_bytes());
+        header.extend_from_slice(&0i32.to_le_bytes());
+        header.extend_from_slice(&0u32.to_le_bytes());
+        header.extend_from_slice(&262_144u32.to_le_bytes());
+        header.extend_from_slice(&1u32.to_le_bytes());
+        out.write_all(&header)?;
         Ok(Pcap { out, conversations: HashMap::new(), packet: Vec::with_capacity(70_000), next_isn: 1_000 })
     }
 
@@ -81,11 +85,13 @@ impl Pcap {
     /// only in its original length.
     fn record(&mut self, time: SystemTime, cut: usize) -> io::Result<()> {
         let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let len = self.packet.len() as u32;
-        self.out.write_all(&(since.as_secs() as u32).to_le_bytes())?;
-        self.out.write_all(&since.subsec_micros().to_le_bytes())?;
-        self.out.write_all(&len.to_le_bytes())?;
-        self.out.write_all(&(len + cut as u32).to_le_bytes())?;
+        let len = (self.packet.len() - RECORD_HEADER) as u32;
+        // The record header goes in front of the packet, and the whole record is one write:
+        // the file below keeps or drops it whole.
+        self.packet[0..4].copy_from_slice(&(since.as_secs() as u32).to_le_bytes());
+        self.packet[4..8].copy_from_slice(&since.subsec_micros().to_le_bytes());
+        self.packet[8..12].copy_from_slice(&len.to_le_bytes());
+        self.packet[12..16].copy_from_slice(&(len + cut as u32).to_le_bytes());
         self.out.write_all(&self.packet)
     }
 
@@ -115,6 +121,7 @@ impl Pcap {
         let (mac_src, mac_dst) = if from_a { (MAC_A, MAC_B) } else { (MAC_B, MAC_A) };
         let ip = ip_step(PacketBuilder::ethernet2(mac_src, mac_dst), src.ip(), dst.ip());
         self.packet.clear();
+        self.packet.resize(RECORD_HEADER, 0);
         let written = match leg.proto {
             Proto::Udp => ip.udp(src.port(), dst.port()).write(&mut self.packet, payload),
             Proto::Tcp => {
