@@ -241,6 +241,11 @@ pub struct RelayArgs {
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_duration)]
     pub connect_timeout: Duration,
 
+    /// At a graceful stop, how long bytes already read from one side may take to reach the
+    /// other before both get FIN; what is left is counted and named (e.g. 2, 500ms)
+    #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_duration)]
+    pub drain: Duration,
+
     /// What to show of each chunk: only its length, or the bytes as text, hex or both
     #[arg(long, visible_alias = "show", value_enum, value_name = "HOW", default_value_t = Show::Len)]
     pub dump: Show,

@@ -423,6 +423,7 @@ async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
         connect_timeout: args.connect_timeout,
         idle_timeout: args.idle_timeout,
         linger: std::time::Duration::from_secs(1),
+        drain: args.drain,
         target_tls,
     };
     let stop = CancellationToken::new();

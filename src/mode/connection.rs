@@ -223,6 +223,17 @@ impl Conn {
         self.touch();
     }
 
+    /// The relay: `n` bytes delivered one way (`inbound`: from the client), and one
+    /// message more when a read began it.
+    pub(crate) fn count_delivered(&self, inbound: bool, n: usize, message: bool) {
+        let (bytes, msgs) = if inbound { (&self.bytes_in, &self.msgs_in) } else { (&self.bytes_out, &self.msgs_out) };
+        bytes.fetch_add(n as u64, Ordering::Relaxed);
+        if message {
+            msgs.fetch_add(1, Ordering::Relaxed);
+        }
+        self.touch();
+    }
+
     pub(crate) fn count_out(&self, n: usize) {
         self.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
         self.msgs_out.fetch_add(1, Ordering::Relaxed);

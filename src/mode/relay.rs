@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::connection::{CloseRequest, Conn, idle_timer, with_read_buffer, write_now};
+use super::connection::{CloseRequest, Conn, STOP_LINGER, idle_timer, with_read_buffer, write_now};
 use super::server::{Service, StreamService};
 use super::stream::Stream;
 use crate::event::{CloseReason, Dir, EventKind, Proto, Side};
@@ -32,6 +32,8 @@ pub struct Relay {
     pub idle_timeout: Option<Duration>,
     /// How long a closing relay keeps reading after sending FIN both ways.
     pub linger: Duration,
+    /// At a stop, how long bytes already read may take to be written before the FINs.
+    pub drain: Duration,
     /// Speak TLS to the target (`--tls-target`): how, and the name to ask for.
     pub target_tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
 }
@@ -134,10 +136,18 @@ enum Carry {
     Splice(super::splice::Pipe),
 }
 
-/// What one forward step did.
+/// What one forward step did: whether the source ended, and what reached the destination.
 enum Step {
     Eof,
-    Moved { n: usize, shown: Option<Bytes> },
+    Moved(Delivered),
+}
+
+/// Bytes that reached the destination: how many, and (when the views want them) which.
+/// Counted and shown only once written, so totals and the capture hold what was delivered.
+#[derive(Default)]
+struct Delivered {
+    n: usize,
+    shown: Option<Bytes>,
 }
 
 impl Carry {
@@ -156,10 +166,15 @@ impl Carry {
 
     /// Whether bytes wait for the destination to take them.
     fn busy(&self) -> bool {
+        self.waiting() > 0
+    }
+
+    /// How many bytes wait for the destination.
+    fn waiting(&self) -> usize {
         match self {
-            Carry::Copy(pending) => pending.is_some(),
+            Carry::Copy(pending) => pending.as_ref().map_or(0, |(b, at)| b.len() - at),
             #[cfg(target_os = "linux")]
-            Carry::Splice(pipe) => pipe.queued > 0,
+            Carry::Splice(pipe) => pipe.queued,
         }
     }
 
@@ -175,11 +190,12 @@ impl Carry {
                 };
                 let chunk = &buf[..n];
                 let written = write_now(dst, chunk).map_err(|e| (false, e))?;
-                let shown = want.then(|| Bytes::copy_from_slice(chunk));
                 if written < n {
-                    *pending = Some((shown.clone().unwrap_or_else(|| Bytes::copy_from_slice(chunk)), written));
+                    *pending = Some((Bytes::copy_from_slice(chunk), written));
+                    // Shown once all of it is written (or, at a stop, what was).
+                    return Ok(Step::Moved(Delivered { n: written, shown: None }));
                 }
-                Ok(Step::Moved { n, shown })
+                Ok(Step::Moved(Delivered { n, shown: want.then(|| Bytes::copy_from_slice(chunk)) }))
             }),
             #[cfg(target_os = "linux")]
             Carry::Splice(pipe) => {
@@ -187,35 +203,47 @@ impl Carry {
                 if n == 0 {
                     return Ok(Step::Eof);
                 }
-                self.drain(dst).map_err(|e| (false, e))?;
-                Ok(Step::Moved { n, shown: None })
+                let moved = self.drain(dst, want).map_err(|e| (false, e))?;
+                Ok(Step::Moved(moved))
             }
         }
     }
 
     /// Writes what waits for `dst`, as much as it takes now.
-    fn drain(&mut self, dst: &TcpStream) -> io::Result<()> {
+    fn drain(&mut self, dst: &TcpStream, want: bool) -> io::Result<Delivered> {
         match self {
             Carry::Copy(pending) => {
-                if let Some((bytes, at)) = pending.as_mut() {
-                    *at += write_now(dst, &bytes[*at..])?;
-                    if *at == bytes.len() {
-                        *pending = None;
-                    }
+                let Some((bytes, at)) = pending.as_mut() else { return Ok(Delivered::default()) };
+                let n = write_now(dst, &bytes[*at..])?;
+                *at += n;
+                if *at < bytes.len() {
+                    return Ok(Delivered { n, shown: None });
                 }
-                Ok(())
+                let (bytes, _) = pending.take().expect("present");
+                Ok(Delivered { n, shown: want.then_some(bytes) })
             }
             #[cfg(target_os = "linux")]
             Carry::Splice(pipe) => {
+                let mut n = 0;
                 while pipe.queued > 0 {
                     match pipe.drain_to(dst) {
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                        Ok(m) => n += m,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                         Err(e) => return Err(e),
                     }
                 }
-                Ok(())
+                Ok(Delivered { n, shown: None })
             }
+        }
+    }
+
+    /// At a stop that could not wait longer: what was written of a chunk in flight, for
+    /// the views (the rest is never delivered).
+    fn written_part(&mut self) -> Option<Bytes> {
+        match self {
+            Carry::Copy(pending) => pending.take().filter(|(_, at)| *at > 0).map(|(b, at)| b.slice(..at)),
+            #[cfg(target_os = "linux")]
+            Carry::Splice(_) => None,
         }
     }
 }
@@ -267,10 +295,16 @@ async fn pump(
     let mut cancelled = pin!(stop.cancelled());
     let mut woken = pin!(conn.woken());
     let mut idle = pin!(idle_timer(relay.idle_timeout));
+    // Set at a graceful stop: nothing more is read; what was read is written until then.
+    let mut draining = false;
+    let mut drain_deadline = pin!(tokio::time::sleep(super::connection::FAR));
 
     loop {
         if let Some(reason) = conn.close_now() {
             return finish(client, target, reason, relay.linger).await;
+        }
+        if draining && !c2t.carry.busy() && !t2c.carry.busy() {
+            return finish(client, target, CloseReason::Stopping, STOP_LINGER).await;
         }
         // Pass each FIN on once everything read before it has been written.
         for (flow, dst, dir) in [(&mut c2t, target, Dir::C2T), (&mut t2c, client, Dir::T2C)] {
@@ -286,28 +320,38 @@ async fn pump(
 
         let outcome: Result<(), Failure> = tokio::select! {
             biased;
-            () = &mut cancelled => conn_close(conn, CloseReason::Stopping),
+            () = &mut cancelled, if !draining => {
+                draining = true;
+                drain_deadline.as_mut().reset(Instant::now() + relay.drain);
+                Ok(())
+            }
+            () = &mut drain_deadline, if draining => {
+                for (flow, dir) in [(&mut c2t, Dir::C2T), (&mut t2c, Dir::T2C)] {
+                    undelivered(flow, conn, dir, want, events).await;
+                }
+                return finish(client, target, CloseReason::Stopping, STOP_LINGER).await;
+            }
             () = &mut woken => {
                 woken.set(conn.woken());
                 Ok(())
             }
             ready = target.writable(), if c2t.carry.busy() => match ready {
-                Ok(()) => c2t.carry.drain(target).map_err(Failure::Target),
+                Ok(()) => delivered(c2t.carry.drain(target, want), conn, Dir::C2T, events).await.map_err(Failure::Target),
                 Err(e) => Err(Failure::Target(e)),
             },
             ready = client.writable(), if t2c.carry.busy() => match ready {
-                Ok(()) => t2c.carry.drain(client).map_err(Failure::Client),
+                Ok(()) => delivered(t2c.carry.drain(client, want), conn, Dir::T2C, events).await.map_err(Failure::Client),
                 Err(e) => Err(Failure::Client(e)),
             },
-            ready = client.readable(), if !c2t.eof && !c2t.carry.busy() => match ready {
+            ready = client.readable(), if !draining && !c2t.eof && !c2t.carry.busy() => match ready {
                 Ok(()) => step(client, target, &mut c2t, conn, Dir::C2T, want, events).await,
                 Err(e) => Err(Failure::Client(e)),
             },
-            ready = target.readable(), if !t2c.eof && !t2c.carry.busy() => match ready {
+            ready = target.readable(), if !draining && !t2c.eof && !t2c.carry.busy() => match ready {
                 Ok(()) => step(target, client, &mut t2c, conn, Dir::T2C, want, events).await,
                 Err(e) => Err(Failure::Target(e)),
             },
-            () = &mut idle, if relay.idle_timeout.is_some() => {
+            () = &mut idle, if relay.idle_timeout.is_some() && !draining => {
                 conn.idle_fired(relay.idle_timeout.expect("guarded"), idle.as_mut());
                 Ok(())
             }
@@ -318,9 +362,44 @@ async fn pump(
     }
 }
 
-fn conn_close(conn: &Conn, reason: CloseReason) -> Result<(), Failure> {
-    conn.close(CloseRequest::Now(reason));
+/// Counts and shows what a drain wrote.
+async fn delivered(moved: io::Result<Delivered>, conn: &Conn, dir: Dir, events: &Events) -> io::Result<()> {
+    let moved = moved?;
+    count(conn, dir, moved.n, false);
+    if let Some(bytes) = moved.shown {
+        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes }).await;
+    }
     Ok(())
+}
+
+/// The drain deadline passed with bytes of `flow` still unwritten: shows the part of a
+/// chunk that was written, and names what was not delivered.
+async fn undelivered(flow: &mut Flow, conn: &Conn, dir: Dir, want: bool, events: &Events) {
+    let left = flow.carry.waiting();
+    if left == 0 {
+        return;
+    }
+    if want && let Some(bytes) = flow.carry.written_part() {
+        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes }).await;
+    }
+    events.send(EventKind::Error { id: Some(conn.id), message: not_delivered(left, dir, conn.id) }).await;
+}
+
+/// "56 KiB from the target not delivered to #3"
+fn not_delivered(left: usize, dir: Dir, id: crate::event::ConnId) -> String {
+    let (from, to) = if dir == Dir::C2T {
+        (format!("client #{id}"), "the target".to_string())
+    } else {
+        ("the target".to_string(), format!("#{id}"))
+    };
+    let amount = if left >= 10 * 1024 {
+        format!("{} KiB", left / 1024)
+    } else if left == 1 {
+        "1 byte".into()
+    } else {
+        format!("{left} bytes")
+    };
+    format!("{amount} from {from} not delivered to {to}: the stop's drain time ran out (--drain)")
 }
 
 /// Reads from `src` and forwards to `dst`; the events say what passed.
@@ -344,9 +423,10 @@ async fn step(
             flow.eof = true;
             Ok(())
         }
-        Ok(Step::Moved { n, shown }) => {
-            count(conn, dir, n);
-            if let Some(bytes) = shown {
+        Ok(Step::Moved(moved)) => {
+            // A read is a message; its bytes count as they are written.
+            count(conn, dir, moved.n, true);
+            if let Some(bytes) = moved.shown {
                 events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes }).await;
             }
             Ok(())
@@ -354,8 +434,9 @@ async fn step(
     }
 }
 
-fn count(conn: &Conn, dir: Dir, n: usize) {
-    if dir == Dir::C2T { conn.count_in(n) } else { conn.count_out(n) }
+/// Counts `n` bytes delivered in `dir`, and a message when a read began one.
+fn count(conn: &Conn, dir: Dir, n: usize, message: bool) {
+    conn.count_delivered(dir == Dir::C2T, n, message);
 }
 
 /// One direction of the stream relay: bytes read, waiting to be written.
@@ -372,40 +453,42 @@ impl IoFlow {
         self.pending.as_ref().map_or(&[], |(b, at)| &b[*at..])
     }
 
-    /// `n` more bytes were written; true when that finished the chunk.
-    fn wrote(&mut self, n: usize) -> bool {
+    /// `n` more bytes were written: counted; when that finished the chunk, it is shown.
+    async fn wrote(&mut self, n: usize, conn: &Conn, dir: Dir, want: bool, events: &Events) {
+        count(conn, dir, n, false);
         let (bytes, at) = self.pending.as_mut().expect("written only while pending");
         *at += n;
-        let done = *at == bytes.len();
-        if done {
-            self.pending = None;
+        if *at == bytes.len() {
+            let (bytes, _) = self.pending.take().expect("present");
+            if want {
+                events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes }).await;
+            }
         }
-        done
     }
 
-    /// A read from the source finished: end of stream, or a chunk to count, show and pass
-    /// on. An error is the source's failure.
-    async fn took(
-        &mut self,
-        got: io::Result<usize>,
-        buf: &[u8],
-        conn: &Conn,
-        dir: Dir,
-        want: bool,
-        events: &Events,
-    ) -> Result<(), ()> {
+    /// A read from the source finished: end of stream, or a chunk to pass on (counted and
+    /// shown as it is written). An error is the source's failure.
+    fn took(&mut self, got: io::Result<usize>, buf: &[u8], conn: &Conn, dir: Dir) -> Result<(), ()> {
         if ended(&got) {
             self.eof = true;
             return Ok(());
         }
         let n = got.map_err(drop)?;
-        count(conn, dir, n);
-        let bytes = Bytes::copy_from_slice(&buf[..n]);
-        if want {
-            events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes: bytes.clone() }).await;
-        }
-        self.pending = Some((bytes, 0));
+        count(conn, dir, 0, true);
+        self.pending = Some((Bytes::copy_from_slice(&buf[..n]), 0));
         Ok(())
+    }
+
+    /// The drain deadline passed: shows what was written of the chunk in flight and names
+    /// what was not delivered.
+    async fn undelivered(&mut self, conn: &Conn, dir: Dir, want: bool, events: &Events) {
+        let Some((bytes, at)) = self.pending.take() else { return };
+        if want && at > 0 {
+            events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes: bytes.slice(..at) }).await;
+        }
+        events
+            .send(EventKind::Error { id: Some(conn.id), message: not_delivered(bytes.len() - at, dir, conn.id) })
+            .await;
     }
 }
 
@@ -443,10 +526,14 @@ async fn pump_io(
     let mut cancelled = pin!(stop.cancelled());
     let mut woken = pin!(conn.woken());
     let mut idle = pin!(idle_timer(relay.idle_timeout));
+    let mut draining = false;
+    let mut drain_deadline = pin!(tokio::time::sleep(super::connection::FAR));
 
     loop {
-        if let Some(reason) = conn.close_now() {
-            let _ = tokio::time::timeout(relay.linger, async { tokio::join!(cwr.shutdown(), twr.shutdown()) }).await;
+        let stopped = draining && c2t.pending.is_none() && t2c.pending.is_none();
+        if let Some(reason) = conn.close_now().or(stopped.then_some(CloseReason::Stopping)) {
+            let linger = super::connection::linger_for(&reason, relay.linger);
+            let _ = tokio::time::timeout(linger, async { tokio::join!(cwr.shutdown(), twr.shutdown()) }).await;
             return reason;
         }
         if c2t.eof && c2t.pending.is_none() && !c2t.passed {
@@ -464,11 +551,22 @@ async fn pump_io(
         }
         tokio::select! {
             biased;
-            () = &mut cancelled => conn.close(CloseRequest::Now(CloseReason::Stopping)),
+            () = &mut cancelled, if !draining => {
+                draining = true;
+                drain_deadline.as_mut().reset(Instant::now() + relay.drain);
+            }
+            () = &mut drain_deadline, if draining => {
+                c2t.undelivered(conn, Dir::C2T, want, events).await;
+                t2c.undelivered(conn, Dir::T2C, want, events).await;
+                conn.close(CloseRequest::Now(CloseReason::Stopping));
+            }
             () = &mut woken => woken.set(conn.woken()),
             wrote = twr.write(c2t.unsent()), if c2t.pending.is_some() => {
                 let ok = match wrote {
-                    Ok(n) => !c2t.wrote(n) || twr.flush().await.is_ok(),
+                    Ok(n) => {
+                        c2t.wrote(n, conn, Dir::C2T, want, events).await;
+                        c2t.pending.is_some() || twr.flush().await.is_ok()
+                    }
                     Err(_) => false,
                 };
                 if !ok {
@@ -478,7 +576,10 @@ async fn pump_io(
             }
             wrote = cwr.write(t2c.unsent()), if t2c.pending.is_some() => {
                 let ok = match wrote {
-                    Ok(n) => !t2c.wrote(n) || cwr.flush().await.is_ok(),
+                    Ok(n) => {
+                        t2c.wrote(n, conn, Dir::T2C, want, events).await;
+                        t2c.pending.is_some() || cwr.flush().await.is_ok()
+                    }
                     Err(_) => false,
                 };
                 if !ok {
@@ -486,19 +587,19 @@ async fn pump_io(
                     return CloseReason::ClientReset;
                 }
             }
-            got = crd.read(&mut cbuf), if !c2t.eof && c2t.pending.is_none() => {
-                if c2t.took(got, &cbuf, conn, Dir::C2T, want, events).await.is_err() {
+            got = crd.read(&mut cbuf), if !draining && !c2t.eof && c2t.pending.is_none() => {
+                if c2t.took(got, &cbuf, conn, Dir::C2T).is_err() {
                     reset(target_fd);
                     return CloseReason::ClientReset;
                 }
             }
-            got = trd.read(&mut tbuf), if !t2c.eof && t2c.pending.is_none() => {
-                if t2c.took(got, &tbuf, conn, Dir::T2C, want, events).await.is_err() {
+            got = trd.read(&mut tbuf), if !draining && !t2c.eof && t2c.pending.is_none() => {
+                if t2c.took(got, &tbuf, conn, Dir::T2C).is_err() {
                     reset(client_fd);
                     return CloseReason::TargetReset;
                 }
             }
-            () = &mut idle, if relay.idle_timeout.is_some() => conn.idle_fired(relay.idle_timeout.expect("guarded"), idle.as_mut()),
+            () = &mut idle, if relay.idle_timeout.is_some() && !draining => conn.idle_fired(relay.idle_timeout.expect("guarded"), idle.as_mut()),
         }
     }
 }

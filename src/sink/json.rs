@@ -218,7 +218,7 @@ impl Sink for Json {
             }
             EventKind::Error { id, message } => {
                 let who = id.map(|id| format!("#{id} ")).unwrap_or_default();
-                let _ = writeln!(self.err, "error: {who}{message}");
+                let _ = writeln!(self.err, "error: {who}{}", crate::render::escape::shown_name(message));
                 let mut o = JsonObject::new("error", t);
                 if let Some(id) = id {
                     o.num("id", id);
