@@ -88,6 +88,7 @@ pub fn listen_options(args: &ListenArgs) -> Result<ServerOptions> {
         dual_stack: false,
         backlog: args.backlog,
         access: access(&args.access)?,
+        relay_to: None,
     })
 }
 
@@ -268,6 +269,7 @@ pub fn relay_accept_options(args: &RelayArgs) -> Result<ServerOptions> {
         dual_stack: false,
         backlog: args.backlog,
         access: access(&args.access)?,
+        relay_to: Some(crate::net::host_port(&args.target_host, args.target_port)),
     })
 }
 

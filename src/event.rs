@@ -225,6 +225,8 @@ pub enum EventKind {
         dual_stack: bool,
         backlog: Option<u32>,
         reachable: Vec<Reachable>,
+        /// The relay's target (`host:port`), for a relay.
+        relay_to: Option<String>,
     },
     Connected {
         id: ConnId,

@@ -174,6 +174,13 @@ Lines typed here go to every connected client.
   :help         this text
   \\text         send text that starts with : or @ (the backslash is dropped)";
 
+pub const RELAY_HELP: &str = "\
+A relay only forwards: lines typed here are not sent.
+  :list         list the relayed clients
+  :kick ID      close a client and its connection to the target (:kick 1,3 for several)
+  :quit         stop the relay (bytes already read are still delivered, within --drain)
+  :help         this text";
+
 pub const UDP_HELP: &str = "\
 A line typed here goes to the last source a datagram came from.
   @ID text      send to one source (@1,3 text: to several); :list shows the ids

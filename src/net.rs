@@ -167,10 +167,23 @@ pub fn parse_ip(text: &str) -> Option<(IpAddr, u32)> {
     }
 }
 
+/// Four dot-separated numbers that did not parse as an IPv4 address (`192.168.1.300`): a
+/// mistyped address, never a name to look up.
+fn looks_like_ipv4(host: &str) -> bool {
+    let parts: Vec<&str> = host.split('.').collect();
+    parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Every address a host (a name or an IP address) has for `port`.
 pub async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
     if let Some((ip, scope)) = parse_ip(host) {
         return Ok(vec![with_scope(SocketAddr::new(ip, port), scope)]);
+    }
+    if looks_like_ipv4(host) {
+        return Err(Error::Argument {
+            what: host.to_string(),
+            message: "not a valid IPv4 address: each of its four parts is a number from 0 to 255".into(),
+        });
     }
     let unresolvable = |reason: String| Error::Resolve { host: host.to_string(), reason };
     if host.is_empty() {
@@ -255,6 +268,11 @@ pub fn no_delay(stream: &TcpStream) {
 }
 
 /// Shows an address as a person would type it back, with the interface name as IPv6 scope.
+/// `host:port`, with an IPv6 address in brackets.
+pub fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') { format!("[{host}]:{port}") } else { format!("{host}:{port}") }
+}
+
 pub fn show_addr(addr: &SocketAddr) -> String {
     match addr {
         SocketAddr::V6(v6) if v6.scope_id() != 0 => {

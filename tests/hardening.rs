@@ -395,3 +395,106 @@ fn a_relay_that_cannot_drain_in_time_names_what_was_not_delivered() {
     let said: Vec<&str> = errors.iter().filter_map(|e| e["message"].as_str()).collect();
     assert!(said.iter().any(|m| m.contains("from the target not delivered to #1")), "{errors:?}");
 }
+
+#[test]
+fn a_flood_of_udp_sources_does_not_lock_new_clients_out_of_the_relay() {
+    let mut echo =
+        crate::util::Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--udp", "--echo", "--quiet", "--json"]);
+    let eport = echo.port().to_string();
+    let mut relay = crate::util::Proc::spawn(&[
+        "relay",
+        "0",
+        "127.0.0.1",
+        &eport,
+        "--bind",
+        "127.0.0.1",
+        "--udp",
+        "--max-conn",
+        "8",
+        "--json",
+    ]);
+    let port = relay.port();
+    // An attacker: 20 source addresses, one datagram each, never again.
+    let attackers: Vec<UdpSocket> = (0..20).map(|_| UdpSocket::bind("127.0.0.1:0").expect("bind")).collect();
+    for a in &attackers {
+        a.send_to(b"x", ("127.0.0.1", port)).expect("send");
+    }
+    for _ in 0..12 {
+        relay.event_where("a source forgotten", |v| v["event"] == "closed" && v["reason"] == "error");
+    }
+    // A legitimate client is still relayed.
+    let client = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    client.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    client.send_to(b"let me in", ("127.0.0.1", port)).expect("send");
+    let mut buf = [0u8; 64];
+    let (n, _) = client.recv_from(&mut buf).expect("relayed and answered");
+    assert_eq!(&buf[..n], b"let me in");
+    assert!(!relay.seen.iter().any(|l| l.contains("\"rejected\"")), "nobody was locked out");
+}
+
+#[test]
+fn each_datagram_is_decoded_on_its_own() {
+    for json in [false, true] {
+        let mut args = vec!["listen", "0", "--bind", "127.0.0.1", "--udp", "--no-time"];
+        if json {
+            args.push("--json");
+        }
+        let mut server = crate::util::Proc::spawn(&args);
+        let port = if json { server.port() } else { server.human_port() };
+        let peer = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        peer.send_to(&[0xde, 0xad, 0xbe, 0xef], ("127.0.0.1", port)).expect("send");
+        peer.send_to(b"A", ("127.0.0.1", port)).expect("send");
+        if json {
+            let first = server.event_where("4 bytes", |v| v["event"] == "data" && v["len"] == 4);
+            assert_eq!(first["text"], "\u{7ad}\u{fffd}\u{fffd}", "{first}");
+            let second = server.event_where("1 byte", |v| v["event"] == "data" && v["len"] == 1);
+            assert_eq!(second["text"], "A");
+        } else {
+            let first = server.line_where("4 bytes", |l| l.contains("recv 4 bytes"));
+            assert!(first.ends_with("recv 4 bytes: \u{7ad}\\xbe\\xef"), "{first}");
+            let second = server.line_where("1 byte", |l| l.contains("recv 1 byte"));
+            assert!(second.ends_with("recv 1 byte: A"), "{second}");
+        }
+    }
+}
+
+/// Runs netassist to the end: (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = bin().args(args).stdin(Stdio::null()).output().expect("runs");
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn words_that_were_wrong() {
+    let (code, out, _) = run(&["port", "0"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("bind() to port 0 asks the OS to pick a free port"), "{out}");
+    assert!(!out.contains("binding one needs root"), "{out}");
+    for args in [&["connect", "192.168.1.300", "9090", "--send", "x"][..], &["ping", "999.1.1.1", "-c", "1"]] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains("not a valid IPv4 address") && !err.contains("resolve"), "{args:?}: {err}");
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let (code, out, err) = run(&["ping", "127.0.0.1", "--tcp", &port, "-c", "1"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("1 probe sent, 1 reply,"), "{out}");
+}
+
+#[test]
+fn the_relay_names_its_target_and_has_its_own_help() {
+    let target = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let to = target.local_addr().expect("addr").port().to_string();
+    let mut relay = crate::util::Proc::spawn(&["relay", "0", "127.0.0.1", &to, "--bind", "127.0.0.1", "--no-time"]);
+    let banner = relay.line_where("the listening line", |l| l.contains("listening on "));
+    assert!(banner.ends_with(&format!("; relaying to 127.0.0.1:{to}")), "{banner}");
+    relay.type_line(":help");
+    relay.line_where("the relay's help", |l| l.contains("A relay only forwards: lines typed here are not sent."));
+    relay.line_where("its own :quit", |l| l.contains(":quit") && l.contains("stop the relay"));
+    assert!(!relay.seen.iter().any(|l| l.contains("go to every connected client")), "{:?}", relay.seen);
+    let mut json =
+        crate::util::Proc::spawn(&["relay", "0", "127.0.0.1", &to, "--bind", "127.0.0.1", "--udp", "--json"]);
+    let listening = json.event("listening", None);
+    assert_eq!(listening["target"], format!("127.0.0.1:{to}"));
+}

@@ -75,7 +75,7 @@ fn ping_over_icmp_v4_and_v6() {
     }
     let (_, human, _) = run(&["ping", "127.0.0.1", "-c", "1"]);
     assert!(human.contains("64 bytes from 127.0.0.1: icmp_seq=1"), "{human}");
-    assert!(human.contains("1 probes sent, 1 replies, 0% loss"), "{human}");
+    assert!(human.contains("1 probe sent, 1 reply, 0% loss"), "{human}");
 }
 
 #[test]

@@ -662,7 +662,8 @@ pub async fn run_udp(
 
     let started = Instant::now();
     let local = socket.local_addr()?;
-    events.send(super::server::listening(Proto::Udp, local, relay.dual_stack, None)).await;
+    let to = Some(crate::net::show_addr(&relay.target));
+    events.send(super::server::listening(Proto::Udp, local, relay.dual_stack, None, to)).await;
     let socket = Arc::new(socket);
     let want = events.wants_data();
     let mut sessions: HashMap<SocketAddr, UdpSession> = HashMap::new();
@@ -671,6 +672,8 @@ pub async fn run_udp(
     let mut served = 0u64;
     let mut buf = vec![0u8; 65_536];
     let mut refused = super::udp::Refused::default();
+    // Client addresses by when they last sent: the quietest is forgotten to make room.
+    let mut recency = super::recency::Recency::<SocketAddr>::default();
     let mut sweep = tokio::time::interval((relay.idle_timeout / 4).max(Duration::from_millis(20)));
     let tracker = tokio_util::task::TaskTracker::new();
 
@@ -699,19 +702,23 @@ pub async fn run_udp(
                     crate::event::Command::Kick(ids) => {
                         for id in ids {
                             let key = sessions.iter().find(|(_, s)| s.conn.id == id).map(|(k, _)| *k);
+                            if let Some(k) = key {
+                                recency.remove(k);
+                            }
                             match key.and_then(|k| sessions.remove(&k)) {
                                 Some(s) => events.send(end(s, CloseReason::Kicked, &mut totals)).await,
                                 None => events.send(EventKind::Error { id: None, message: format!("no client #{id}; :list shows them") }).await,
                             }
                         }
                     }
-                    crate::event::Command::Help => events.send(EventKind::Note(crate::input::SERVER_HELP.replace("Lines typed here go to every connected client.", "A relay only forwards: typed lines are not sent."))).await,
+                    crate::event::Command::Help => events.send(EventKind::Note(crate::input::RELAY_HELP.into())).await,
                     crate::event::Command::Send { .. } => events.send(EventKind::Error { id: None, message: "a relay only forwards: typed lines are not sent; :help lists what works here".into() }).await,
                 },
             },
             _ = sweep.tick() => {
                 let idle: Vec<SocketAddr> = sessions.iter().filter(|(_, s)| s.conn.idle_for() >= relay.idle_timeout || s.done.is_cancelled()).map(|(k, _)| *k).collect();
                 for key in idle {
+                    recency.remove(key);
                     if let Some(s) = sessions.remove(&key) {
                         let reason = if s.done.is_cancelled() {
                             CloseReason::PortUnreachable(relay.target)
@@ -737,12 +744,22 @@ pub async fn run_udp(
                         }
                         continue;
                     }
-                    if !sessions.contains_key(&from) {
-                        if sessions.len() >= relay.max_clients {
-                            let reason = format!("{} clients are relayed, the limit; datagram dropped", sessions.len());
-                            events.send(EventKind::Rejected { peer: canonical(from), reason }).await;
-                            continue;
+                    if !sessions.contains_key(&from) && sessions.len() >= relay.max_clients {
+                        // Full: the client quiet the longest makes room, as `listen --udp` does,
+                        // so a flood of one-off sources cannot lock new clients out.
+                        while sessions.len() >= relay.max_clients {
+                            let Some(oldest) = recency.oldest() else { break };
+                            recency.remove(oldest);
+                            if let Some(s) = sessions.remove(&oldest) {
+                                let reason = CloseReason::Error(format!("forgotten: {} clients are relayed at most", relay.max_clients));
+                                events.send(end(s, reason, &mut totals)).await;
+                            }
                         }
+                    }
+                    recency.touch(from);
+                    // Not the entry API: the map is read (and events awaited) before the insert.
+                    #[allow(clippy::map_entry)]
+                    if !sessions.contains_key(&from) {
                         let id = next_id;
                         next_id += 1;
                         let opened = open_upstream(relay.target).await;

@@ -20,7 +20,7 @@ use tokio_util::task::TaskTracker;
 
 use super::connection::{self, CloseRequest, Conn, ConnOptions, Push};
 use crate::event::{CloseReason, Command, ConnId, Counters, EventKind, Proto, Side, Target, TlsInfo};
-use crate::input::{LineFormat, SERVER_HELP};
+use crate::input::{LineFormat, RELAY_HELP, SERVER_HELP};
 use crate::net::{canonical, no_delay};
 use crate::netinfo::interfaces::reachable;
 use crate::sink::Events;
@@ -43,8 +43,14 @@ pub trait Service: Send + Sync + 'static {
 }
 
 /// Where a server listens, and the addresses a peer can reach it at.
-pub(crate) fn listening(proto: Proto, addr: std::net::SocketAddr, dual_stack: bool, backlog: Option<u32>) -> EventKind {
-    EventKind::Listening { proto, addr, dual_stack, backlog, reachable: reachable(addr, dual_stack) }
+pub(crate) fn listening(
+    proto: Proto,
+    addr: std::net::SocketAddr,
+    dual_stack: bool,
+    backlog: Option<u32>,
+    relay_to: Option<String>,
+) -> EventKind {
+    EventKind::Listening { proto, addr, dual_stack, backlog, reachable: reachable(addr, dual_stack), relay_to }
 }
 
 /// Says a client is connected (with what its TLS handshake agreed on, if it made one).
@@ -151,6 +157,8 @@ pub struct ServerOptions {
     pub backlog: u32,
     /// Who may connect.
     pub access: Arc<crate::access::Access>,
+    /// The relay's target as a person gave it (`host:port`), for its banner and help.
+    pub relay_to: Option<String>,
 }
 
 type Registry = Arc<Mutex<BTreeMap<ConnId, Arc<Conn>>>>;
@@ -190,7 +198,7 @@ pub(crate) async fn run_service<S: Service>(
 ) -> io::Result<()> {
     let started = Instant::now();
     let local = listener.local_addr()?;
-    events.send(listening(Proto::Tcp, local, opts.dual_stack, Some(opts.backlog))).await;
+    events.send(listening(Proto::Tcp, local, opts.dual_stack, Some(opts.backlog), opts.relay_to.clone())).await;
 
     let registry: Registry = Arc::default();
     let totals: Arc<Mutex<Totals>> = Arc::default();
@@ -213,7 +221,10 @@ pub(crate) async fn run_service<S: Service>(
                     let message = "a relay only forwards: typed lines are not sent; :help lists what works here".to_string();
                     events.send(EventKind::Error { id: None, message }).await;
                 }
-                Some(cmd) => handle(cmd, &registry, &events, &stop, &mut stalled).await,
+                Some(cmd) => {
+                    let help = if opts.relay_to.is_some() { RELAY_HELP } else { SERVER_HELP };
+                    handle(cmd, &registry, &events, &stop, &mut stalled, help).await
+                }
                 None => commands = None,
             },
             Some(_) = stalled.join_next(), if !stalled.is_empty() => {}
@@ -318,6 +329,7 @@ async fn handle(
     events: &Events,
     stop: &CancellationToken,
     stalled: &mut tokio::task::JoinSet<()>,
+    help: &str,
 ) {
     let error = |message: String| EventKind::Error { id: None, message };
     match cmd {
@@ -343,7 +355,7 @@ async fn handle(
             let list = lock(registry).values().map(|c| c.info()).collect();
             events.send(EventKind::Clients(list)).await;
         }
-        Command::Help => events.send(EventKind::Note(SERVER_HELP.to_string())).await,
+        Command::Help => events.send(EventKind::Note(help.to_string())).await,
         Command::Quit => stop.cancel(),
     }
 }

@@ -51,6 +51,8 @@ struct Peers {
     last_sender: Option<ConnId>,
     max: usize,
     seen_total: u64,
+    /// Ids by when they were last seen: the one to forget first, idle ones, in O(1).
+    recency: super::recency::Recency<ConnId>,
 }
 
 /// What `Peers::note` found.
@@ -70,6 +72,7 @@ impl Peers {
             last_sender: None,
             max: max.max(1),
             seen_total: 0,
+            recency: super::recency::Recency::default(),
         }
     }
 
@@ -77,17 +80,14 @@ impl Peers {
     fn note(&mut self, reply_to: SocketAddr) -> Noted {
         let now = Instant::now();
         if let Some(&id) = self.ids.get(&reply_to) {
-            if let Some(p) = self.by_id.get_mut(&id) {
-                p.seen = now;
-            }
+            self.seen(id, now);
             return Noted { id, new: false, forgotten: None };
         }
         let mut forgotten = None;
-        if self.by_id.len() >= self.max {
-            let oldest = self.by_id.iter().min_by_key(|(_, p)| p.seen).map(|(id, _)| *id);
-            if let Some(id) = oldest {
-                forgotten = self.forget(id).map(|p| (id, p));
-            }
+        if self.by_id.len() >= self.max
+            && let Some(id) = self.recency.oldest()
+        {
+            forgotten = self.forget(id).map(|p| (id, p));
         }
         let id = self.next;
         self.next += 1;
@@ -102,10 +102,27 @@ impl Peers {
             counters: Counters::default(),
         };
         self.by_id.insert(id, peer);
+        self.recency.touch(id);
         Noted { id, new: true, forgotten }
     }
 
+    /// Traffic with `id` just now.
+    fn seen(&mut self, id: ConnId, now: Instant) {
+        if let Some(p) = self.by_id.get_mut(&id) {
+            p.seen = now;
+            self.recency.touch(id);
+        }
+    }
+
+    /// The source quiet the longest, if it has been quiet for `limit`: sweeping looks at
+    /// the idle ones and one more, never at every source.
+    fn oldest_idle(&self, limit: Duration) -> Option<ConnId> {
+        let id = self.recency.oldest()?;
+        self.by_id.get(&id).is_some_and(|p| p.seen.elapsed() >= limit).then_some(id)
+    }
+
     fn forget(&mut self, id: ConnId) -> Option<Peer> {
+        self.recency.remove(id);
         let peer = self.by_id.remove(&id)?;
         self.ids.remove(&peer.reply_to);
         if self.last_sender == Some(id) {
@@ -163,7 +180,7 @@ pub async fn run_server(
 ) -> io::Result<()> {
     let started = Instant::now();
     let local = socket.local_addr()?;
-    events.send(super::server::listening(Proto::Udp, local, opts.dual_stack, None)).await;
+    events.send(super::server::listening(Proto::Udp, local, opts.dual_stack, None, None)).await;
     let want_data = events.wants_data();
     let mut peers = Peers::new(opts.max_peers);
     let mut totals = Counters::default();
@@ -182,8 +199,8 @@ pub async fn run_server(
             },
             _ = sweep.tick(), if opts.idle_timeout.is_some() => {
                 let limit = opts.idle_timeout.expect("guarded");
-                let idle: Vec<ConnId> = peers.by_id.iter().filter(|(_, p)| p.seen.elapsed() >= limit).map(|(id, _)| *id).collect();
-                for id in idle {
+                // Oldest first, stopping at the first that is not idle.
+                while let Some(id) = peers.oldest_idle(limit) {
                     if let Some(p) = peers.forget(id) {
                         events.send(closed(id, p, CloseReason::IdleTimeout(limit))).await;
                     }
@@ -278,8 +295,8 @@ fn count_out(peers: &mut Peers, totals: &mut Counters, id: ConnId, len: usize) {
     if let Some(p) = peers.by_id.get_mut(&id) {
         p.counters.bytes_out += len as u64;
         p.counters.msgs_out += 1;
-        p.seen = Instant::now();
     }
+    peers.seen(id, Instant::now());
     totals.bytes_out += len as u64;
     totals.msgs_out += 1;
 }

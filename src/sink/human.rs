@@ -47,6 +47,8 @@ pub struct Human {
     color_out: bool,
     color_err: bool,
     decoders: HashMap<(ConnId, Dir), StreamDecoder>,
+    /// UDP ids: each datagram is decoded on its own, never joined to the next.
+    datagrams: std::collections::HashSet<ConnId>,
     clock: LocalClock,
 }
 
@@ -85,7 +87,16 @@ impl Human {
         color_out: bool,
         color_err: bool,
     ) -> Human {
-        Human { out, err, opts, color_out, color_err, decoders: HashMap::new(), clock: LocalClock::default() }
+        Human {
+            out,
+            err,
+            opts,
+            color_out,
+            color_err,
+            decoders: HashMap::new(),
+            datagrams: Default::default(),
+            clock: LocalClock::default(),
+        }
     }
 
     fn paint(&self, style: Style, text: &str) -> String {
@@ -115,12 +126,16 @@ impl Human {
     /// Decodes a chunk with the connection's streaming decoder, escaping for the terminal.
     fn text_of(&mut self, id: ConnId, dir: Dir, bytes: &[u8], last: bool) -> String {
         let encoding = self.opts.encoding;
+        let datagram = self.datagrams.contains(&id);
         let decoder = self.decoders.entry((id, dir)).or_insert_with(|| encoding.decoder());
         let mut text = String::with_capacity(bytes.len() + 8);
-        decoder.feed(bytes, last, |piece| match piece {
+        decoder.feed(bytes, last || datagram, |piece| match piece {
             Piece::Text(t) => escape_text_into(t, &mut text),
             Piece::Malformed(b) => escape_bytes_into(b, &mut text),
         });
+        if datagram {
+            self.decoders.remove(&(id, dir));
+        }
         text
     }
 
@@ -220,7 +235,7 @@ fn client_line(c: &ClientInfo, clock: &mut LocalClock) -> String {
 impl Sink for Human {
     fn event(&mut self, event: &Event) -> io::Result<()> {
         match &event.kind {
-            EventKind::Listening { proto, addr, dual_stack, backlog, reachable } => {
+            EventKind::Listening { proto, addr, dual_stack, backlog, reachable, relay_to } => {
                 let family = if *dual_stack {
                     "IPv4 and IPv6"
                 } else if addr.is_ipv6() {
@@ -230,7 +245,8 @@ impl Sink for Human {
                 };
                 let backlog = backlog.map(|b| format!(", backlog {b}")).unwrap_or_default();
                 let what = self.paint(GOOD, "listening");
-                self.line(event, &format!("{what} on {addr} ({}, {family}{backlog})", proto.as_str()))?;
+                let relaying = relay_to.as_ref().map(|t| format!("; relaying to {t}")).unwrap_or_default();
+                self.line(event, &format!("{what} on {addr} ({}, {family}{backlog}){relaying}", proto.as_str()))?;
                 if !reachable.is_empty() {
                     self.line(event, "a peer can reach it at:")?;
                 }
@@ -250,6 +266,9 @@ impl Sink for Human {
                 Ok(())
             }
             EventKind::Connected { id, proto, peer, local, side, tls } => {
+                if *proto == Proto::Udp {
+                    self.datagrams.insert(*id);
+                }
                 let body = match (side, proto) {
                     (Side::Accepted, Proto::Tcp) => {
                         format!("#{id} {} from {peer} (to {local})", self.paint(GOOD, "connected"))
@@ -321,6 +340,7 @@ impl Sink for Human {
             }
             EventKind::Closed { id, reason, counters, duration, .. } => {
                 let rest = self.leftovers(*id);
+                self.datagrams.remove(id);
                 let what = self.paint(WARN, "closed");
                 let counted = if self.opts.relay { relay_totals(counters) } else { totals(counters) };
                 let said = reason.to_string();

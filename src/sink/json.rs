@@ -107,6 +107,8 @@ pub struct Json {
     err: Box<dyn Write + Send>,
     encoding: TextEncoding,
     decoders: HashMap<(ConnId, Dir), StreamDecoder>,
+    /// UDP ids: each datagram is decoded on its own, never joined to the next.
+    datagrams: std::collections::HashSet<ConnId>,
 }
 
 impl Json {
@@ -120,17 +122,21 @@ impl Json {
     }
 
     pub fn new(out: Box<dyn Write + Send>, err: Box<dyn Write + Send>, encoding: TextEncoding) -> Json {
-        Json { out, err, encoding, decoders: HashMap::new() }
+        Json { out, err, encoding, decoders: HashMap::new(), datagrams: Default::default() }
     }
 
     fn text_of(&mut self, id: ConnId, dir: Dir, bytes: &[u8]) -> String {
         let encoding = self.encoding;
+        let datagram = self.datagrams.contains(&id);
         let decoder = self.decoders.entry((id, dir)).or_insert_with(|| encoding.decoder());
         let mut text = String::with_capacity(bytes.len());
-        decoder.feed(bytes, false, |piece| match piece {
+        decoder.feed(bytes, datagram, |piece| match piece {
             Piece::Text(t) => text.push_str(t),
             Piece::Malformed(_) => text.push('\u{FFFD}'),
         });
+        if datagram {
+            self.decoders.remove(&(id, dir));
+        }
         text
     }
 }
@@ -139,11 +145,14 @@ impl Sink for Json {
     fn event(&mut self, event: &Event) -> io::Result<()> {
         let t = event.time;
         let line = match &event.kind {
-            EventKind::Listening { proto, addr, dual_stack, backlog, reachable } => {
+            EventKind::Listening { proto, addr, dual_stack, backlog, reachable, relay_to } => {
                 let mut o = JsonObject::new("listening", t);
                 o.str("proto", proto.as_str()).addr("addr", addr).bool("dual_stack", *dual_stack);
                 if let Some(b) = backlog {
                     o.num("backlog", b);
+                }
+                if let Some(to) = relay_to {
+                    o.str("target", to);
                 }
                 let mut list = String::from("[");
                 for (i, r) in reachable.iter().enumerate() {
@@ -157,6 +166,9 @@ impl Sink for Json {
                 o.finish()
             }
             EventKind::Connected { id, proto, peer, local, side, tls } => {
+                if *proto == crate::event::Proto::Udp {
+                    self.datagrams.insert(*id);
+                }
                 let mut o = JsonObject::new("connected", t);
                 o.num("id", id).str("proto", proto.as_str()).addr("peer", peer).addr("local", local);
                 o.str("side", side.as_str());
@@ -192,6 +204,7 @@ impl Sink for Json {
                 o.finish()
             }
             EventKind::Closed { id, peer, reason, counters, duration } => {
+                self.datagrams.remove(id);
                 self.decoders.remove(&(*id, Dir::In));
                 self.decoders.remove(&(*id, Dir::Out));
                 let mut o = JsonObject::new("closed", t);

@@ -295,10 +295,11 @@ fn probe_json(probe: &Probe, seq: u64, target: &str) -> String {
 }
 
 fn summary_human(s: &Summary, host: &str, elapsed: Duration) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut text = format!(
-        "--- {host} ping statistics ---\n{} probes sent, {} replies, {:.0}% loss, time {}ms",
-        s.sent,
-        s.received(),
+        "--- {host} ping statistics ---\n{} sent, {}, {:.0}% loss, time {}ms",
+        plural(s.sent, "probe", "probes"),
+        plural(s.received(), "reply", "replies"),
         s.loss(),
         elapsed.as_millis()
     );

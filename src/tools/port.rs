@@ -88,7 +88,9 @@ fn service_names(r: &PortReport) -> Vec<String> {
 pub fn write_human(out: &mut dyn Write, r: &PortReport) -> io::Result<()> {
     let p = r.port;
     writeln!(out, "port {p}")?;
-    let lesson = if p <= 1023 {
+    let lesson = if p == 0 {
+        "not a port to reach: bind() to port 0 asks the OS to pick a free port (netassist listen 0 prints the one it got)"
+    } else if p <= 1023 {
         "given to well-known services, like 21 to FTP, 25 to SMTP, 80 to HTTP; binding one needs root"
     } else {
         "for the programs developers write; the OS also picks client ports from this range"

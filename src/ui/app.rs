@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use crate::event::{CloseReason, ConnId, Counters, Dir, Event, EventKind, Proto, Side, Target, seconds};
 use crate::input::Eol;
-use crate::render::escape::{escape_bytes_into, escape_text_into};
+use crate::render::escape::{escape_bytes_into, escape_text_into, shown_name};
 use crate::render::hex::parse_hex;
 use crate::render::{Piece, StreamDecoder, TextEncoding};
 
@@ -314,6 +314,8 @@ pub struct Log {
     next_seq: u64,
     /// Each with the encoding it decodes: a change of encoding starts a new one.
     decoders: HashMap<(ConnId, Dir), (TextEncoding, StreamDecoder)>,
+    /// UDP ids: each datagram is decoded on its own.
+    datagrams: std::collections::HashSet<ConnId>,
     /// Follow the newest line; off when scrolled back or paused.
     pub follow: bool,
     /// The first line shown when not following.
@@ -329,6 +331,7 @@ impl Log {
             capacity: capacity.max(10),
             next_seq: 0,
             decoders: HashMap::new(),
+            datagrams: Default::default(),
             follow: true,
             top: 0,
             paused: false,
@@ -362,7 +365,8 @@ impl Log {
         let mut text = String::new();
         // The whole message goes through the decoder (its state carries on), but only the
         // first KEEP_CHARS bytes of text are kept, whatever one decoded piece holds.
-        decoder.feed(bytes, false, |p| {
+        let datagram = self.datagrams.contains(&id);
+        decoder.feed(bytes, datagram, |p| {
             let room = KEEP_CHARS.saturating_sub(text.len());
             if room == 0 {
                 return;
@@ -372,6 +376,9 @@ impl Log {
                 Piece::Malformed(b) => escape_bytes_into(&b[..b.len().min(room)], &mut text),
             }
         });
+        if datagram {
+            self.decoders.remove(&(id, dir));
+        }
         text.truncate(floor_char_boundary(&text, KEEP_CHARS + ESCAPE_MAX));
         text.shrink_to_fit();
         // A copy, never a view: a slice of the read would pin its whole buffer.
@@ -647,6 +654,9 @@ impl App {
                 self.state = State::Open(what);
             }
             EventKind::Connected { id, proto, peer, local, side, tls } => {
+                if *proto == Proto::Udp {
+                    self.log.datagrams.insert(*id);
+                }
                 let (what, row) = match (side, proto) {
                     (Side::Accepted, Proto::Tcp) => (format!("connected from {peer}"), true),
                     (Side::Accepted, Proto::Udp) => (format!("new source {peer}"), true),
@@ -659,13 +669,16 @@ impl App {
                     }
                 };
                 let tls = tls.as_ref().map(|t| format!(" ({} {})", t.version, t.cipher)).unwrap_or_default();
+                let tls = shown_name(&tls).into_owned();
                 self.log.info(t, Some(*id), format!("{what}{tls}"));
                 if row {
                     self.clients
                         .insert(*id, ClientRow { peer: *peer, since: Instant::now(), bytes_in: 0, bytes_out: 0 });
                 }
             }
-            EventKind::Rejected { peer, reason } => self.log.error(t, None, format!("rejected {peer}: {reason}")),
+            EventKind::Rejected { peer, reason } => {
+                self.log.error(t, None, format!("rejected {peer}: {}", shown_name(reason)))
+            }
             EventKind::Data { id, dir, bytes, .. } => {
                 self.meter.count(*dir, bytes.len());
                 if let Some(row) = self.clients.get_mut(id) {
@@ -681,7 +694,8 @@ impl App {
                 self.selected.remove(id);
                 self.log.decoders.remove(&(*id, Dir::In));
                 self.log.decoders.remove(&(*id, Dir::Out));
-                let line = format!("closed: {reason}");
+                self.log.datagrams.remove(id);
+                let line = format!("closed: {}", shown_name(&reason.to_string()));
                 if matches!(reason, CloseReason::Reset | CloseReason::Error(_) | CloseReason::PortUnreachable(_)) {
                     self.log.error(t, Some(*id), line);
                 } else {
@@ -691,6 +705,7 @@ impl App {
             }
             EventKind::Clients(_) | EventKind::Buffers(_) | EventKind::Explain(_) => {}
             EventKind::Error { id, message } => {
+                let message = shown_name(message).into_owned();
                 self.log.error(t, *id, message.clone());
                 self.say(format!("error: {message}"));
             }
@@ -926,6 +941,7 @@ mod tests {
             dual_stack: true,
             backlog: Some(128),
             reachable: vec![],
+            relay_to: None,
         }));
         for (id, port) in [(1, 5001), (2, 5002)] {
             app.on_event(&at(EventKind::Connected {

@@ -117,6 +117,7 @@ async fn serve(
         dual_stack: listening.dual_stack,
         backlog: 128,
         access,
+        relay_to: None,
     };
     crate::mode::server::run(listener, opts, events, Some(commands), stop).await.map_err(|e| e.to_string())
 }

@@ -307,6 +307,7 @@ mod tests {
             dual_stack: true,
             backlog: Some(128),
             reachable: vec![],
+            relay_to: None,
         }));
         for (id, port) in [(1u64, 51528u16), (2, 51714)] {
             let peer = format!("127.0.0.1:{port}").parse().unwrap();
