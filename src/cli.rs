@@ -516,9 +516,15 @@ pub struct ClientTlsArgs {
     #[arg(long, value_name = "PROTO", requires = "tls")]
     pub alpn: Vec<String>,
 
-    /// Trust this CA (PEM) instead of the system's roots
+    /// Trust this CA (PEM) instead of the system's roots; a self-signed server certificate
+    /// given here is trusted as itself (pinned)
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub ca: Option<PathBuf>,
+
+    /// Trust the server certificate with this SHA-256 fingerprint (AB:CD:..., as netassist
+    /// prints it; repeatable)
+    #[arg(long, value_name = "SHA256", requires = "tls")]
+    pub pin: Vec<String>,
 
     /// A client certificate (PEM), for servers that ask for one
     #[arg(long, value_name = "FILE", requires_all = ["tls", "key"])]

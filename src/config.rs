@@ -229,6 +229,7 @@ pub fn client_tls(args: &crate::cli::ClientTlsArgs) -> Option<crate::tls::Client
         sni: args.sni.clone(),
         alpn: args.alpn.clone(),
         ca: args.ca.clone(),
+        pins: args.pin.clone(),
         cert: args.cert.clone(),
         key: args.key.clone(),
     })
@@ -248,6 +249,7 @@ pub fn relay_tls(args: &RelayArgs) -> (Option<crate::tls::ServerSetup>, Option<c
         sni: args.sni.clone(),
         alpn: args.alpn.clone(),
         ca: args.ca.clone(),
+        pins: Vec::new(),
         cert: args.target_cert.clone(),
         key: args.target_key.clone(),
     });

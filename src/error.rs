@@ -8,9 +8,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
-        "port {port} is already in use on {addr}; pick another port or stop the program using it (`netassist port {port}` shows who)"
+        "port {port} is already in use on {addr}{}; pick another port or stop the program using it (`netassist port {port}` shows more)",
+        .held.as_ref().map(|h| format!(", held by {h}")).unwrap_or_default()
     )]
-    PortInUse { addr: SocketAddr, port: u16 },
+    PortInUse { addr: SocketAddr, port: u16, held: Option<String> },
 
     #[error(
         "port {port} needs privileges: ports 0-1023 are well-known ports only root may bind here; run as root or pick a port from 1024 to 65535"

@@ -48,8 +48,15 @@ pub struct Listening {
 }
 
 fn bind_error(e: io::Error, addr: SocketAddr) -> Error {
+    bind_error_for(e, addr, "tcp")
+}
+
+/// What bind() failing means, saying what holds the port when it is in use.
+fn bind_error_for(e: io::Error, addr: SocketAddr, proto: &str) -> Error {
     match e.raw_os_error() {
-        Some(libc::EADDRINUSE) => Error::PortInUse { addr, port: addr.port() },
+        Some(libc::EADDRINUSE) => {
+            Error::PortInUse { addr, port: addr.port(), held: crate::netinfo::ports::holders(addr.port(), proto) }
+        }
         Some(libc::EACCES) | Some(libc::EPERM) => Error::PortPrivileged { port: addr.port() },
         Some(libc::EADDRNOTAVAIL) => Error::AddressNotLocal { addr },
         _ => Error::Io { context: format!("cannot listen on {addr}"), source: e },
@@ -386,7 +393,7 @@ fn interface(iface: &str) -> Result<(Ipv4Addr, u32)> {
 }
 
 fn udp_error(e: io::Error, addr: SocketAddr) -> Error {
-    bind_error(e, addr)
+    bind_error_for(e, addr, "udp")
 }
 
 /// A UDP socket to listen on: every interface (dual-stack) unless `--bind`, or the family

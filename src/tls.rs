@@ -26,8 +26,11 @@ pub struct ClientSetup {
     pub insecure: bool,
     pub sni: Option<String>,
     pub alpn: Vec<String>,
-    /// Trust this CA (PEM) instead of the system's roots.
+    /// Trust this CA (PEM) instead of the system's roots; a self-signed end-entity
+    /// certificate in it is trusted as itself (pinned), as openssl s_client does.
     pub ca: Option<PathBuf>,
+    /// Trust server certificates with these SHA-256 fingerprints (`--pin`).
+    pub pins: Vec<String>,
     /// A client certificate (PEM) and its key.
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
@@ -63,12 +66,16 @@ fn read_key(path: &Path, what: &str) -> Result<PrivateKeyDer<'static>> {
 }
 
 fn pem_error(path: &Path, what: &str, e: rustls::pki_types::pem::Error) -> Error {
-    match e {
-        rustls::pki_types::pem::Error::Io(source) => Error::File { path: path.to_path_buf(), source },
-        other => {
-            Error::Argument { what: what.into(), message: format!("{} is not usable PEM: {other:?}", path.display()) }
-        }
-    }
+    use rustls::pki_types::pem::Error as Pem;
+    let why = match e {
+        Pem::Io(source) => return Error::File { path: path.to_path_buf(), source },
+        Pem::MissingSectionEnd { .. } => "a PEM section has no -----END ...----- line".to_string(),
+        Pem::IllegalSectionStart { .. } => "a -----BEGIN ...----- line is malformed".to_string(),
+        Pem::Base64Decode(why) => format!("its base64 does not decode ({why})"),
+        Pem::NoItemsFound => "it holds no PEM item of the kind needed".to_string(),
+        _ => "it is not PEM as expected".to_string(),
+    };
+    Error::Argument { what: what.into(), message: format!("{} is not usable PEM: {why}", path.display()) }
 }
 
 fn roots_from(path: &Path, what: &str) -> Result<RootCertStore> {
@@ -76,10 +83,36 @@ fn roots_from(path: &Path, what: &str) -> Result<RootCertStore> {
     for cert in read_certs(path, what)? {
         roots.add(cert).map_err(|e| Error::Argument {
             what: what.into(),
-            message: format!("{} holds a certificate that cannot be a root: {e}", path.display()),
+            message: format!("{} holds a certificate that cannot be a root: {}", path.display(), error_words(&e)),
         })?;
     }
     Ok(roots)
+}
+
+/// Whether a certificate is a CA's (basic constraints say so); anything else given with
+/// `--ca` is an end-entity certificate to trust as itself.
+fn is_ca(der: &[u8]) -> bool {
+    x509_parser::parse_x509_certificate(der)
+        .ok()
+        .and_then(|(_, cert)| cert.basic_constraints().ok().flatten().map(|bc| bc.value.ca))
+        .unwrap_or(false)
+}
+
+/// Whether a certificate names itself as its issuer (self-signed).
+fn self_issued(der: &[u8]) -> bool {
+    x509_parser::parse_x509_certificate(der).is_ok_and(|(_, cert)| cert.issuer() == cert.subject())
+}
+
+/// A fingerprint as typed (`AB:CD:...`, `abcd...`, spaces allowed) as 32 bytes.
+fn parse_pin(text: &str) -> Result<Vec<u8>> {
+    let hex: String = text.chars().filter(|c| !matches!(c, ':' | ' ' | '-')).collect();
+    let bytes = crate::render::hex::parse_hex(&hex).ok().filter(|b| b.len() == 32);
+    bytes.ok_or_else(|| Error::Argument {
+        what: "--pin".into(),
+        message: format!(
+            "'{text}' is not a SHA-256 fingerprint: 32 bytes in hex, like AB:CD:... as netassist prints it"
+        ),
+    })
 }
 
 /// The system's trusted roots, or the webpki (Mozilla) roots where the system has none.
@@ -104,12 +137,39 @@ pub fn client_config(setup: &ClientSetup) -> Result<Arc<ClientConfig>> {
         .map_err(versions_error)?;
     let builder = if setup.insecure {
         builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerification(provider())))
-    } else {
-        let roots = match &setup.ca {
-            Some(path) => roots_from(path, "--ca")?,
-            None => default_roots(),
+    } else if setup.ca.is_some() || !setup.pins.is_empty() {
+        let mut pins: Vec<Vec<u8>> = setup.pins.iter().map(|p| parse_pin(p)).collect::<Result<_>>()?;
+        let mut roots = RootCertStore::empty();
+        if let Some(path) = &setup.ca {
+            for cert in read_certs(path, "--ca")? {
+                // A self-signed certificate (openssl req -x509 makes them, CA or not) is
+                // trusted as itself, as openssl s_client does; a CA also as a root.
+                if !is_ca(&cert) || self_issued(&cert) {
+                    pins.push(ring::digest::digest(&ring::digest::SHA256, &cert).as_ref().to_vec());
+                }
+                if is_ca(&cert) {
+                    roots.add(cert).map_err(|e| Error::Argument {
+                        what: "--ca".into(),
+                        message: format!(
+                            "{} holds a certificate that cannot be a root: {}",
+                            path.display(),
+                            error_words(&e)
+                        ),
+                    })?;
+                }
+            }
+        }
+        let webpki = match roots.is_empty() {
+            true => None,
+            false => Some(
+                rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+                    .build()
+                    .map_err(|e| Error::Argument { what: "--ca".into(), message: e.to_string() })?,
+            ),
         };
-        builder.with_root_certificates(roots)
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(Pinned { pins, webpki, provider: provider() }))
+    } else {
+        builder.with_root_certificates(default_roots())
     };
     let mut config = match (&setup.cert, &setup.key) {
         (Some(cert), Some(key)) => {
@@ -257,36 +317,148 @@ pub fn handshake_error(e: &io::Error) -> String {
             _ => crate::error::io_reason(e),
         };
     };
+    error_words(err)
+}
+
+/// A rustls error in words, with the next step.
+fn error_words(err: &rustls::Error) -> String {
     match err {
-        rustls::Error::InvalidCertificate(c) => match c {
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => "the certificate has expired".into(),
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => "the certificate is not valid yet".into(),
-            CertificateError::UnknownIssuer => {
-                "the certificate is signed by an unknown issuer; trust its CA with --ca FILE, or skip the check with --insecure".into()
-            }
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                "the certificate is not valid for the name asked for (name mismatch); ask for another with --sni NAME".into()
-            }
-            CertificateError::Revoked => "the certificate is revoked".into(),
-            other => format!("the certificate is not acceptable: {other:?}"),
-        },
-        rustls::Error::NoApplicationProtocol => "no shared application protocol (ALPN): compare --alpn on both ends".into(),
-        rustls::Error::PeerIncompatible(why) => format!("no shared TLS version or cipher suite ({why:?})"),
-        rustls::Error::NoCertificatesPresented => "the client sent no certificate, and this server requires one (--client-ca)".into(),
+        rustls::Error::InvalidCertificate(c) => certificate_words(c),
+        rustls::Error::NoApplicationProtocol => {
+            "no shared application protocol (ALPN): compare --alpn on both ends".into()
+        }
+        rustls::Error::PeerIncompatible(_) => "no shared TLS version or cipher suite".into(),
+        rustls::Error::NoCertificatesPresented => {
+            "the client sent no certificate, and this server requires one (--client-ca)".into()
+        }
         rustls::Error::AlertReceived(alert) => match alert {
             rustls::AlertDescription::CertificateRequired => {
                 "the server requires a client certificate: give --cert FILE --key FILE".into()
             }
             rustls::AlertDescription::UnknownCA => "the peer does not trust our certificate (unknown CA)".into(),
             rustls::AlertDescription::BadCertificate => "the peer rejected our certificate".into(),
-            rustls::AlertDescription::NoApplicationProtocol => "no shared application protocol (ALPN): compare --alpn on both ends".into(),
+            rustls::AlertDescription::NoApplicationProtocol => {
+                "no shared application protocol (ALPN): compare --alpn on both ends".into()
+            }
             rustls::AlertDescription::ProtocolVersion | rustls::AlertDescription::HandshakeFailure => {
                 "the peer found no TLS version or cipher suite in common".into()
             }
-            other => format!("the peer ended the handshake: {other:?}"),
+            other => format!("the peer ended the handshake with the alert '{}'", words(&format!("{other:?}"))),
         },
         rustls::Error::InvalidMessage(_) => "the peer does not speak TLS (is it a plain TCP service?)".into(),
-        other => other.to_string(),
+        other => crate::render::escape::shown_name(&other.to_string()).into_owned(),
+    }
+}
+
+/// Why a certificate was not accepted, with the next step.
+fn certificate_words(c: &CertificateError) -> String {
+    match c {
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => "the certificate has expired".into(),
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            "the certificate is not valid yet (is this machine's clock right?)".into()
+        }
+        CertificateError::UnknownIssuer => {
+            "the certificate is signed by an unknown issuer; trust its CA with --ca FILE, pin it with --pin SHA256, or skip the check with --insecure".into()
+        }
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            "the certificate is not valid for the name asked for (name mismatch); ask for another with --sni NAME".into()
+        }
+        CertificateError::Revoked => "the certificate is revoked".into(),
+        CertificateError::BadSignature => "the certificate's signature does not verify".into(),
+        CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            "the certificate is signed with an algorithm that does not go with its issuer's key, or that rustls does not accept; if you trust exactly this certificate, give it with --ca FILE or --pin SHA256".into()
+        }
+        CertificateError::Other(e) => crate::render::escape::shown_name(&e.to_string()).into_owned(),
+        other => {
+            let name = format!("{other:?}");
+            let name = name.split(['(', ' ', '{']).next().unwrap_or_default();
+            match name {
+                "CaUsedAsEndEntity" => "the server presented a CA certificate as its own; if you trust exactly this certificate, give it with --ca FILE (it is pinned) or --pin SHA256".into(),
+                _ => format!("the certificate is not acceptable ({}); trust it with --ca FILE or --pin SHA256 if you know it", words(name)),
+            }
+        }
+    }
+}
+
+/// `CaUsedAsEndEntity` as `ca used as end entity`.
+fn words(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// `--ca` with end-entity certificates, or `--pin`: a certificate whose fingerprint is
+/// pinned is trusted as itself; any other must chain to a CA given with `--ca`.
+#[derive(Debug)]
+struct Pinned {
+    pins: Vec<Vec<u8>>,
+    webpki: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
+
+/// A pinned fingerprint did not match.
+#[derive(Debug)]
+struct NotPinned(String);
+
+impl std::fmt::Display for NotPinned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the certificate's SHA-256 is {}, which is not the one pinned (--pin, or a certificate given with --ca)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for NotPinned {}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        let digest = ring::digest::digest(&ring::digest::SHA256, end_entity);
+        if self.pins.iter().any(|p| p.as_slice() == digest.as_ref()) {
+            return Ok(ServerCertVerified::assertion());
+        }
+        match &self.webpki {
+            Some(v) => v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now),
+            None => Err(rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(Arc::new(
+                NotPinned(fingerprint(end_entity)),
+            ))))),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 

@@ -31,7 +31,10 @@ fn port_in_use() {
     assert_error(
         &["listen", &port, "--bind", "127.0.0.1"],
         1,
-        &format!("port {port} is already in use on 127.0.0.1:{port}; pick another port or stop the program using it"),
+        &format!(
+            "port {port} is already in use on 127.0.0.1:{port}, held by pid {} (netassist) listening on 127.0.0.1:{port}; pick another port or stop the program using it",
+            first.pid()
+        ),
     );
 }
 

@@ -498,3 +498,26 @@ fn the_relay_names_its_target_and_has_its_own_help() {
     let listening = json.event("listening", None);
     assert_eq!(listening["target"], format!("127.0.0.1:{to}"));
 }
+
+#[test]
+fn a_port_held_by_time_wait_is_shown_and_named() {
+    // A client bound to a port of its own (no SO_REUSEADDR) that closes first: its end of
+    // the connection stays in TIME-WAIT, holding the port.
+    let server = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    sock.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().expect("addr").into()).expect("bind");
+    let port = sock.local_addr().expect("addr").as_socket().expect("inet").port();
+    sock.connect(&server.local_addr().expect("addr").into()).expect("connect");
+    let (mut accepted, _) = server.accept().expect("accept");
+    drop(sock);
+    assert_eq!(accepted.read(&mut [0u8; 8]).expect("EOF"), 0);
+    drop(accepted);
+    let port = port.to_string();
+    let (_, out, _) = run(&["port", &port]);
+    assert!(out.contains("nothing listens, but connections use it"), "{out}");
+    assert!(out.contains(&format!("TIME-WAIT 127.0.0.1:{port} <-> ")), "{out}");
+    assert!(!out.contains("nothing listens; the port is free"), "{out}");
+    let (code, _, err) = run(&["listen", &port, "--bind", "127.0.0.1"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("held by 1 connection in TIME-WAIT whose local port it is"), "{err}");
+}

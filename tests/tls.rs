@@ -237,3 +237,49 @@ fn a_hostile_certificate_subject_does_not_act_on_the_terminal() {
         assert!(!stdout.contains(raw) && !stderr.contains(raw), "{raw:?} reached the terminal:\n{stdout:?}");
     }
 }
+
+/// `openssl req -x509` as people make a test certificate: RSA or ECDSA (P-384, signed
+/// with SHA-256), CA:TRUE by default. Returns (cert, key), or None without openssl.
+fn openssl_self_signed(dir: &Path, name: &str, key_args: &[&str]) -> Option<(String, String)> {
+    let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
+    let mut args = vec!["req", "-x509", "-nodes", "-days", "2", "-subj", "/CN=localhost"];
+    args.extend_from_slice(key_args);
+    args.extend_from_slice(&["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"]);
+    let out = std::process::Command::new("openssl")
+        .args(&args)
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then(|| (cert.to_str().unwrap().to_string(), key.to_str().unwrap().to_string()))
+}
+
+#[test]
+fn a_self_signed_certificate_given_with_ca_is_trusted_as_itself() {
+    let pki = Pki::new("selfsigned");
+    let kinds: [(&str, &[&str]); 2] = [
+        ("rsa", &["-newkey", "rsa:2048"]),
+        ("ecdsa", &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-sha256"]),
+    ];
+    for (name, key_args) in kinds {
+        let Some((cert, key)) = openssl_self_signed(&pki.dir, name, key_args) else {
+            eprintln!("skipped: openssl is not installed");
+            return;
+        };
+        let (_server, port) = tls_server(&cert, &key, &[]);
+        let (code, out, err) = tls_client(&port, &["--ca", &cert]);
+        assert_eq!(code, Some(0), "{name}: {err}");
+        assert!(out.contains("\"dir\":\"in\",\"len\":5,\"text\":\"hello\""), "{name}: {out}");
+        // The fingerprint netassist prints is what --pin takes.
+        let sha = connected_tls(&out)["peer_sha256"].as_str().unwrap().to_string();
+        let (code, _, err) = tls_client(&port, &["--pin", &sha]);
+        assert_eq!(code, Some(0), "{name} pinned: {err}");
+        let wrong = sha.replacen(&sha[..2], if &sha[..2] == "00" { "01" } else { "00" }, 1);
+        let (code, _, err) = tls_client(&port, &["--pin", &wrong]);
+        assert_eq!(code, Some(1));
+        assert!(err.contains(&format!("the certificate's SHA-256 is {sha}, which is not the one pinned")), "{err}");
+        assert!(!err.contains("Context") && !err.contains("{"), "no Debug output: {err}");
+    }
+}

@@ -136,24 +136,52 @@ pub struct BoundSocket {
     pub state: &'static str,
     pub pid: Option<u32>,
     pub process: Option<String>,
+    /// The other end, for a TCP connection (not a listening socket).
+    pub remote: Option<SocketAddr>,
 }
 
-/// Sockets bound to `port` now: listening TCP sockets and bound UDP sockets.
+/// A TCP state from /proc/net/tcp, as `ss` names it.
+fn tcp_state(code: u8) -> &'static str {
+    match code {
+        0x01 => "ESTABLISHED",
+        0x02 => "SYN-SENT",
+        0x03 => "SYN-RECV",
+        0x04 => "FIN-WAIT-1",
+        0x05 => "FIN-WAIT-2",
+        0x06 => "TIME-WAIT",
+        0x07 => "CLOSE",
+        0x08 => "CLOSE-WAIT",
+        0x09 => "LAST-ACK",
+        0x0a => "listening",
+        0x0b => "CLOSING",
+        _ => "unknown",
+    }
+}
+
+/// Sockets bound to `port` now: listening TCP sockets, TCP connections whose local end is
+/// the port (TIME-WAIT included: they can hold a port too), and bound UDP sockets.
 pub fn bound_to(port: u16) -> Vec<BoundSocket> {
     let mut found = Vec::new();
     for (file, proto) in [("tcp", "tcp"), ("tcp6", "tcp"), ("udp", "udp"), ("udp6", "udp")] {
         let Ok(text) = std::fs::read_to_string(format!("/proc/net/{file}")) else { continue };
         for entry in parse_proc_net(&text) {
             let wanted = match proto {
-                "tcp" => entry.state == 0x0a,
+                "tcp" => true,
                 _ => entry.state == 0x07 || entry.state == 0x01,
             };
             if entry.local.port() == port && wanted {
-                let state = if proto == "tcp" { "listening" } else { "bound" };
-                found.push((BoundSocket { proto, local: entry.local, state, pid: None, process: None }, entry.inode));
+                let (state, remote) = match proto {
+                    "tcp" if entry.state == 0x0a => ("listening", None),
+                    "tcp" => (tcp_state(entry.state), Some(entry.remote)),
+                    _ => ("bound", None),
+                };
+                let socket = BoundSocket { proto, local: entry.local, state, pid: None, process: None, remote };
+                found.push((socket, entry.inode));
             }
         }
     }
+    // Listening sockets first, then connections.
+    found.sort_by_key(|(s, _)| s.remote.is_some());
     if found.is_empty() {
         return vec![];
     }
@@ -172,6 +200,7 @@ pub fn bound_to(port: u16) -> Vec<BoundSocket> {
 
 struct ProcNetEntry {
     local: SocketAddr,
+    remote: SocketAddr,
     state: u8,
     inode: u64,
 }
@@ -182,27 +211,57 @@ fn parse_proc_net(text: &str) -> Vec<ProcNetEntry> {
         .skip(1)
         .filter_map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
-            let (ip, port) = f.get(1)?.split_once(':')?;
-            let port = u16::from_str_radix(port, 16).ok()?;
-            let ip = match ip.len() {
-                8 => IpAddr::V4(Ipv4Addr::from(u32::from_str_radix(ip, 16).ok()?.to_ne_bytes())),
-                32 => {
-                    let mut bytes = [0u8; 16];
-                    for (i, chunk) in bytes.chunks_mut(4).enumerate() {
-                        let word = u32::from_str_radix(&ip[i * 8..i * 8 + 8], 16).ok()?;
-                        chunk.copy_from_slice(&word.to_ne_bytes());
-                    }
-                    IpAddr::V6(Ipv6Addr::from(bytes))
-                }
-                _ => return None,
-            };
             Some(ProcNetEntry {
-                local: SocketAddr::new(ip, port),
+                local: proc_addr(f.get(1)?)?,
+                remote: proc_addr(f.get(2)?)?,
                 state: u8::from_str_radix(f.get(3)?, 16).ok()?,
                 inode: f.get(9)?.parse().ok()?,
             })
         })
         .collect()
+}
+
+/// `0100007F:1F90` (hex words in host byte order) as an address.
+fn proc_addr(field: &str) -> Option<SocketAddr> {
+    let (ip, port) = field.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let ip = match ip.len() {
+        8 => IpAddr::V4(Ipv4Addr::from(u32::from_str_radix(ip, 16).ok()?.to_ne_bytes())),
+        32 => {
+            let mut bytes = [0u8; 16];
+            for (i, chunk) in bytes.chunks_mut(4).enumerate() {
+                let word = u32::from_str_radix(&ip[i * 8..i * 8 + 8], 16).ok()?;
+                chunk.copy_from_slice(&word.to_ne_bytes());
+            }
+            IpAddr::V6(Ipv6Addr::from(bytes))
+        }
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+/// In words, what holds a port now (for "already in use"): `pid 812 (nginx) listening on
+/// 0.0.0.0:80`, or `3 connections in TIME-WAIT`.
+pub fn holders(port: u16, proto: &str) -> Option<String> {
+    let sockets: Vec<BoundSocket> = bound_to(port).into_iter().filter(|s| s.proto == proto).collect();
+    let first = sockets.first()?;
+    if first.remote.is_none() {
+        let who = match (&first.pid, &first.process) {
+            (Some(pid), Some(name)) => format!("pid {pid} ({})", crate::render::escape::shown_name(name)),
+            _ => "a process the OS does not name to this user".to_string(),
+        };
+        return Some(format!("{who} {} on {}", first.state, crate::net::show_addr(&first.local)));
+    }
+    let mut states: Vec<&str> = sockets.iter().map(|s| s.state).collect();
+    states.dedup();
+    let n = sockets.len();
+    let plural = if n == 1 { "connection" } else { "connections" };
+    let also = if states.contains(&"TIME-WAIT") {
+        "; TIME-WAIT ends by itself within a minute, or pick another port"
+    } else {
+        ""
+    };
+    Some(format!("{n} {plural} in {} whose local port it is{also}", states.join("/")))
 }
 
 /// Socket inode → (pid, process name), for the processes we may look into.

@@ -116,8 +116,28 @@ pub fn write_human(out: &mut dyn Write, r: &PortReport) -> io::Result<()> {
         if sockets.is_empty() {
             let what = if proto == "tcp" { "nothing listens" } else { "nothing is bound" };
             writeln!(out, "  {proto} here now:        {what}; the port is free")?;
+        } else if sockets.iter().all(|s| s.remote.is_some()) {
+            writeln!(
+                out,
+                "  {proto} here now:        nothing listens, but connections use it as their local port (they can keep a server from binding it):"
+            )?;
         }
         for s in sockets {
+            if let Some(remote) = s.remote {
+                let note = if s.state == "TIME-WAIT" {
+                    " (closed; the OS keeps it about a minute so late packets find no new connection)"
+                } else {
+                    ""
+                };
+                writeln!(
+                    out,
+                    "    {} {} <-> {}{note}",
+                    s.state,
+                    crate::net::show_addr(&s.local),
+                    crate::net::show_addr(&remote)
+                )?;
+                continue;
+            }
             let who = match (&s.pid, &s.process) {
                 (Some(pid), Some(name)) => format!(" by pid {pid} ({})", crate::render::escape::shown_name(name)),
                 _ => " (the OS does not say by whom: try as root)".into(),
@@ -162,6 +182,9 @@ fn to_json(r: &PortReport) -> String {
         .map(|s| {
             let mut x = JsonObject::plain();
             x.str("proto", s.proto).str("addr", &crate::net::show_addr(&s.local)).str("state", s.state);
+            if let Some(remote) = &s.remote {
+                x.str("remote", &crate::net::show_addr(remote));
+            }
             if let Some(pid) = s.pid {
                 x.num("pid", pid);
             }
