@@ -141,6 +141,31 @@ fn stop_on_signals(stop: CancellationToken) {
     });
 }
 
+/// Raises the open-files soft limit to the hard limit: a server holds a descriptor per
+/// client (the relay up to 6: two sockets and two pipes). Returns (old, new) when raised.
+fn raise_open_files() -> Option<(u64, u64)> {
+    // SAFETY: getrlimit/setrlimit with a valid resource and a struct we own.
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 || lim.rlim_cur >= lim.rlim_max {
+        return None;
+    }
+    let old = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    // SAFETY: as above.
+    (unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } == 0).then_some((old, lim.rlim_max))
+}
+
+/// Raises the open-files limit and says so in the banner when it did.
+async fn open_files(events: &Events) {
+    if let Some((old, new)) = raise_open_files() {
+        events
+            .send(event::EventKind::Note(format!(
+                "open files: soft limit raised from {old} to {new} (the hard limit), so that many clients fit"
+            )))
+            .await;
+    }
+}
+
 /// Waits for ctrl-c, or SIGTERM when its handler could be installed.
 async fn next_signal(term: &mut Option<tokio::signal::unix::Signal>) {
     match term {
@@ -234,6 +259,7 @@ async fn listen(args: ListenArgs) -> Result<ExitCode> {
     stop_on_signals(stop.clone());
     let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, listening.steps, listening.buffers).await;
+    open_files(&events).await;
     let commands = Some(input::stdin_commands(opts.line, events.clone()));
     let served = match tls {
         None => mode::server::run(listener, opts, events, commands, stop).await,
@@ -287,6 +313,7 @@ async fn listen_udp(args: ListenArgs) -> Result<ExitCode> {
     stop_on_signals(stop.clone());
     let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, bound.steps, bound.buffers).await;
+    open_files(&events).await;
     let commands = Some(input::stdin_commands(opts.line, events.clone()));
     let served = mode::udp::run_server(socket, opts, events, commands, stop).await;
     finish(writer)?;
@@ -301,6 +328,8 @@ async fn bench(args: cli::BenchArgs) -> Result<ExitCode> {
     let (host, port) = config::host_and_port("bench", &args.host, args.port)?;
     let target = net::resolve(&host, port).await?[0];
     let config = config::bench_config(&args, target)?;
+    // Each connection is a descriptor: room for many.
+    let _ = raise_open_files();
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
     let live = Arc::new(mode::bench::Live::default());
@@ -429,6 +458,7 @@ async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
     let (events, writer) = relay_output(&args, &stop)?;
+    open_files(&events).await;
     let commands = Some(input::stdin_commands(opts.line, events.clone()));
     let served = match listen_tls {
         None => mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, commands, stop).await,

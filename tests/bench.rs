@@ -153,9 +153,15 @@ fn a_server_that_answers_something_else() {
     assert!(s["rounds"].as_u64().unwrap() > 10);
     // The wrong expectation is caught.
     let (code, s, _) =
-        bench(&["127.0.0.1", &port, "-c", "1", "-d", "0.3", "--payload", "hi", "--expect", "something else"]);
+        bench(&["127.0.0.1", &port, "-c", "1", "-d", "0.5", "--payload", "hi", "--expect", "ok!!", "-e", "gbk"]);
     assert_eq!(code, Some(1));
-    assert!(s["mismatches"].as_u64().unwrap() > 0);
+    let wrong = s["mismatches"].as_u64().unwrap();
+    // Each wrong answer costs a pause before the next connection: a handful, not thousands.
+    assert!((1..=10).contains(&wrong), "{s}");
+    // The first one is shown: from the first differing byte, expected vs got.
+    assert_eq!(s["first_mismatch"]["at"], 2, "{s}");
+    assert_eq!(s["first_mismatch"]["expected_hex"], "2121", "{s}");
+    assert_eq!(s["first_mismatch"]["got_hex"], "a3ac", "{s}");
 }
 
 #[test]
@@ -186,6 +192,8 @@ fn stream_churn_and_sink() {
     let (code, s, err) = bench(&["127.0.0.1", &port, "--mode", "stream", "-c", "2", "--window", "64K", "-d", "0.5"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(s["received_bytes"].as_u64().unwrap() > 1_000_000, "{s}");
+    // Bytes count when the kernel takes them: nothing comes back that was not sent.
+    assert!(s["received_bytes"].as_u64() <= s["sent_bytes"].as_u64(), "{s}");
     let (code, s, err) = bench(&["127.0.0.1", &port, "--mode", "churn", "-c", "2", "-d", "0.5"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(s["rounds"].as_u64().unwrap() > 10, "{s}");

@@ -165,10 +165,15 @@ fn listen_into_a_closed_pipe_ends_quietly() {
         .spawn()
         .unwrap();
     let mut out = child.stdout.take().unwrap();
-    let mut first = [0u8; 512];
-    let n = out.read(&mut first).unwrap();
-    let line = String::from_utf8_lossy(&first[..n]).to_string();
-    let v: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    let mut line = String::new();
+    while !line.contains("\"listening\"") {
+        let mut first = [0u8; 512];
+        let n = out.read(&mut first).unwrap();
+        assert!(n > 0, "the listening event comes");
+        line.push_str(&String::from_utf8_lossy(&first[..n]));
+    }
+    let listening = line.lines().find(|l| l.contains("\"listening\"")).expect("the listening event first");
+    let v: serde_json::Value = serde_json::from_str(listening).unwrap();
     let port: std::net::SocketAddr = v["addr"].as_str().unwrap().parse().unwrap();
     drop(out); // as `| head -1` does
     // Output now has nowhere to go: the next events end the run.

@@ -84,7 +84,8 @@ fn ctrl_c_stops_a_server_while_a_client_floods() {
         .expect("starts");
     until("listening", || std::fs::read_to_string(&out).is_ok_and(|t| t.contains("listening")));
     let text = std::fs::read_to_string(&out).expect("read");
-    let v: serde_json::Value = serde_json::from_str(text.lines().next().expect("a line")).expect("json");
+    let line = text.lines().find(|l| l.contains("\"listening\"")).expect("a listening line");
+    let v: serde_json::Value = serde_json::from_str(line).expect("json");
     let port: std::net::SocketAddr = v["addr"].as_str().expect("addr").parse().expect("addr");
     let mut s = TcpStream::connect(("127.0.0.1", port.port())).expect("connects");
     std::thread::spawn(move || {
@@ -520,4 +521,30 @@ fn a_port_held_by_time_wait_is_shown_and_named() {
     let (code, _, err) = run(&["listen", &port, "--bind", "127.0.0.1"]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("held by 1 connection in TIME-WAIT whose local port it is"), "{err}");
+}
+
+#[test]
+fn a_server_raises_its_open_files_limit_and_says_so() {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = bin();
+    cmd.args(["listen", "0", "--bind", "127.0.0.1", "--json"]);
+    // SAFETY: setrlimit is async-signal-safe; it runs in the child before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+            lim.rlim_cur = 256.min(lim.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            Ok(())
+        });
+    }
+    let mut server = crate::util::Proc::spawn_with(cmd.stdin(Stdio::piped()));
+    let note = server.event_where("the note", |v| v["event"] == "note");
+    let said = note["message"].as_str().expect("a message");
+    assert!(said.starts_with("open files: soft limit raised from 256 to "), "{said}");
+    server.port();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).expect("limits");
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).expect("the line");
+    let soft: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(soft[3], soft[4], "soft = hard: {line}");
 }

@@ -152,7 +152,9 @@ fn client_certificates_when_the_server_requires_them() {
 #[test]
 fn self_signed_prints_its_fingerprint_and_insecure_warns() {
     let mut server = Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--tls-self-signed", "--echo", "--json"]);
-    let note = server.event("note", None);
+    let note = server.event_where("the certificate note", |v| {
+        v["event"] == "note" && v["message"].as_str().is_some_and(|m| m.contains("fingerprint"))
+    });
     let text = note["message"].as_str().unwrap();
     let fingerprint = text.split("fingerprint: ").nth(1).unwrap().split('\n').next().unwrap().to_string();
     assert!(text.contains("localhost"), "{text}");

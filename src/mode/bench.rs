@@ -122,6 +122,31 @@ struct Tally {
     lost: u64,
     late: u64,
     alive: u64,
+    /// The first wrong answer: what was expected and what came, for the report.
+    first_mismatch: Option<Mismatch>,
+}
+
+/// A wrong answer: the first bytes that differ, from where they start.
+#[derive(Debug, Clone)]
+pub struct Mismatch {
+    /// Where in the answer the difference starts.
+    pub at: usize,
+    pub expected: Vec<u8>,
+    pub got: Vec<u8>,
+}
+
+impl Mismatch {
+    /// The bytes from the first difference on (at most 16 of each).
+    fn new(expected: &[u8], got: &[u8], offset: usize) -> Mismatch {
+        let at = expected.iter().zip(got).position(|(a, b)| a != b).unwrap_or(expected.len().min(got.len()));
+        let show = |b: &[u8]| b[at.min(b.len())..b.len().min(at + 16)].to_vec();
+        Mismatch { at: offset + at, expected: show(expected), got: show(got) }
+    }
+
+    fn words(&self) -> String {
+        let hex = |b: &[u8]| if b.is_empty() { "nothing".to_string() } else { crate::render::hex::spaced(b) };
+        format!("at byte {}: expected {}, got {}", self.at, hex(&self.expected), hex(&self.got))
+    }
 }
 
 fn histogram() -> Histogram<u64> {
@@ -142,6 +167,7 @@ impl Tally {
             lost: 0,
             late: 0,
             alive: 0,
+            first_mismatch: None,
         }
     }
 
@@ -158,6 +184,9 @@ impl Tally {
         self.lost += other.lost;
         self.late += other.late;
         self.alive += other.alive;
+        if self.first_mismatch.is_none() {
+            self.first_mismatch = other.first_mismatch;
+        }
     }
 }
 
@@ -193,8 +222,12 @@ impl Counts {
         self.live.errors.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn mismatch(&self) {
-        self.tally.borrow_mut().mismatches += 1;
+    fn mismatch(&self, sample: Option<Mismatch>) {
+        let mut t = self.tally.borrow_mut();
+        t.mismatches += 1;
+        if t.first_mismatch.is_none() {
+            t.first_mismatch = sample;
+        }
         self.live.mismatches.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -222,8 +255,11 @@ fn kind_of(e: &io::Error) -> &'static str {
 enum Stop {
     /// The run is over.
     Deadline,
-    /// The connection failed or the bytes were wrong: counted; reconnect.
+    /// The connection failed: counted; reconnect.
     Lost,
+    /// The answer was wrong: counted; reconnect after a pause, so that a server that always
+    /// answers wrong is not hammered with connections.
+    Wrong,
 }
 
 // ---- Running ------------------------------------------------------------------------------
@@ -373,13 +409,15 @@ async fn connection(id: u64, config: &BenchConfig, counts: &Counts, start: Insta
                 BenchMode::Sink => sink(stream, id, config, counts, k).await,
                 BenchMode::Churn => unreachable!("handled above"),
             };
-            if matches!(stop, Stop::Lost) {
+            if matches!(stop, Stop::Lost | Stop::Wrong) {
                 counts.tally.borrow_mut().alive -= 1;
             }
             stop
         };
-        if matches!(stop, Stop::Deadline) {
-            return;
+        match stop {
+            Stop::Deadline => return,
+            Stop::Wrong => tokio::time::sleep_until((Instant::now() + WRONG_PAUSE).min(deadline)).await,
+            Stop::Lost => {}
         }
     }
 }
@@ -465,8 +503,11 @@ impl Message<'_> {
     }
 }
 
+/// How long a connection that got a wrong answer waits before connecting again.
+const WRONG_PAUSE: Duration = Duration::from_millis(100);
+
 /// Reads exactly `want` bytes, comparing them with `expect` (or the pattern from `pos`).
-/// Returns `Ok(false)` on a mismatch.
+/// Returns the first difference on a mismatch.
 async fn read_checked(
     stream: &mut TcpStream,
     buf: &mut [u8],
@@ -474,7 +515,7 @@ async fn read_checked(
     expect: Option<&[u8]>,
     id: u64,
     pos: u64,
-) -> io::Result<bool> {
+) -> io::Result<Result<(), Mismatch>> {
     let mut got = 0;
     while got < want {
         // A buffer larger than what is left: tokio then sees a short read and waits for
@@ -485,17 +526,20 @@ async fn read_checked(
         }
         let take = n.min(want - got);
         // `buf` holds at most one pattern piece (64 KiB), so one compare covers it.
-        let ok = match expect {
-            Some(e) => buf[..take] == e[got..got + take],
-            None => buf[..take] == *pattern(id, pos + got as u64, take),
+        let expected: &[u8] = match expect {
+            Some(e) => &e[got..got + take],
+            None => pattern(id, pos + got as u64, take),
         };
-        if !ok || n > take {
-            // Wrong bytes, or more than was asked for.
-            return Ok(false);
+        if buf[..take] != *expected {
+            return Ok(Err(Mismatch::new(expected, &buf[..take], got)));
+        }
+        if n > take {
+            // More than was asked for.
+            return Ok(Err(Mismatch::new(&[], &buf[take..n], want)));
         }
         got += take;
     }
-    Ok(true)
+    Ok(Ok(()))
 }
 
 async fn pingpong(
@@ -527,11 +571,11 @@ async fn pingpong(
                 counts.error(kind_of(&e));
                 return Stop::Lost;
             }
-            Ok(Ok(false)) => {
-                counts.mismatch();
-                return Stop::Lost;
+            Ok(Ok(Err(wrong))) => {
+                counts.mismatch(Some(wrong));
+                return Stop::Wrong;
             }
-            Ok(Ok(true)) => {
+            Ok(Ok(Ok(()))) => {
                 counts.round(schedule.done(began), sent, want);
                 pos += sent as u64;
             }
@@ -555,16 +599,21 @@ async fn stream_mode(stream: TcpStream, id: u64, config: &BenchConfig, counts: &
                 match stream.try_read(&mut buf) {
                     Ok(0) => { counts.error(kind_of(&io::ErrorKind::UnexpectedEof.into())); return Stop::Lost; }
                     Ok(n) => {
-                        if buf[..n] != *pattern(id, recvd, n) || recvd + n as u64 > sent {
-                            counts.mismatch();
-                            return Stop::Lost;
+                        if recvd + n as u64 > sent {
+                            counts.mismatch(Some(Mismatch::new(&[], &buf[..n], 0)));
+                            return Stop::Wrong;
+                        }
+                        if buf[..n] != *pattern(id, recvd, n) {
+                            counts.mismatch(Some(Mismatch::new(pattern(id, recvd, n), &buf[..n], recvd as usize)));
+                            return Stop::Wrong;
                         }
                         recvd += n as u64;
                         counts.bytes(0, n);
-                        // Messages of --len bytes that came back whole.
+                        // Messages of --len bytes that came back whole (their bytes were
+                        // counted as the kernel took them).
                         let before = (recvd - n as u64) / config.len as u64;
                         for _ in before..recvd / config.len as u64 {
-                            counts.round(Duration::ZERO, config.len, 0);
+                            counts.round(Duration::ZERO, 0, 0);
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -578,7 +627,11 @@ async fn stream_mode(stream: TcpStream, id: u64, config: &BenchConfig, counts: &
                 }
                 let room = (window - (sent - recvd)).min(CHUNK as u64) as usize;
                 match stream.try_write(pattern(id, sent, room)) {
-                    Ok(n) => sent += n as u64,
+                    Ok(n) => {
+                        // Counted when the kernel takes them, as the server counts them in.
+                        sent += n as u64;
+                        counts.bytes(n, 0);
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) => { counts.error(kind_of(&e)); return Stop::Lost; }
                 }
@@ -613,11 +666,11 @@ async fn churn_once(id: u64, config: &BenchConfig, counts: &Counts, schedule: &m
             counts.error(kind_of(&e));
             Stop::Lost
         }
-        Ok(Ok(false)) => {
-            counts.mismatch();
-            Stop::Lost
+        Ok(Ok(Err(wrong))) => {
+            counts.mismatch(Some(wrong));
+            Stop::Wrong
         }
-        Ok(Ok(true)) => {
+        Ok(Ok(Ok(()))) => {
             counts.round(schedule.done(began), sent, want);
             // Closing with nothing unread sends FIN; the loop connects again.
             Stop::Lost
@@ -733,7 +786,7 @@ async fn udp_connection(id: u64, config: &BenchConfig, counts: &Counts, schedule
                     }
                     let latency = schedule.done(began);
                     if buf[..n] != *expect {
-                        counts.mismatch();
+                        counts.mismatch(Some(Mismatch::new(expect, &buf[..n], 0)));
                     } else {
                         counts.round(latency, out.len(), n);
                     }
@@ -865,6 +918,9 @@ impl Report {
             ));
         }
         s.push_str(&format!("  {:<26} {}\n", "mismatches", thousands(t.mismatches)));
+        if let Some(m) = &t.first_mismatch {
+            s.push_str(&format!("  {:<26} {}\n", "first mismatch", m.words()));
+        }
         if t.errors.is_empty() {
             s.push_str(&format!("  {:<26} 0\n", "errors"));
         } else {
@@ -935,6 +991,13 @@ impl Report {
         }
         o.raw("errors_by_kind", &kinds.finish());
         o.num("mismatches", t.mismatches).num("lost", t.lost).num("late", t.late);
+        if let Some(m) = &t.first_mismatch {
+            let mut x = crate::sink::json::JsonObject::plain();
+            x.num("at", m.at)
+                .str("expected_hex", &crate::render::hex::to_hex(&m.expected))
+                .str("got_hex", &crate::render::hex::to_hex(&m.got));
+            o.raw("first_mismatch", &x.finish());
+        }
         o.finish()
     }
 }

@@ -88,6 +88,18 @@ pub fn to_hex(bytes: &[u8]) -> String {
     String::from_utf8(out).expect("hex digits are ASCII")
 }
 
+/// Lowercase hex with a space between bytes (`7e 01 ff`), as people type it.
+pub fn spaced(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (i, &b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        push_byte(&mut out, b);
+    }
+    out
+}
+
 /// Appends a dump, 16 bytes a line: `indent`, offset, the bytes in two groups of eight, and
 /// the printable ASCII column, as `hexdump -C` shows it. Each line ends with '\n'.
 pub fn dump_into(bytes: &[u8], indent: &str, out: &mut String) {
