@@ -18,9 +18,13 @@
 //!   connection's life, shared by server and client; the server's accept loop serves any
 //!   [`mode::server::Service`] (the echo/reply server, the relay). Modes emit
 //!   [`event::Event`]s and take [`event::Command`]s.
-//! - [`sink`] renders events on a writer thread behind a bounded channel: a slow terminal
-//!   slows the sockets, it never grows memory. [`render`] is the pure byte→text/hex layer.
-//!   The relay's capture file is a sink too, built from the same events.
+//! - [`sink`] renders events on a writer thread behind a channel bounded by events and by
+//!   bytes (4 MiB of data): a slow terminal slows the sockets, it never grows memory.
+//!   [`render`] is the pure byte→text/hex layer. Files (`--output`, the relay's `--pcap`)
+//!   are sinks too, built from the same events, written in whole records; one that fails
+//!   (a full disk) stops alone and the run ends saying so.
+//! - A stop (signal, `:quit`) is a cancellation token every engine selects on ahead of
+//!   reading; the relay then drains what it already read (`--drain`) before its FINs.
 //! - With `--quiet` no per-message event is built: the hot path is read, write, count.
 //! - [`tools`] are the report commands (`ip`, `ping`, `port`, `buffers`) over [`netinfo`],
 //!   what the OS tells about interfaces and ports. They print lines, not events.
