@@ -217,7 +217,7 @@ impl Sink for FileSink {
 
 /// After this many bytes of data events the writer flushes even while events keep coming,
 /// so that what sinks hold in memory stays bounded under a flood.
-const FLUSH_BYTES: usize = 1 << 20;
+pub const FLUSH_BYTES: usize = 1 << 20;
 
 /// How many events may wait for the writer before engines wait for it.
 const QUEUE: usize = 1024;
