@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The hardening cases, with figures (run from the project root):
 #
-#   bench/hardening.sh
+#   bench/hardening.sh            (NA=path/to/netassist for another build)
 #
 # 1. The UI under a flood of big reads: `listen --ui` (in tmux, 80x24) while 2 clients send
 #    1 MiB chunks for SECS seconds. RSS before, peak (VmHWM) and after, beside the bound
@@ -15,8 +15,9 @@ set -euo pipefail
 secs=${SECS:-4}
 lines=${LOG_LINES:-10000}
 command -v tmux >/dev/null || { apt-get update -qq && apt-get install -y -qq tmux >/dev/null; }
-cargo build --release --quiet
-na=$PWD/target/release/netassist
+# NA=path/to/netassist measures another build (e.g. an older one, for before/after figures).
+if [ -z "${NA:-}" ]; then cargo build --release --quiet; fi
+na=${NA:-$PWD/target/release/netassist}
 work=$(mktemp -d)
 session=netassist-hardening-$$
 trap 'tmux kill-session -t $session 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -46,7 +47,7 @@ wait_port "$port"
 "$na" bench 127.0.0.1 "$port" -c 4 -d "$secs" --json > "$work/disk.json" 2>&1 || true
 summary=$(tail -1 "$work/disk.json")
 echo "  clients: $(echo "$summary" | grep -o '"rounds":[0-9]*'), $(echo "$summary" | grep -o '"errors":[0-9]*'), $(echo "$summary" | grep -o '"mismatches":[0-9]*')"
-kill -INT "$server"; status=0; wait "$server" || status=$?
+kill -INT "$server" 2>/dev/null || true; status=0; wait "$server" || status=$?
 echo "  server exit status $status; it said:"
 sed 's/^/    /' "$work/server.err"
 grep -h '"event":"stopped"\|^.*stopped' "$work/server.out" | sed 's/^/    /' || true

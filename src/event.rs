@@ -3,9 +3,11 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use tokio::sync::{Semaphore, mpsc};
 
 /// A short per-run id for a connection (TCP) or a peer address (UDP), shown as `#3`.
 pub type ConnId = u64;
@@ -106,18 +108,7 @@ impl fmt::Display for CloseReason {
     }
 }
 
-/// `2s`, `1.5s`, `250ms`
-pub fn seconds(d: Duration) -> String {
-    if d.as_micros() < 1000 && !d.is_zero() {
-        format!("{}µs", d.as_micros())
-    } else if d.as_millis() < 1000 && !d.is_zero() {
-        format!("{}ms", d.as_millis())
-    } else if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{}s", format!("{:.3}", d.as_secs_f64()).trim_end_matches('0'))
-    }
-}
+pub use crate::render::time::seconds;
 
 /// Byte and message counters of one connection, or of a whole run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -281,6 +272,104 @@ pub enum EventKind {
         counters: Counters,
         duration: Duration,
     },
+}
+
+// ---- The engines' side of the output ----------------------------------------------------
+
+/// How many events may wait for the writer before engines wait for it.
+const QUEUE: usize = 1024;
+
+/// How many bytes of data events may wait for the writer (or the UI) before engines wait:
+/// what a fast transfer can make the output hold, whatever the size of each read.
+pub const QUEUE_BYTES: usize = 4 << 20;
+
+/// What an event holds against [`QUEUE_BYTES`] while it waits.
+fn cost(kind: &EventKind) -> u32 {
+    match kind {
+        EventKind::Data { bytes, .. } => bytes.len().min(QUEUE_BYTES) as u32,
+        _ => 0,
+    }
+}
+
+/// The engines' side of the output: cheap to clone, one per task.
+#[derive(Clone)]
+pub struct Events {
+    tx: mpsc::Sender<Event>,
+    data: bool,
+    /// Bytes of data events that may still be queued.
+    room: Arc<Semaphore>,
+}
+
+impl Events {
+    /// Sends an event, waiting while the writer is behind (by events or by bytes). After
+    /// the output has gone away the event is dropped: the run is stopping anyway.
+    pub async fn send(&self, kind: EventKind) {
+        let cost = cost(&kind);
+        if cost > 0 {
+            match self.room.acquire_many(cost).await {
+                Ok(permit) => permit.forget(),
+                Err(_) => return,
+            }
+        }
+        if self.tx.send(Event::now(kind)).await.is_err() {
+            self.room.add_permits(cost as usize);
+        }
+    }
+
+    /// Whether anyone wants a `Data` event per message. When not (`--quiet`), engines
+    /// build none: the hot path stays a read/write loop.
+    pub fn wants_data(&self) -> bool {
+        self.data
+    }
+
+    /// An `Events` whose receiver is handed to the caller: for tests and embedding.
+    pub fn channel(wants_data: bool) -> (Events, Incoming) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let room = Arc::new(Semaphore::new(QUEUE_BYTES));
+        (Events { tx, data: wants_data, room: room.clone() }, Incoming { rx, room })
+    }
+}
+
+/// The receiving side of [`Events`]: each event taken gives its bytes' room back.
+pub struct Incoming {
+    rx: mpsc::Receiver<Event>,
+    room: Arc<Semaphore>,
+}
+
+impl Incoming {
+    fn taken(&self, event: Option<Event>) -> Option<Event> {
+        if let Some(e) = &event {
+            let cost = cost(&e.kind);
+            if cost > 0 {
+                self.room.add_permits(cost as usize);
+            }
+        }
+        event
+    }
+
+    pub async fn recv(&mut self) -> Option<Event> {
+        let event = self.rx.recv().await;
+        self.taken(event)
+    }
+
+    pub fn try_recv(&mut self) -> Option<Event> {
+        let event = self.rx.try_recv().ok();
+        self.taken(event)
+    }
+
+    pub fn blocking_recv(&mut self) -> Option<Event> {
+        let event = self.rx.blocking_recv();
+        self.taken(event)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+
+    /// Bytes of data events waiting now.
+    pub fn queued_bytes(&self) -> usize {
+        QUEUE_BYTES - self.room.available_permits()
+    }
 }
 
 /// Who a command is for.

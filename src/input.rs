@@ -8,11 +8,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
+use crate::event::Events;
 use crate::event::{Command, ConnId, EventKind, Target};
 use crate::render::TextEncoding;
 use crate::render::escape::text_to_bytes;
 use crate::render::hex::parse_hex;
-use crate::sink::Events;
 
 /// What ends each line sent from stdin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -11,7 +11,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::error::{Error, Result, io_reason};
-use crate::event::seconds;
+use crate::render::time::seconds;
 
 /// Where to listen: one address, or every interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

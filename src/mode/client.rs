@@ -15,10 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::connection::{self, CloseRequest, Conn, ConnOptions};
 use super::stream::Stream;
+use crate::event::Events;
 use crate::event::{CloseReason, EventKind, Proto, Side};
 use crate::input::LineFormat;
 use crate::net::{canonical, no_delay};
-use crate::sink::Events;
 
 /// One thing to send, from `--send`, `--send-hex` or `--send-file`.
 #[derive(Debug, Clone)]

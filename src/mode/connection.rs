@@ -25,8 +25,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::event::Events;
 use crate::event::{ClientInfo, CloseReason, ConnId, Counters, Dir, EventKind};
-use crate::sink::Events;
 
 /// How a connection answers what it receives.
 #[derive(Debug, Clone)]

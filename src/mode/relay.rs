@@ -19,9 +19,9 @@ use tokio_util::sync::CancellationToken;
 use super::connection::{CloseRequest, Conn, STOP_LINGER, idle_timer, with_read_buffer, write_now};
 use super::server::{Service, StreamService};
 use super::stream::Stream;
+use crate::event::Events;
 use crate::event::{CloseReason, Dir, EventKind, Proto, Side};
 use crate::net::{BufferRequest, canonical, connect_tcp, no_delay};
-use crate::sink::Events;
 
 /// Where the relay sends its clients.
 #[derive(Clone)]

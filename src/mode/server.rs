@@ -19,11 +19,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::connection::{self, CloseRequest, Conn, ConnOptions, Push};
+use crate::event::Events;
 use crate::event::{CloseReason, Command, ConnId, Counters, EventKind, Proto, Side, Target, TlsInfo};
 use crate::input::{LineFormat, RELAY_HELP, SERVER_HELP};
 use crate::net::{canonical, no_delay};
 use crate::netinfo::interfaces::reachable;
-use crate::sink::Events;
 
 /// What an accepted client gets. `serve` runs between its `connected` and `closed` events
 /// and says why it ended; the connection's counters and close requests live in `conn`.

@@ -17,10 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::{Feed, Outlet, Payload, feed};
 use super::connection::Reply;
+use crate::event::Events;
 use crate::event::{ClientInfo, CloseReason, Command, ConnId, Counters, Dir, EventKind, Proto, Side, Target};
 use crate::input::{LineFormat, UDP_HELP};
 use crate::net::{canonical, max_datagram};
-use crate::sink::Events;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)

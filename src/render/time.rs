@@ -1,7 +1,7 @@
 //! Timestamps: local wall-clock time for human lines (`12:04:05.123`), RFC 3339 in UTC for
 //! JSON (`2026-11-27T12:04:05.123456Z`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn split(t: SystemTime) -> (i64, u32) {
     match t.duration_since(UNIX_EPOCH) {
@@ -70,6 +70,19 @@ impl LocalClock {
         }
         let s = (secs + self.offset).rem_euclid(86_400);
         format!("{:02}:{:02}:{:02}.{:03}", s / 3600, s / 60 % 60, s % 60, micros / 1000)
+    }
+}
+
+/// A duration as people read it: `2s`, `1.5s`, `250ms`, `412µs`.
+pub fn seconds(d: Duration) -> String {
+    if d.as_micros() < 1000 && !d.is_zero() {
+        format!("{}µs", d.as_micros())
+    } else if d.as_millis() < 1000 && !d.is_zero() {
+        format!("{}ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}s", format!("{:.3}", d.as_secs_f64()).trim_end_matches('0'))
     }
 }
 

@@ -25,7 +25,7 @@ use ratatui::DefaultTerminal;
 use self::app::{App, Effect, Settings, State};
 use self::session::Session;
 use crate::event::Command;
-use crate::sink::Events;
+use crate::event::Events;
 
 /// How the UI starts.
 pub struct UiStart {

@@ -13,10 +13,10 @@ use tokio_util::sync::CancellationToken;
 use super::app::{AutoReply, Role, Settings};
 use crate::config::{CLIENT_QUEUE, LINGER, UDP_PEERS};
 use crate::event::Command;
+use crate::event::Events;
 use crate::input::{LineFormat, StdinFormat};
 use crate::mode::connection::{ConnOptions, Reply};
 use crate::net::{BufferRequest, UdpSetup};
-use crate::sink::Events;
 
 /// Where the UI's input goes.
 pub enum Input {
