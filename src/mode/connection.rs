@@ -28,15 +28,8 @@ use tokio_util::sync::CancellationToken;
 use crate::event::Events;
 use crate::event::{ClientInfo, CloseReason, ConnId, Counters, Dir, EventKind};
 
-/// How a connection answers what it receives.
-#[derive(Debug, Clone)]
-pub enum Reply {
-    None,
-    /// Send back exactly what arrived.
-    Echo,
-    /// Send these bytes for every message received (the lesson's "ok，问题正在处理中...").
-    Bytes(Bytes),
-}
+pub use super::inbound::Reply;
+use super::inbound::{Framer, Inbound};
 
 #[derive(Debug, Clone)]
 pub struct ConnOptions {
@@ -218,8 +211,20 @@ impl Conn {
     }
 
     pub(crate) fn count_in(&self, n: usize) {
+        self.count_in_msgs(n, 1);
+    }
+
+    /// `n` bytes received, holding `msgs` whole messages.
+    pub(crate) fn count_in_msgs(&self, n: usize, msgs: u64) {
         self.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-        self.msgs_in.fetch_add(1, Ordering::Relaxed);
+        self.msgs_in.fetch_add(msgs, Ordering::Relaxed);
+        self.touch();
+    }
+
+    /// `n` bytes written, holding `msgs` messages.
+    pub(crate) fn count_out_msgs(&self, n: usize, msgs: u64) {
+        self.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+        self.msgs_out.fetch_add(msgs, Ordering::Relaxed);
         self.touch();
     }
 
@@ -235,9 +240,7 @@ impl Conn {
     }
 
     pub(crate) fn count_out(&self, n: usize) {
-        self.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
-        self.msgs_out.fetch_add(1, Ordering::Relaxed);
-        self.touch();
+        self.count_out_msgs(n, 1);
     }
 
     /// The idle timer (see [`idle_timer`]) fired: closes the connection if it has been quiet
@@ -274,6 +277,14 @@ struct Out {
     at: usize,
     /// Taken from the queue, whose byte count includes it until it is written.
     queued: bool,
+    /// How many messages the bytes hold (answers to several messages of one read).
+    msgs: u64,
+}
+
+impl Out {
+    fn queued(bytes: Bytes) -> Out {
+        Out { bytes, at: 0, queued: true, msgs: 1 }
+    }
 }
 
 /// Runs `f` on this worker thread's read buffer. `f` must not await: the buffer is only
@@ -299,55 +310,110 @@ pub(crate) fn write_now(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
 /// What one read produced.
 enum Read {
     Eof,
-    Data {
-        n: usize,
-        /// A copy for the views, when they want one.
-        data: Option<Bytes>,
-        answer: Option<Answered>,
-    },
+    Data(Got),
 }
 
-/// A reply or echo written (or begun) right after the read.
-struct Answered {
-    /// The whole answer, for the views.
-    shown: Option<Bytes>,
-    len: usize,
-    /// What did not fit into the socket yet.
+/// One read's messages and their answers.
+#[derive(Default)]
+struct Got {
+    /// Bytes read.
+    n: usize,
+    /// Whole messages in them.
+    msgs: u64,
+    /// Copies of the messages, for the views, when they want them.
+    shown: Vec<Bytes>,
+    /// Answers written whole at once: bytes, count, copies for the views.
+    written: usize,
+    written_msgs: u64,
+    written_shown: Vec<Bytes>,
+    /// Answers the socket did not take at once (the first in part): written later.
     rest: Option<Out>,
     error: Option<io::Error>,
 }
 
-fn read_and_answer(stream: &TcpStream, reply: &Reply, want_data: bool, answering: bool) -> io::Result<Read> {
+impl Got {
+    /// A message was received; `answer` is what to send back, written at once when a
+    /// socket is given and takes it, else kept to be written later.
+    fn message(&mut self, message: &[u8], answer: Option<&[u8]>, stream: Option<&TcpStream>, want_data: bool) {
+        self.msgs += 1;
+        if want_data {
+            self.shown.push(Bytes::copy_from_slice(message));
+        }
+        let Some(answer) = answer else { return };
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(rest) = &mut self.rest {
+            // Behind an answer still waiting: in order, after it.
+            let mut joined = Vec::with_capacity(rest.bytes.len() + answer.len());
+            joined.extend_from_slice(&rest.bytes);
+            joined.extend_from_slice(answer);
+            rest.bytes = Bytes::from(joined);
+            rest.msgs += 1;
+            return;
+        }
+        let written = match stream.map(|s| write_now(s, answer)) {
+            Some(Ok(w)) => w,
+            Some(Err(e)) => {
+                self.error = Some(e);
+                return;
+            }
+            None => 0,
+        };
+        if written == answer.len() {
+            self.written += written;
+            self.written_msgs += 1;
+            if want_data {
+                self.written_shown.push(Bytes::copy_from_slice(answer));
+            }
+        } else {
+            self.rest = Some(Out { bytes: Bytes::copy_from_slice(answer), at: written, queued: false, msgs: 1 });
+        }
+    }
+
+    /// Counts and shows what was received and answered; returns what is left to write.
+    async fn report(self, conn: &Conn, events: &Events) -> io::Result<Option<Out>> {
+        conn.count_in_msgs(self.n, self.msgs);
+        for bytes in self.shown {
+            events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::In, bytes }).await;
+        }
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if self.written_msgs > 0 {
+            conn.count_out_msgs(self.written, self.written_msgs);
+        }
+        for bytes in self.written_shown {
+            events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::Out, bytes }).await;
+        }
+        Ok(self.rest)
+    }
+}
+
+/// Reads what the socket has into this thread's buffer and hands it to `inbound`; answers
+/// are written at once, while the bytes are still in the buffer.
+fn read_and_answer(
+    stream: &TcpStream,
+    inbound: &mut Inbound<'_>,
+    want_data: bool,
+    answering: bool,
+) -> io::Result<Read> {
     READ_BUFFER.with_borrow_mut(|buf| {
         let n = stream.try_read(buf)?;
         if n == 0 {
             return Ok(Read::Eof);
         }
-        let chunk = &buf[..n];
-        let data = want_data.then(|| Bytes::copy_from_slice(chunk));
-        let answer = match (answering, reply) {
-            (false, _) | (true, Reply::None) => None,
-            (true, Reply::Echo) => {
-                Some(answer(stream, chunk, || data.clone().unwrap_or_else(|| Bytes::copy_from_slice(chunk)), want_data))
-            }
-            (true, Reply::Bytes(b)) => Some(answer(stream, b, || b.clone(), want_data)),
-        };
-        Ok(Read::Data { n, data, answer })
+        let mut got = Got { n, ..Got::default() };
+        inbound.on_read(&buf[..n], |message, answer| {
+            got.message(message, answer.filter(|_| answering), Some(stream), want_data)
+        });
+        Ok(Read::Data(got))
     })
-}
-
-fn answer(stream: &TcpStream, bytes: &[u8], owned: impl Fn() -> Bytes, want_data: bool) -> Answered {
-    let (written, error) = match write_now(stream, bytes) {
-        Ok(w) => (w, None),
-        Err(e) => (0, Some(e)),
-    };
-    let rest = (error.is_none() && written < bytes.len()).then(|| Out { bytes: owned(), at: written, queued: false });
-    Answered { shown: want_data.then(&owned), len: bytes.len(), rest, error }
 }
 
 /// A write finished: count it, give its room in the queue back, show it.
 async fn finished_write(done: Out, conn: &Conn, want_data: bool, events: &Events) {
-    conn.count_out(done.bytes.len());
+    conn.count_out_msgs(done.bytes.len(), done.msgs);
     if done.queued {
         conn.outbox().queued -= done.bytes.len();
         conn.space.notify_waiters();
@@ -423,6 +489,7 @@ pub async fn serve(
     stop: &CancellationToken,
 ) -> CloseReason {
     let want_data = events.wants_data();
+    let mut inbound = Inbound::new(Framer::default(), &opts.reply);
     let mut pending: Option<Out> = None;
     let mut read_open = true;
     let mut half_closed = false;
@@ -451,7 +518,7 @@ pub async fn serve(
                     deadline_armed = true;
                     continue;
                 }
-                Step::Write(bytes) => pending = Some(Out { bytes, at: 0, queued: true }),
+                Step::Write(bytes) => pending = Some(Out::queued(bytes)),
                 Step::HalfClose => {
                     half_closed = true;
                     shutdown_write();
@@ -500,7 +567,7 @@ pub async fn serve(
                     return io_reason(&e);
                 }
                 let answering = finishing.is_none() && !half_closed;
-                match read_and_answer(stream, &opts.reply, want_data, answering) {
+                match read_and_answer(stream, &mut inbound, want_data, answering) {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return io_reason(&e),
@@ -511,26 +578,10 @@ pub async fn serve(
                             deadline_armed = true;
                         }
                     }
-                    Ok(Read::Data { n, data, answer }) => {
-                        conn.count_in(n);
-                        if let Some(bytes) = data {
-                            events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::In, bytes }).await;
-                        }
-                        if let Some(a) = answer {
-                            if let Some(e) = a.error {
-                                return io_reason(&e);
-                            }
-                            match a.rest {
-                                Some(rest) => pending = Some(rest),
-                                None => {
-                                    conn.count_out(a.len);
-                                    if let Some(bytes) = a.shown {
-                                        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::Out, bytes }).await;
-                                    }
-                                }
-                            }
-                        }
-                    }
+                    Ok(Read::Data(got)) => match got.report(conn, events).await {
+                        Ok(rest) => pending = rest,
+                        Err(e) => return io_reason(&e),
+                    },
                 }
             }
             () = &mut idle, if opts.idle_timeout.is_some() && finishing.is_none() => {
@@ -551,6 +602,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
     stop: &CancellationToken,
 ) -> CloseReason {
     let want_data = events.wants_data();
+    let mut inbound = Inbound::new(Framer::default(), &opts.reply);
     let (mut rd, mut wr) = tokio::io::split(io);
     let mut rbuf = vec![0u8; 16 * 1024];
     let mut pending: Option<Out> = None;
@@ -574,7 +626,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
                         .await;
                 return reason;
             }
-            Step::Write(bytes) => pending = Some(Out { bytes, at: 0, queued: true }),
+            Step::Write(bytes) => pending = Some(Out::queued(bytes)),
             Step::HalfClose => {
                 half_closed = true;
                 let _ = wr.shutdown().await;
@@ -621,17 +673,14 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
                     Ok(n) => n,
                     Err(e) => return io_reason(&e),
                 };
-                conn.count_in(n);
-                let data = Bytes::copy_from_slice(&rbuf[..n]);
-                if want_data {
-                    events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::In, bytes: data.clone() }).await;
-                }
-                if !half_closed {
-                    match &opts.reply {
-                        Reply::None => {}
-                        Reply::Echo => pending = Some(Out { bytes: data, at: 0, queued: false }),
-                        Reply::Bytes(b) => pending = Some(Out { bytes: b.clone(), at: 0, queued: false }),
-                    }
+                let mut got = Got { n, ..Got::default() };
+                // Answers are written by the branch above, in the order of their messages.
+                inbound.on_read(&rbuf[..n], |message, answer| {
+                    got.message(message, answer.filter(|_| !half_closed), None, want_data)
+                });
+                match got.report(conn, events).await {
+                    Ok(rest) => pending = rest,
+                    Err(e) => return io_reason(&e),
                 }
             }
             () = &mut idle, if opts.idle_timeout.is_some() => {

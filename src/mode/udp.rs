@@ -182,6 +182,7 @@ pub async fn run_server(
     let local = socket.local_addr()?;
     events.send(super::server::listening(Proto::Udp, local, opts.dual_stack, None, None)).await;
     let want_data = events.wants_data();
+    let responder = super::inbound::Responder::new(&opts.reply);
     let mut peers = Peers::new(opts.max_peers);
     let mut totals = Counters::default();
     let mut buf = vec![0u8; DATAGRAM];
@@ -242,17 +243,10 @@ pub async fn run_server(
                     if let Some(bytes) = data.clone() {
                         events.send(EventKind::Data { id: noted.id, peer: shown, dir: Dir::In, bytes }).await;
                     }
-                    let answer: Option<&[u8]> = match &opts.reply {
-                        Reply::None => None,
-                        Reply::Echo => Some(&buf[..n]),
-                        Reply::Bytes(b) => Some(b),
-                    };
-                    if let Some(answer) = answer {
+                    // A datagram is a message: the responder answers it as the TCP engines do.
+                    if let Some(answer) = responder.answer(&buf[..n]) {
                         let len = answer.len();
-                        let shown_answer = want_data.then(|| match &opts.reply {
-                            Reply::Bytes(b) => b.clone(),
-                            _ => data.clone().unwrap_or_default(),
-                        });
+                        let shown_answer = want_data.then(|| Bytes::copy_from_slice(answer));
                         if let Err(e) = send_to(&socket, answer, from).await {
                             events.send(EventKind::Error { id: Some(noted.id), message: format!("cannot answer {shown}: {}", crate::error::io_reason(&e)) }).await;
                             continue;
