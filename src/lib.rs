@@ -549,27 +549,15 @@ async fn connect(args: ConnectArgs) -> Result<ExitCode> {
     warn_insecure(tls_setup.as_ref());
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
-    let sizes = config::buffer_request(&args.socket);
-    let connected = tokio::select! {
-        connected = net::connect_tcp(&host, port, args.connect_timeout, sizes) => connected?,
-        () = stop.cancelled() => return Ok(ExitCode::from(130)),
+    let dial = mode::dial::Dial {
+        host,
+        port,
+        timeout: args.connect_timeout,
+        sizes: config::buffer_request(&args.socket),
+        tls,
     };
-    let stream = match tls {
-        None => mode::stream::Stream::Plain(connected.stream),
-        Some((connector, name)) => {
-            let peer = connected.stream.peer_addr().map(net::canonical).map(|a| a.to_string()).unwrap_or_default();
-            let shaking = tokio::time::timeout(args.connect_timeout, connector.connect(name, connected.stream));
-            let shaken = tokio::select! {
-                shaken = shaking => shaken,
-                () = stop.cancelled() => return Ok(ExitCode::from(130)),
-            };
-            match shaken {
-                Ok(Ok(tls)) => mode::stream::Stream::TlsClient(Box::new(tls)),
-                Ok(Err(e)) => return Err(Error::Tls { peer, reason: tls::handshake_error(&e) }),
-                Err(_) => return Err(Error::Tls { peer, reason: "no handshake within the --connect-timeout".into() }),
-            }
-        }
-    };
+    let Some(connected) = dial.dial(&stop).await? else { return Ok(ExitCode::from(130)) };
+    let stream = connected.stream;
     let reads_stdin = opts.payloads.is_empty();
     let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, connected.steps, connected.buffers).await;

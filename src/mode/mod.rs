@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod client;
 pub mod connection;
+pub mod dial;
 pub mod inbound;
 pub mod recency;
 pub mod relay;

@@ -21,7 +21,7 @@ use super::server::{Service, StreamService};
 use super::stream::Stream;
 use crate::event::Events;
 use crate::event::{CloseReason, Dir, EventKind, Proto, Side};
-use crate::net::{BufferRequest, canonical, connect_tcp, no_delay};
+use crate::net::{BufferRequest, canonical, no_delay};
 
 /// Where the relay sends its clients.
 #[derive(Clone)]
@@ -64,39 +64,24 @@ impl StreamService for Relay {
 
 impl Relay {
     async fn relay(&self, client: Stream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
-        let connecting =
-            connect_tcp(&self.target_host, self.target_port, self.connect_timeout, BufferRequest::default());
-        let tcp = tokio::select! {
-            connected = connecting => match connected {
-                Ok(c) => c.stream,
-                Err(e) => return CloseReason::TargetFailed(e.to_string()),
-            },
-            () = stop.cancelled() => return CloseReason::Stopping,
+        let dial = super::dial::Dial {
+            host: self.target_host.clone(),
+            port: self.target_port,
+            timeout: self.connect_timeout,
+            sizes: BufferRequest::default(),
+            tls: self.target_tls.clone(),
+        };
+        let target = match dial.dial(&stop).await {
+            Ok(Some(dialed)) => dialed.stream,
+            Ok(None) => return CloseReason::Stopping,
+            Err(e) => return CloseReason::TargetFailed(e.to_string()),
         };
         no_delay(client.tcp());
-        no_delay(&tcp);
-        let (Ok(peer), Ok(local)) = (tcp.peer_addr(), tcp.local_addr()) else {
+        no_delay(target.tcp());
+        let (Ok(peer), Ok(local)) = (target.tcp().peer_addr(), target.tcp().local_addr()) else {
             return CloseReason::TargetFailed("the connection to the target broke at once".into());
         };
         let (peer, local) = (canonical(peer), canonical(local));
-        let target = match &self.target_tls {
-            None => Stream::Plain(tcp),
-            Some((connector, name)) => {
-                let shaking = tokio::time::timeout(self.connect_timeout, connector.connect(name.clone(), tcp));
-                let shaken = tokio::select! {
-                    shaken = shaking => shaken,
-                    () = stop.cancelled() => return CloseReason::Stopping,
-                };
-                match shaken {
-                    Ok(Ok(tls)) => Stream::TlsClient(Box::new(tls)),
-                    Ok(Err(e)) => {
-                        let why = crate::tls::handshake_error(&e);
-                        return CloseReason::TargetFailed(format!("TLS handshake with the target failed: {why}"));
-                    }
-                    Err(_) => return CloseReason::TargetFailed("the target did not finish the TLS handshake".into()),
-                }
-            }
-        };
         let tls = match &target {
             Stream::TlsClient(t) => Some(Box::new(crate::tls::describe(t.get_ref().1))),
             _ => None,

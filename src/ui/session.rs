@@ -149,11 +149,14 @@ async fn client(
             Err(e) => Err(e.to_string()),
         };
     }
-    let connecting = crate::net::connect_tcp(&host, port, Duration::from_secs(10), BufferRequest::default());
-    let connected = tokio::select! {
-        c = connecting => c.map_err(|e| e.to_string())?,
-        () = stop.cancelled() => return Ok(()),
+    let dial = crate::mode::dial::Dial {
+        host,
+        port,
+        timeout: Duration::from_secs(10),
+        sizes: BufferRequest::default(),
+        tls: None,
     };
+    let Some(connected) = dial.dial(&stop).await.map_err(|e| e.to_string())? else { return Ok(()) };
     let opts = crate::mode::client::ClientOptions {
         conn: ConnOptions { reply: Reply::None, idle_timeout: None, linger: LINGER },
         payloads: Vec::new(),
@@ -163,6 +166,6 @@ async fn client(
         line: line_format(&s),
         queue_limit: CLIENT_QUEUE,
     };
-    let stream = crate::mode::stream::Stream::Plain(connected.stream);
+    let stream = connected.stream;
     crate::mode::client::run(stream, opts, events, Some(input), stop).await.map(|_| ()).map_err(|e| e.to_string())
 }
