@@ -322,15 +322,34 @@ fn output_to_stdout_carries_only_the_bytes() {
 /// A relay (with `extra`) in front of a target that sends `total` bytes and closes; a
 /// client that reads slowly; SIGTERM once it has 1 MiB. Returns what the client got and
 /// the relay's closed event and its error events.
-fn stop_a_relay_mid_transfer(extra: &[&str], total: usize) -> (usize, serde_json::Value, Vec<serde_json::Value>) {
+fn stop_a_relay_mid_transfer(
+    extra: &[&str],
+    total: usize,
+    read_while_draining: bool,
+) -> (usize, serde_json::Value, Vec<serde_json::Value>) {
     let target = TcpListener::bind("127.0.0.1:0").expect("bind");
     let to = target.local_addr().expect("addr").port().to_string();
+    // Set while the target cannot write: the relay stopped reading it, which it does only
+    // while it holds bytes it could not pass on yet.
+    let blocked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = blocked.clone();
     std::thread::spawn(move || {
         let (mut s, _) = target.accept().expect("accept");
-        let chunk = vec![b'z'; 64 * 1024];
+        s.set_nonblocking(true).expect("nonblocking");
+        let chunk = vec![b'z'; 4 * 1024];
         let mut sent = 0;
-        while sent < total && s.write_all(&chunk).is_ok() {
-            sent += chunk.len();
+        while sent < total {
+            match s.write(&chunk) {
+                Ok(n) => {
+                    sent += n;
+                    flag.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(_) => return,
+            }
         }
     });
     let mut args = vec!["relay", "0", "127.0.0.1", &to, "--bind", "127.0.0.1", "--json"];
@@ -350,10 +369,14 @@ fn stop_a_relay_mid_transfer(extra: &[&str], total: usize) -> (usize, serde_json
         got += n;
         if got >= 1 << 20 && !signalled {
             signalled = true;
+            // Stop reading until the relay is stuck with bytes for us, then stop it.
+            until("the relay holds bytes it cannot pass on", || blocked.load(std::sync::atomic::Ordering::Relaxed));
             relay.signal(libc::SIGTERM);
+            if !read_while_draining {
+                // The relay cannot write to us now: it must give up at its drain deadline.
+                relay.wait();
+            }
         }
-        // A slow reader: the relay has bytes in flight for it when the stop comes.
-        std::thread::sleep(Duration::from_millis(1));
     }
     relay.wait();
     let (mut closed, mut errors) = (None, Vec::new());
@@ -381,7 +404,7 @@ impl SmallBuffer for TcpStream {
 #[test]
 fn a_stopped_relay_delivers_what_it_read_and_counts_what_it_delivered() {
     for view in [&[][..], &["--quiet"], &["--dump", "hex"]] {
-        let (got, closed, errors) = stop_a_relay_mid_transfer(view, 64 << 20);
+        let (got, closed, errors) = stop_a_relay_mid_transfer(view, 64 << 20, true);
         assert!(got < 64 << 20, "{view:?}: stopped before the end");
         assert_eq!(closed["reason"], "stopping", "{view:?}: {closed}");
         assert_eq!(closed["bytes_out"].as_u64(), Some(got as u64), "{view:?}: the client got what the totals say");
@@ -391,7 +414,8 @@ fn a_stopped_relay_delivers_what_it_read_and_counts_what_it_delivered() {
 
 #[test]
 fn a_relay_that_cannot_drain_in_time_names_what_was_not_delivered() {
-    let (got, closed, errors) = stop_a_relay_mid_transfer(&["--drain", "0"], 64 << 20);
+    // --quiet: the relay is then held up by the client alone, never by its own output.
+    let (got, closed, errors) = stop_a_relay_mid_transfer(&["--drain", "0", "--quiet"], 64 << 20, false);
     assert_eq!(closed["bytes_out"].as_u64(), Some(got as u64), "the totals count only what was delivered");
     let said: Vec<&str> = errors.iter().filter_map(|e| e["message"].as_str()).collect();
     assert!(said.iter().any(|m| m.contains("from the target not delivered to #1")), "{errors:?}");

@@ -1,0 +1,95 @@
+//! `netassist bench HOST PORT`: runs the load on its threads, shows a live line (or JSON
+//! progress), prints the report.
+
+use std::process::ExitCode;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{output_error, raise_open_files, stop_on_signals};
+use crate::error::{Error, Result};
+use crate::{cli, config, mode, net};
+
+pub(crate) async fn bench(args: cli::BenchArgs) -> Result<ExitCode> {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering::Relaxed;
+
+    let (host, port) = config::host_and_port("bench", &args.host, args.port)?;
+    let target = net::resolve(&host, port).await?[0];
+    let config = config::bench_config(&args, target)?;
+    // Each connection is a descriptor: room for many.
+    let _ = raise_open_files();
+    let stop = CancellationToken::new();
+    stop_on_signals(stop.clone());
+    let live = Arc::new(mode::bench::Live::default());
+    let duration = config.duration;
+    let mut running = tokio::task::spawn_blocking({
+        let (live, stop) = (live.clone(), stop.clone());
+        move || mode::bench::run(config, live, stop)
+    });
+    // The live line: on stderr when it is a terminal (indicatif hides it otherwise); with
+    // --json, a progress object each second on stdout.
+    let bar = (!args.json).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"));
+        bar
+    });
+    let began = tokio::time::Instant::now();
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    let (mut last_rounds, mut last_at, mut ticks) = (0u64, began, 0u64);
+    let mut stdout = std::io::stdout();
+    let report = loop {
+        tokio::select! {
+            done = &mut running => break done.map_err(|e| Error::Io { context: "the benchmark stopped".into(), source: std::io::Error::other(e) })?,
+            _ = tick.tick() => {
+                ticks += 1;
+                let rounds = live.rounds.load(Relaxed);
+                let now = tokio::time::Instant::now();
+                let rate = (rounds - last_rounds) as f64 / (now - last_at).as_secs_f64().max(1e-3);
+                if let Some(bar) = &bar {
+                    bar.set_message(format!(
+                        "{:.1}/{:.0}s  {:>10.0} msg/s  {:.1} MB in  errors {}  mismatches {}",
+                        began.elapsed().as_secs_f64(),
+                        duration.as_secs_f64(),
+                        rate,
+                        live.received.load(Relaxed) as f64 / 1e6,
+                        live.errors.load(Relaxed),
+                        live.mismatches.load(Relaxed)
+                    ));
+                    bar.tick();
+                }
+                if ticks % 10 == 0 {
+                    if args.json {
+                        let mut o = crate::sink::json::JsonObject::plain();
+                        o.str("event", "progress")
+                            .num("elapsed_s", format!("{:.1}", began.elapsed().as_secs_f64()))
+                            .num("rate", format!("{rate:.1}"))
+                            .num("rounds", rounds)
+                            .num("errors", live.errors.load(Relaxed))
+                            .num("mismatches", live.mismatches.load(Relaxed));
+                        let line = o.finish() + "\n";
+                        let _ = std::io::Write::write_all(&mut stdout, line.as_bytes());
+                    }
+                    (last_rounds, last_at) = (rounds, now);
+                }
+            }
+        }
+    };
+    let report = report.map_err(|source| Error::Io { context: "cannot run the benchmark".into(), source })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let text = if args.json { format!("{}\n", report.json()) } else { report.human() };
+    match std::io::Write::write_all(&mut stdout, text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(source) => return Err(output_error(source)),
+        Ok(()) => {}
+    }
+    if report.failed() {
+        return Err(Error::Failed(format!(
+            "{} mismatches and {} errors against {target}; the figures above say which",
+            report.mismatches(),
+            report.errors()
+        )));
+    }
+    Ok(ExitCode::SUCCESS)
+}

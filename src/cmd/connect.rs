@@ -1,0 +1,82 @@
+//! `netassist connect HOST PORT`: the TCP client (plain or TLS), or with `--udp` the UDP one.
+
+use std::process::ExitCode;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{finish, narrate, output, stop_on_signals, terminal_ui, warn_insecure};
+use crate::cli::ConnectArgs;
+use crate::error::{Error, Result};
+use crate::event::CloseReason;
+use crate::{config, input, mode, net, tls, ui};
+
+pub(crate) async fn connect_udp(args: ConnectArgs, host: String, port: u16) -> Result<ExitCode> {
+    let target = net::resolve(&host, port).await?[0];
+    let opts = config::udp_client_options(&args, &target)?;
+    let (socket, connected, steps) = net::udp_client(target, &config::udp_connect_setup(&args))?;
+    let buffers = net::Buffers {
+        send: socket2::SockRef::from(&socket).send_buffer_size().unwrap_or(0),
+        recv: socket2::SockRef::from(&socket).recv_buffer_size().unwrap_or(0),
+        asked: config::buffer_request(&args.socket),
+    };
+    let socket = tokio::net::UdpSocket::from_std(socket)
+        .map_err(|source| Error::Io { context: "cannot register the UDP socket".into(), source })?;
+    let stop = CancellationToken::new();
+    stop_on_signals(stop.clone());
+    let reads_stdin = opts.payloads.is_empty();
+    let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
+    narrate(&events, &args.socket, steps, buffers).await;
+    let input = reads_stdin.then(|| input::stdin_messages(opts.line, events.clone()));
+    let ended = mode::udp::run_client(socket, target, connected, opts, events, input, stop).await;
+    finish(writer)?;
+    match ended.map_err(|source| Error::Io { context: "the UDP socket failed".into(), source })? {
+        mode::udp::UdpEnd::Refused => Err(Error::UdpRefused { addr: net::canonical(target) }),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+pub(crate) async fn connect(args: ConnectArgs) -> Result<ExitCode> {
+    if args.ui {
+        let settings = config::ui_connect(&args)?;
+        return terminal_ui(ui::UiStart { settings, open: true, log_lines: args.log_lines as usize }).await;
+    }
+    let (host, port) = config::connect_target(&args)?;
+    if args.udp.udp {
+        return connect_udp(args, host, port).await;
+    }
+    let opts = config::client_options(&args)?;
+    let tls_setup = config::client_tls(&args.tls);
+    let tls = match &tls_setup {
+        Some(setup) => {
+            Some((tokio_rustls::TlsConnector::from(tls::client_config(setup)?), tls::server_name(setup, &host)?))
+        }
+        None => None,
+    };
+    warn_insecure(tls_setup.as_ref());
+    let stop = CancellationToken::new();
+    stop_on_signals(stop.clone());
+    let dial = mode::dial::Dial {
+        host,
+        port,
+        timeout: args.connect_timeout,
+        sizes: config::buffer_request(&args.socket),
+        tls,
+    };
+    let Some(connected) = dial.dial(&stop).await? else { return Ok(ExitCode::from(130)) };
+    let stream = connected.stream;
+    let reads_stdin = opts.payloads.is_empty();
+    let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
+    narrate(&events, &args.socket, connected.steps, connected.buffers).await;
+    let input = reads_stdin.then(|| input::stdin_messages(opts.line, events.clone()));
+    let peer = stream.tcp().peer_addr().ok();
+    let ended = mode::client::run(stream, opts, events, input, stop).await;
+    finish(writer)?;
+    let reason = ended.map_err(|source| Error::Io { context: "the connection failed".into(), source })?;
+    match (reason, peer) {
+        (CloseReason::Reset, Some(addr)) => Err(Error::Reset { addr: net::canonical(addr) }),
+        (CloseReason::Error(message), _) => {
+            Err(Error::Io { context: "the connection failed".into(), source: std::io::Error::other(message) })
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}

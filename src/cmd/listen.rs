@@ -1,0 +1,67 @@
+//! `netassist listen PORT`: the TCP server (plain or TLS), or with `--udp` the UDP one.
+
+use std::process::ExitCode;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{finish, narrate, open_files, output, stop_on_signals, tell_self_signed, terminal_ui};
+use crate::cli::ListenArgs;
+use crate::error::{Error, Result};
+use crate::{config, input, mode, net, tls, ui};
+
+pub(crate) async fn listen(args: ListenArgs) -> Result<ExitCode> {
+    if args.ui {
+        let settings = config::ui_listen(&args)?;
+        return terminal_ui(ui::UiStart { settings, open: true, log_lines: args.log_lines as usize }).await;
+    }
+    if args.udp.udp {
+        return listen_udp(args).await;
+    }
+    let bind = config::bind_to(args.bind.as_deref())?;
+    // Check every argument before the socket exists.
+    let mut opts = config::listen_options(&args)?;
+    let listening = net::listen_tcp(bind, args.port, args.backlog, config::buffer_request(&args.socket))?;
+    opts.dual_stack = listening.dual_stack;
+    let listener = tokio::net::TcpListener::from_std(listening.socket)
+        .map_err(|source| Error::Io { context: "cannot register the listening socket".into(), source })?;
+    let tls = config::server_tls(&args.tls).map(|setup| tls::server_config(&setup)).transpose()?;
+    let stop = CancellationToken::new();
+    stop_on_signals(stop.clone());
+    let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
+    narrate(&events, &args.socket, listening.steps, listening.buffers).await;
+    open_files(&events).await;
+    let commands = Some(input::stdin_commands(opts.line, events.clone()));
+    let served = match tls {
+        None => mode::server::run(listener, opts, events, commands, stop).await,
+        Some((config, made)) => {
+            tell_self_signed(&events, made.as_ref()).await;
+            let service = mode::server::Tls {
+                acceptor: tokio_rustls::TlsAcceptor::from(config),
+                inner: mode::server::Answering(opts.conn.clone()),
+            };
+            mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, commands, stop).await
+        }
+    };
+    finish(writer)?;
+    served.map_err(|source| Error::Io { context: "the server stopped".into(), source })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn listen_udp(args: ListenArgs) -> Result<ExitCode> {
+    let bind = config::bind_to(args.bind.as_deref())?;
+    let mut opts = config::udp_server_options(&args)?;
+    let bound = net::bind_udp(bind, args.port, &config::udp_listen_setup(&args))?;
+    opts.dual_stack = bound.dual_stack;
+    let socket = tokio::net::UdpSocket::from_std(bound.socket)
+        .map_err(|source| Error::Io { context: "cannot register the UDP socket".into(), source })?;
+    let stop = CancellationToken::new();
+    stop_on_signals(stop.clone());
+    let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
+    narrate(&events, &args.socket, bound.steps, bound.buffers).await;
+    open_files(&events).await;
+    let commands = Some(input::stdin_commands(opts.line, events.clone()));
+    let served = mode::udp::run_server(socket, opts, events, commands, stop).await;
+    finish(writer)?;
+    served.map_err(|source| Error::Io { context: "the UDP server stopped".into(), source })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,109 @@
+//! `netassist relay LISTEN_PORT TARGET_HOST TARGET_PORT`: TCP (plain or TLS on either
+//! side) or UDP, with its view and capture file.
+
+use std::process::ExitCode;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{finish, open_files, stop_on_signals, tell_self_signed, warn_insecure};
+use crate::error::{Error, Result};
+use crate::sink::{Events, Writer};
+use crate::{cli, config, input, mode, net, sink, tls};
+
+/// The relay's view (a line per chunk by default), plus the capture file if asked for.
+pub(crate) fn relay_output(args: &cli::RelayArgs, stop: &CancellationToken) -> Result<(Events, Writer)> {
+    let view: Box<dyn sink::Sink> = if args.json {
+        Box::new(sink::json::Json::stdout(args.encoding))
+    } else {
+        let opts = sink::human::ViewOptions {
+            show: args.dump,
+            encoding: args.encoding,
+            timestamps: !args.no_time,
+            explain: false,
+            relay: true,
+        };
+        Box::new(sink::human::Human::stdio(opts))
+    };
+    let Some(path) = &args.pcap else { return Ok(sink::spawn(view, !args.quiet, stop.clone())) };
+    let capture = sink::pcap::Pcap::create(path)
+        .map_err(|source| Error::Io { context: format!("cannot write the capture file {}", path.display()), source })?;
+    let capture = sink::FileSink::new(format!("the capture file {}", path.display()), Box::new(capture));
+    let view: Box<dyn sink::Sink> = if args.quiet { Box::new(sink::WithoutData(view)) } else { view };
+    Ok(sink::spawn(Box::new(sink::Tee(vec![view, Box::new(capture)])), true, stop.clone()))
+}
+
+pub(crate) async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
+    // A target name that does not resolve is found now, not at the first client.
+    let target = net::resolve(&args.target_host, args.target_port).await?[0];
+    let bind = config::bind_to(args.bind.as_deref())?;
+    let mut opts = config::relay_accept_options(&args)?;
+    if args.udp {
+        return relay_udp(args, bind, target, opts).await;
+    }
+    let listening = net::listen_tcp(bind, args.listen_port, args.backlog, net::BufferRequest::default())?;
+    opts.dual_stack = listening.dual_stack;
+    let listener = tokio::net::TcpListener::from_std(listening.socket)
+        .map_err(|source| Error::Io { context: "cannot register the listening socket".into(), source })?;
+    let (listen_tls, target_tls) = config::relay_tls(&args);
+    warn_insecure(target_tls.as_ref());
+    let target_tls = match target_tls {
+        Some(setup) => Some((
+            tokio_rustls::TlsConnector::from(tls::client_config(&setup)?),
+            tls::server_name(&setup, &args.target_host)?,
+        )),
+        None => None,
+    };
+    let listen_tls = listen_tls.map(|setup| tls::server_config(&setup)).transpose()?;
+    let service = mode::relay::Relay {
+        target_host: args.target_host.clone(),
+        target_port: args.target_port,
+        connect_timeout: args.connect_timeout,
+        idle_timeout: args.idle_timeout,
+        linger: std::time::Duration::from_secs(1),
+        drain: args.drain,
+        target_tls,
+    };
+    let stop = CancellationToken::new();
+    stop_on_signals(stop.clone());
+    let (events, writer) = relay_output(&args, &stop)?;
+    open_files(&events).await;
+    let commands = Some(input::stdin_commands(opts.line, events.clone()));
+    let served = match listen_tls {
+        None => mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, commands, stop).await,
+        Some((config, made)) => {
+            tell_self_signed(&events, made.as_ref()).await;
+            let service = mode::server::Tls { acceptor: tokio_rustls::TlsAcceptor::from(config), inner: service };
+            mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, commands, stop).await
+        }
+    };
+    finish(writer)?;
+    served.map_err(|source| Error::Io { context: "the relay stopped".into(), source })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn relay_udp(
+    args: cli::RelayArgs,
+    bind: net::BindTo,
+    target: std::net::SocketAddr,
+    opts: mode::server::ServerOptions,
+) -> Result<ExitCode> {
+    let bound = net::bind_udp(bind, args.listen_port, &net::UdpSetup::default())?;
+    let socket = tokio::net::UdpSocket::from_std(bound.socket)
+        .map_err(|source| Error::Io { context: "cannot register the UDP socket".into(), source })?;
+    let relay = mode::relay::UdpRelay {
+        target,
+        idle_timeout: args.idle_timeout.unwrap_or(std::time::Duration::from_secs(60)),
+        max_clients: args.max_conn.map_or(4096, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+        dual_stack: bound.dual_stack,
+        access: opts.access,
+    };
+    let line = opts.line;
+    let stop = CancellationToken::new();
+    stop_on_signals(stop.clone());
+    let (events, writer) = relay_output(&args, &stop)?;
+    let commands = Some(input::stdin_commands(line, events.clone()));
+    let served = mode::relay::run_udp(socket, relay, events, commands, stop).await;
+    finish(writer)?;
+    served.map_err(|source| Error::Io { context: "the UDP relay stopped".into(), source })?;
+    Ok(ExitCode::SUCCESS)
+}
