@@ -90,7 +90,7 @@ pub(crate) async fn relay_udp(
     let bound = net::bind_udp(bind, args.listen_port, &net::UdpSetup::default())?;
     let socket = tokio::net::UdpSocket::from_std(bound.socket)
         .map_err(|source| Error::Io { context: "cannot register the UDP socket".into(), source })?;
-    let relay = mode::relay::UdpRelay {
+    let relay = mode::relay_udp::UdpRelay {
         target,
         idle_timeout: args.idle_timeout.unwrap_or(std::time::Duration::from_secs(60)),
         max_clients: args.max_conn.map_or(4096, |n| usize::try_from(n).unwrap_or(usize::MAX)),
@@ -102,7 +102,7 @@ pub(crate) async fn relay_udp(
     stop_on_signals(stop.clone());
     let (events, writer) = relay_output(&args, &stop)?;
     let commands = Some(input::stdin_commands(line, events.clone()));
-    let served = mode::relay::run_udp(socket, relay, events, commands, stop).await;
+    let served = mode::relay_udp::run_udp(socket, relay, events, commands, stop).await;
     finish(writer)?;
     served.map_err(|source| Error::Io { context: "the UDP relay stopped".into(), source })?;
     Ok(ExitCode::SUCCESS)

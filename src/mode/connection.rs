@@ -9,25 +9,22 @@
 //! by `queue_limit`.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::io;
-use std::net::{Shutdown, SocketAddr};
-use std::pin::{Pin, pin};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::net::Shutdown;
+use std::pin::pin;
+use std::time::Duration;
 
 use bytes::Bytes;
 use socket2::SockRef;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::Events;
-use crate::event::{ClientInfo, CloseReason, ConnId, Counters, Dir, EventKind};
+use crate::event::{CloseReason, Dir, EventKind};
 
+pub use super::conn::{CloseRequest, Conn, Push};
 pub use super::inbound::Reply;
 use super::inbound::{Framer, Inbound};
 
@@ -38,221 +35,6 @@ pub struct ConnOptions {
     /// How long to keep reading after we sent FIN, so the peer's last bytes are seen and
     /// the close stays a FIN rather than a reset.
     pub linger: Duration,
-}
-
-/// Ask a connection to close.
-#[derive(Debug, Clone)]
-pub enum CloseRequest {
-    /// Stop writing, send FIN, and end with this reason.
-    Now(CloseReason),
-    /// Send FIN once everything queued is written; keep reading (a half-close).
-    AfterWrites,
-}
-
-/// Whether a message was queued.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Push {
-    Queued,
-    /// The queue limit was reached: the peer does not read.
-    Full,
-}
-
-/// The part of a connection others see: its id and counters, its outbound queue.
-pub struct Conn {
-    pub id: ConnId,
-    pub peer: SocketAddr,
-    pub since: SystemTime,
-    started: Instant,
-    bytes_in: AtomicU64,
-    bytes_out: AtomicU64,
-    msgs_in: AtomicU64,
-    msgs_out: AtomicU64,
-    /// Milliseconds from `started` to the last byte in or out.
-    last_activity: AtomicU64,
-    outbox: Mutex<Outbox>,
-    /// Wakes the connection task: something was queued, or a close was requested.
-    wake: Notify,
-    /// Wakes producers waiting for room in the queue.
-    space: Notify,
-    queue_limit: usize,
-}
-
-#[derive(Default)]
-struct Outbox {
-    queue: VecDeque<Bytes>,
-    queued: usize,
-    close: Option<CloseRequest>,
-}
-
-impl Conn {
-    pub fn new(id: ConnId, peer: SocketAddr, queue_limit: usize) -> Conn {
-        Conn {
-            id,
-            peer,
-            since: SystemTime::now(),
-            started: Instant::now(),
-            bytes_in: AtomicU64::new(0),
-            bytes_out: AtomicU64::new(0),
-            msgs_in: AtomicU64::new(0),
-            msgs_out: AtomicU64::new(0),
-            last_activity: AtomicU64::new(0),
-            outbox: Mutex::new(Outbox::default()),
-            wake: Notify::new(),
-            space: Notify::new(),
-            queue_limit,
-        }
-    }
-
-    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
-        // A panic while holding this lock cannot leave the queue inconsistent: keep going.
-        self.outbox.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Queues bytes for this connection without waiting. A message larger than the limit
-    /// is still taken when nothing else is queued.
-    pub fn push(&self, bytes: Bytes) -> Push {
-        let mut ob = self.outbox();
-        if ob.queued > 0 && ob.queued + bytes.len() > self.queue_limit {
-            return Push::Full;
-        }
-        ob.queued += bytes.len();
-        ob.queue.push_back(bytes);
-        drop(ob);
-        self.wake.notify_one();
-        Push::Queued
-    }
-
-    /// Queues bytes, waiting while the queue is full (the client: back-pressure to stdin).
-    pub async fn push_wait(&self, bytes: Bytes) {
-        loop {
-            let mut room = pin!(self.space.notified());
-            room.as_mut().enable();
-            {
-                let mut ob = self.outbox();
-                if ob.queued == 0 || ob.queued + bytes.len() <= self.queue_limit {
-                    ob.queued += bytes.len();
-                    ob.queue.push_back(bytes);
-                    drop(ob);
-                    self.wake.notify_one();
-                    return;
-                }
-            }
-            room.await;
-        }
-    }
-
-    /// Waits until everything queued has been handed to the socket (or dropped by a close).
-    pub async fn drained(&self) {
-        loop {
-            let mut room = pin!(self.space.notified());
-            room.as_mut().enable();
-            if self.outbox().queued == 0 {
-                return;
-            }
-            room.await;
-        }
-    }
-
-    /// Asks the connection to close. A `Now` request wins over an earlier `AfterWrites`.
-    pub fn close(&self, request: CloseRequest) {
-        let mut ob = self.outbox();
-        match (&ob.close, &request) {
-            (Some(CloseRequest::Now(_)), _) => return,
-            (_, CloseRequest::Now(_)) | (None, _) => ob.close = Some(request),
-            _ => return,
-        }
-        drop(ob);
-        self.wake.notify_one();
-    }
-
-    pub fn counters(&self) -> Counters {
-        Counters {
-            bytes_in: self.bytes_in.load(Ordering::Relaxed),
-            bytes_out: self.bytes_out.load(Ordering::Relaxed),
-            msgs_in: self.msgs_in.load(Ordering::Relaxed),
-            msgs_out: self.msgs_out.load(Ordering::Relaxed),
-        }
-    }
-
-    pub fn info(&self) -> ClientInfo {
-        ClientInfo { id: self.id, peer: self.peer, since: self.since, counters: self.counters() }
-    }
-
-    /// How long since a byte last went either way.
-    pub fn idle_for(&self) -> Duration {
-        let last = Duration::from_millis(self.last_activity.load(Ordering::Relaxed));
-        self.started.elapsed().saturating_sub(last)
-    }
-
-    pub fn queue_limit(&self) -> usize {
-        self.queue_limit
-    }
-
-    pub fn age(&self) -> Duration {
-        self.started.elapsed()
-    }
-
-    fn touch(&self) {
-        let ms = self.started.elapsed().as_millis() as u64;
-        self.last_activity.store(ms, Ordering::Relaxed);
-    }
-
-    /// A `Now` close request, if one was made (kick, stop, idle).
-    pub(crate) fn close_now(&self) -> Option<CloseReason> {
-        match &self.outbox().close {
-            Some(CloseRequest::Now(reason)) => Some(reason.clone()),
-            _ => None,
-        }
-    }
-
-    /// Completes when something was queued or a close was requested.
-    pub(crate) fn woken(&self) -> tokio::sync::futures::Notified<'_> {
-        self.wake.notified()
-    }
-
-    pub(crate) fn count_in(&self, n: usize) {
-        self.count_in_msgs(n, 1);
-    }
-
-    /// `n` bytes received, holding `msgs` whole messages.
-    pub(crate) fn count_in_msgs(&self, n: usize, msgs: u64) {
-        self.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-        self.msgs_in.fetch_add(msgs, Ordering::Relaxed);
-        self.touch();
-    }
-
-    /// `n` bytes written, holding `msgs` messages.
-    pub(crate) fn count_out_msgs(&self, n: usize, msgs: u64) {
-        self.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
-        self.msgs_out.fetch_add(msgs, Ordering::Relaxed);
-        self.touch();
-    }
-
-    /// The relay: `n` bytes delivered one way (`inbound`: from the client), and one
-    /// message more when a read began it.
-    pub(crate) fn count_delivered(&self, inbound: bool, n: usize, message: bool) {
-        let (bytes, msgs) = if inbound { (&self.bytes_in, &self.msgs_in) } else { (&self.bytes_out, &self.msgs_out) };
-        bytes.fetch_add(n as u64, Ordering::Relaxed);
-        if message {
-            msgs.fetch_add(1, Ordering::Relaxed);
-        }
-        self.touch();
-    }
-
-    pub(crate) fn count_out(&self, n: usize) {
-        self.count_out_msgs(n, 1);
-    }
-
-    /// The idle timer (see [`idle_timer`]) fired: closes the connection if it has been quiet
-    /// for `limit`, else sets the timer for the rest of it.
-    pub(crate) fn idle_fired(&self, limit: Duration, timer: Pin<&mut tokio::time::Sleep>) {
-        let quiet = self.idle_for();
-        if quiet >= limit {
-            self.close(CloseRequest::Now(CloseReason::IdleTimeout(limit)));
-        } else {
-            timer.reset(Instant::now() + (limit - quiet));
-        }
-    }
 }
 
 /// Later than anything a connection waits for: a timer that is not armed.

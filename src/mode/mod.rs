@@ -3,11 +3,13 @@
 
 pub mod bench;
 pub mod client;
+pub mod conn;
 pub mod connection;
 pub mod dial;
 pub mod inbound;
 pub mod recency;
 pub mod relay;
+pub mod relay_udp;
 pub mod server;
 #[cfg(target_os = "linux")]
 pub mod splice;

@@ -9,8 +9,10 @@
 
 pub mod app;
 pub mod keys;
+pub mod log;
 pub mod packets;
 pub mod session;
+pub mod settings;
 pub mod view;
 
 use std::io;

@@ -1,0 +1,236 @@
+//! The UI's settings: the session's role and address, encodings, views, the automatic
+//! reply, periodic sends; edited field by field in the settings panel.
+
+use crate::input::Eol;
+use crate::render::TextEncoding;
+
+/// What the session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    TcpServer,
+    TcpClient,
+    UdpServer,
+    UdpClient,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::TcpServer, Role::TcpClient, Role::UdpServer, Role::UdpClient];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::TcpServer => "TCP server",
+            Role::TcpClient => "TCP client",
+            Role::UdpServer => "UDP listen",
+            Role::UdpClient => "UDP send",
+        }
+    }
+
+    pub fn is_server(self) -> bool {
+        matches!(self, Role::TcpServer | Role::UdpServer)
+    }
+
+    pub fn is_udp(self) -> bool {
+        matches!(self, Role::UdpServer | Role::UdpClient)
+    }
+}
+
+/// How a server answers what it receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AutoReply {
+    Off,
+    Echo,
+    Text(String),
+}
+
+/// The encodings offered in the settings (any other works from the command line).
+pub const ENCODINGS: [&str; 10] =
+    ["utf-8", "gbk", "gb18030", "big5", "shift_jis", "euc-kr", "utf-16le", "utf-16be", "latin1", "ascii"];
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub role: Role,
+    /// For a server the address to bind (empty: every interface); for a client the host.
+    pub address: String,
+    pub port: String,
+    pub encoding: TextEncoding,
+    /// Show received bytes as hex.
+    pub recv_hex: bool,
+    pub timestamps: bool,
+    pub reply: AutoReply,
+    /// The send box holds hex.
+    pub send_hex: bool,
+    pub eol: Eol,
+    /// Send the send box again every this many milliseconds (NetAssist's 定时发送).
+    pub interval_ms: Option<u64>,
+    /// How many times (none: until stopped).
+    pub count: Option<u64>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            role: Role::TcpServer,
+            address: String::new(),
+            port: "9090".into(),
+            encoding: TextEncoding::UTF8,
+            recv_hex: false,
+            timestamps: true,
+            reply: AutoReply::Off,
+            send_hex: false,
+            eol: Eol::None,
+            interval_ms: None,
+            count: None,
+        }
+    }
+}
+
+/// The rows of the settings panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Role,
+    Address,
+    Port,
+    Encoding,
+    Receive,
+    Timestamps,
+    Reply,
+    SendAs,
+    LineEnd,
+    Interval,
+    Count,
+}
+
+impl Field {
+    pub const ALL: [Field; 11] = [
+        Field::Role,
+        Field::Address,
+        Field::Port,
+        Field::Encoding,
+        Field::Receive,
+        Field::Timestamps,
+        Field::Reply,
+        Field::SendAs,
+        Field::LineEnd,
+        Field::Interval,
+        Field::Count,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Role => "Mode",
+            Field::Address => "Addr",
+            Field::Port => "Port",
+            Field::Encoding => "Enc",
+            Field::Receive => "Recv",
+            Field::Timestamps => "Time",
+            Field::Reply => "Reply",
+            Field::SendAs => "Send",
+            Field::LineEnd => "EOL",
+            Field::Interval => "Every",
+            Field::Count => "Times",
+        }
+    }
+
+    /// Fields typed in (the others cycle through their values).
+    pub fn is_text(self) -> bool {
+        matches!(self, Field::Address | Field::Port | Field::Reply | Field::Interval | Field::Count)
+    }
+}
+
+impl Settings {
+    pub fn value(&self, field: Field) -> String {
+        match field {
+            Field::Role => self.role.label().into(),
+            Field::Address if self.address.is_empty() && self.role.is_server() => "(all)".into(),
+            Field::Address => self.address.clone(),
+            Field::Port => self.port.clone(),
+            Field::Encoding => self.encoding.name().into(),
+            Field::Receive => if self.recv_hex { "hex" } else { "text" }.into(),
+            Field::Timestamps => if self.timestamps { "on" } else { "off" }.into(),
+            Field::Reply => match &self.reply {
+                AutoReply::Off => "off".into(),
+                AutoReply::Echo => "echo".into(),
+                AutoReply::Text(t) => t.clone(),
+            },
+            Field::SendAs => if self.send_hex { "hex" } else { "text" }.into(),
+            Field::LineEnd => match self.eol {
+                Eol::None => "none",
+                Eol::Lf => "LF",
+                Eol::Crlf => "CRLF",
+            }
+            .into(),
+            Field::Interval => self.interval_ms.map_or("off".into(), |ms| format!("{ms} ms")),
+            Field::Count => self.count.map_or("no limit".into(), |n| n.to_string()),
+        }
+    }
+
+    /// Moves a cycling field to its next (or previous) value.
+    pub fn cycle(&mut self, field: Field, forward: bool) {
+        let step = |i: usize, n: usize| if forward { (i + 1) % n } else { (i + n - 1) % n };
+        match field {
+            Field::Role => {
+                let i = Role::ALL.iter().position(|r| *r == self.role).unwrap_or(0);
+                self.role = Role::ALL[step(i, Role::ALL.len())];
+            }
+            Field::Encoding => {
+                let i = ENCODINGS.iter().position(|e| *e == self.encoding.name()).unwrap_or(0);
+                self.encoding = TextEncoding::from_name(ENCODINGS[step(i, ENCODINGS.len())]).expect("a known encoding");
+            }
+            Field::Receive => self.recv_hex = !self.recv_hex,
+            Field::Timestamps => self.timestamps = !self.timestamps,
+            Field::SendAs => self.send_hex = !self.send_hex,
+            Field::LineEnd => {
+                let all = [Eol::None, Eol::Lf, Eol::Crlf];
+                let i = all.iter().position(|e| *e == self.eol).unwrap_or(0);
+                self.eol = all[step(i, all.len())];
+            }
+            Field::Reply => {
+                self.reply = match (&self.reply, forward) {
+                    (AutoReply::Off, true) | (AutoReply::Text(_), false) => AutoReply::Echo,
+                    (AutoReply::Echo, true) => AutoReply::Text("ok".into()),
+                    (AutoReply::Echo, false) | (AutoReply::Text(_), true) => AutoReply::Off,
+                    (AutoReply::Off, false) => AutoReply::Text("ok".into()),
+                };
+            }
+            _ => {}
+        }
+    }
+
+    /// Sets a typed field; returns why the text is not acceptable.
+    pub fn set_text(&mut self, field: Field, text: &str) -> Result<(), String> {
+        let text = text.trim();
+        match field {
+            Field::Address => self.address = text.into(),
+            Field::Port => {
+                crate::cli::parse_port(text)?;
+                self.port = text.into();
+            }
+            Field::Reply => {
+                self.reply = match text {
+                    "" | "off" => AutoReply::Off,
+                    "echo" => AutoReply::Echo,
+                    t => AutoReply::Text(t.into()),
+                }
+            }
+            Field::Interval => {
+                self.interval_ms = match text {
+                    "" | "off" | "0" => None,
+                    t => Some(
+                        t.trim_end_matches("ms")
+                            .trim()
+                            .parse()
+                            .map_err(|_| format!("'{t}' is not a number of milliseconds"))?,
+                    ),
+                }
+            }
+            Field::Count => {
+                self.count = match text {
+                    "" | "0" | "no limit" => None,
+                    t => Some(t.parse().map_err(|_| format!("'{t}' is not a count"))?),
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
