@@ -12,6 +12,7 @@ mod hardening;
 mod lesson_tools;
 mod listen;
 mod relay;
+mod snapshot;
 mod tls;
 mod udp;
 mod ui;
