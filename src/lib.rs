@@ -48,6 +48,7 @@ pub mod event;
 pub mod input;
 pub mod mode;
 pub mod net;
+pub mod proto;
 pub mod netinfo;
 pub mod render;
 pub mod sink;
