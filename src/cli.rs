@@ -122,6 +122,15 @@ pub enum Command {
     /// The NetAssist window in a terminal: settings, clients, receive log, send box, counters
     #[command(after_help = "F1 in the UI lists the keys. listen --ui and connect --ui start in it with their options.")]
     Ui(UiArgs),
+    /// Compute a checksum (the calculator kept open beside NetAssist)
+    #[command(after_help = concat!(
+        "Algorithms: sum8, xor8, lrc, crc8, crc16-modbus, crc16-xmodem, crc16-ccitt-false,\n",
+        "crc16-ccitt, crc16-ibm, crc32; :be or :le after the name sets the byte order.\n\n",
+        "Examples:\n",
+        "  netassist checksum crc16-modbus '01 03 00 00 00 02'     # c4 0b\n",
+        "  netassist checksum sum8 --text 'AT+CSQ' -e gbk"
+    ))]
+    Checksum(ChecksumArgs),
 }
 
 /// The terminal UI's own options.
@@ -373,6 +382,29 @@ pub struct PingArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ChecksumArgs {
+    /// The algorithm
+    #[arg(value_name = "ALG", value_parser = parse_checksum)]
+    pub alg: crate::proto::checksum::Checksum,
+
+    /// The bytes, in hex (01 03 00 00 00 02)
+    #[arg(value_name = "HEX", required_unless_present = "text")]
+    pub hex: Option<String>,
+
+    /// Text instead of hex (escapes like \r\n work), in --encoding
+    #[arg(long, value_name = "TEXT", conflicts_with = "hex")]
+    pub text: Option<String>,
+
+    /// Text encoding for --text
+    #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = parse_encoding)]
+    pub encoding: TextEncoding,
+
+    /// JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct PortArgs {
     /// A port number (0-65535) or a service name (http, ssh, mqtt, ...)
     #[arg(value_name = "PORT|NAME", required_unless_present = "free")]
@@ -400,6 +432,37 @@ pub struct BuffersArgs {
     /// One JSON object
     #[arg(long)]
     pub json: bool,
+}
+
+/// What a message is and what it carries (`listen`, `connect`).
+#[derive(Debug, Args)]
+pub struct MessageArgs {
+    /// Where a received message ends: raw (each read), line, crlf, delim:HEX, fixed:N,
+    /// len:SIZE[:be|le][:OFFSET][:ADJUST], modbus-tcp
+    #[arg(long, value_name = "SPEC", default_value = "raw", value_parser = parse_frame)]
+    pub frame: crate::proto::frame::FrameSpec,
+
+    /// A message longer than this without its end is shown raw as an error (e.g. 64K, 1M)
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_queue_limit)]
+    pub max_frame: usize,
+
+    /// Append this checksum to every message sent (--send, typed lines, replies): sum8,
+    /// xor8, lrc, crc8, crc16-modbus, crc16-xmodem, crc16-ccitt-false, crc16-ccitt,
+    /// crc16-ibm, crc32; :be or :le sets the byte order
+    #[arg(long, value_name = "ALG", value_parser = parse_checksum)]
+    pub checksum: Option<crate::proto::checksum::Checksum>,
+
+    /// Check the checksum every received message ends with, and mark it ok or BAD
+    #[arg(long, value_name = "ALG", value_parser = parse_checksum)]
+    pub verify: Option<crate::proto::checksum::Checksum>,
+}
+
+fn parse_frame(s: &str) -> Result<crate::proto::frame::FrameSpec, String> {
+    crate::proto::frame::FrameSpec::parse(s)
+}
+
+fn parse_checksum(s: &str) -> Result<crate::proto::checksum::Checksum, String> {
+    crate::proto::checksum::Checksum::parse(s)
 }
 
 /// How events are shown; shared by every mode.
@@ -626,6 +689,9 @@ pub struct ListenArgs {
     pub line: LineArgs,
 
     #[command(flatten)]
+    pub messages: MessageArgs,
+
+    #[command(flatten)]
     pub socket: SocketArgs,
 
     #[command(flatten)]
@@ -703,6 +769,9 @@ pub struct ConnectArgs {
 
     #[command(flatten)]
     pub line: LineArgs,
+
+    #[command(flatten)]
+    pub messages: MessageArgs,
 
     #[command(flatten)]
     pub socket: SocketArgs,

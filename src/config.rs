@@ -13,6 +13,7 @@ use crate::input::LineFormat;
 use crate::mode::bench::{BenchConfig, BenchMode};
 use crate::mode::client::{ClientOptions, Payload};
 use crate::mode::connection::{ConnOptions, Reply};
+use crate::mode::inbound::Messages;
 use crate::mode::server::ServerOptions;
 use crate::mode::udp::{UdpClientOptions, UdpServerOptions};
 use crate::net::{BindTo, BufferRequest, UdpSetup, max_datagram, parse_ip};
@@ -35,6 +36,19 @@ pub fn text_arg(what: &str, text: &str, encoding: TextEncoding) -> Result<Bytes>
     text_to_bytes(text, encoding).map(Bytes::from).map_err(|e| argument(what, format!("{e} in '{text}'")))
 }
 
+/// A message to send, with `--checksum` after it.
+fn with_checksum(bytes: Bytes, args: &crate::cli::MessageArgs) -> Bytes {
+    match &args.checksum {
+        Some(c) => Bytes::from(c.append(&bytes)),
+        None => bytes,
+    }
+}
+
+/// `--frame`, `--max-frame`, `--verify`, `--checksum`.
+pub fn messages(args: &crate::cli::MessageArgs) -> Messages {
+    Messages { frame: args.frame.clone(), max_frame: args.max_frame, verify: args.verify, append: args.checksum }
+}
+
 pub fn hex_arg(what: &str, hex: &str) -> Result<Bytes> {
     let bytes = parse_hex(hex).map(Bytes::from).map_err(|e| argument(what, format!("{e} (in '{hex}')")))?;
     if bytes.is_empty() {
@@ -52,7 +66,7 @@ pub fn buffer_request(socket: &SocketArgs) -> BufferRequest {
 }
 
 pub fn line_format(line: &LineArgs, encoding: TextEncoding) -> LineFormat {
-    LineFormat { format: line.stdin_format, eol: line.eol, encoding }
+    LineFormat { format: line.stdin_format, eol: line.eol, encoding, checksum: None }
 }
 
 /// `--bind`: an IP address (with `%scope` for link-local IPv6) or a host name of this machine.
@@ -81,10 +95,15 @@ pub fn listen_options(args: &ListenArgs) -> Result<ServerOptions> {
         _ => Reply::None,
     };
     Ok(ServerOptions {
-        conn: ConnOptions { reply, idle_timeout: args.idle_timeout, linger: LINGER },
+        conn: ConnOptions {
+            reply,
+            messages: messages(&args.messages),
+            idle_timeout: args.idle_timeout,
+            linger: LINGER,
+        },
         max_conn: args.max_conn.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         queue_limit: args.queue_limit,
-        line: line_format(&args.line, encoding),
+        line: LineFormat { checksum: args.messages.checksum, ..line_format(&args.line, encoding) },
         dual_stack: false,
         backlog: args.backlog,
         access: access(&args.access)?,
@@ -260,13 +279,19 @@ pub fn relay_tls(args: &RelayArgs) -> (Option<crate::tls::ServerSetup>, Option<c
 /// otherwise.
 pub fn relay_accept_options(args: &RelayArgs) -> Result<ServerOptions> {
     Ok(ServerOptions {
-        conn: ConnOptions { reply: Reply::None, idle_timeout: args.idle_timeout, linger: LINGER },
+        conn: ConnOptions {
+            reply: Reply::None,
+            messages: Messages::default(),
+            idle_timeout: args.idle_timeout,
+            linger: LINGER,
+        },
         max_conn: args.max_conn.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         queue_limit: CLIENT_QUEUE,
         line: LineFormat {
             format: crate::input::StdinFormat::Text,
             eol: crate::input::Eol::Lf,
             encoding: args.encoding,
+            checksum: None,
         },
         dual_stack: false,
         backlog: args.backlog,
@@ -361,8 +386,8 @@ pub fn client_options(args: &ConnectArgs) -> Result<ClientOptions> {
     let mut payloads = Vec::with_capacity(args.sends.len());
     for send in &args.sends {
         payloads.push(match send {
-            SendArg::Text(t) => Payload::Bytes(text_arg("--send", t, encoding)?),
-            SendArg::Hex(h) => Payload::Bytes(hex_arg("--send-hex", h)?),
+            SendArg::Text(t) => Payload::Bytes(with_checksum(text_arg("--send", t, encoding)?, &args.messages)),
+            SendArg::Hex(h) => Payload::Bytes(with_checksum(hex_arg("--send-hex", h)?, &args.messages)),
             SendArg::File(path) => {
                 if path.as_os_str() != "-" {
                     // Found unreadable now rather than after connecting.
@@ -389,12 +414,17 @@ pub fn client_options(args: &ConnectArgs) -> Result<ClientOptions> {
         (None, None) => Some(1),
     };
     Ok(ClientOptions {
-        conn: ConnOptions { reply: Reply::None, idle_timeout: None, linger: LINGER },
+        conn: ConnOptions {
+            reply: Reply::None,
+            messages: messages(&args.messages),
+            idle_timeout: None,
+            linger: LINGER,
+        },
         payloads,
         interval: args.interval,
         rounds,
         wait: args.wait.0,
-        line: line_format(&args.line, encoding),
+        line: LineFormat { checksum: args.messages.checksum, ..line_format(&args.line, encoding) },
         queue_limit: CLIENT_QUEUE,
     })
 }

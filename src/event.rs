@@ -238,6 +238,8 @@ pub enum EventKind {
         peer: SocketAddr,
         dir: Dir,
         bytes: Bytes,
+        /// What the framer or the checksum check says of this message.
+        mark: Mark,
     },
     Closed {
         id: ConnId,
@@ -369,6 +371,34 @@ impl Incoming {
     /// Bytes of data events waiting now.
     pub fn queued_bytes(&self) -> usize {
         QUEUE_BYTES - self.room.available_permits()
+    }
+}
+
+/// What is known of one message beyond its bytes (`--frame`, `--verify`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Mark {
+    #[default]
+    None,
+    /// The stream ended inside a message: these are its first bytes.
+    Incomplete,
+    /// No message ended within `--max-frame` bytes: these are shown raw.
+    TooLong(usize),
+    /// `--verify`: the trailing checksum is right.
+    CheckOk(&'static str),
+    /// `--verify`: it is not; what the bytes before it give, and what came.
+    CheckBad { name: &'static str, expected: Vec<u8>, got: Vec<u8> },
+    /// `--verify`: the message is shorter than a checksum.
+    CheckShort(&'static str),
+}
+
+impl Mark {
+    /// For JSON's `check` field.
+    pub fn check_code(&self) -> Option<&'static str> {
+        match self {
+            Mark::CheckOk(_) => Some("ok"),
+            Mark::CheckBad { .. } | Mark::CheckShort(_) => Some("bad"),
+            _ => None,
+        }
     }
 }
 

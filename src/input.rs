@@ -51,6 +51,8 @@ pub struct LineFormat {
     pub format: StdinFormat,
     pub eol: Eol,
     pub encoding: TextEncoding,
+    /// `--checksum`: appended to every line's bytes (after its line ending).
+    pub checksum: Option<crate::proto::checksum::Checksum>,
 }
 
 impl LineFormat {
@@ -59,7 +61,11 @@ impl LineFormat {
         let mut out = match self.format {
             StdinFormat::Hex => {
                 let text = std::str::from_utf8(line).map_err(|_| "a hex line must be ASCII hex digits".to_string())?;
-                return parse_hex(text).map(Bytes::from).map_err(|e| e.to_string());
+                let bytes = parse_hex(text).map_err(|e| e.to_string())?;
+                return Ok(Bytes::from(match &self.checksum {
+                    Some(c) => c.append(&bytes),
+                    None => bytes,
+                }));
             }
             StdinFormat::Escapes => {
                 let text = std::str::from_utf8(line)
@@ -76,6 +82,9 @@ impl LineFormat {
             },
         };
         out.extend_from_slice(self.eol.bytes());
+        if let Some(c) = &self.checksum {
+            out = c.append(&out);
+        }
         Ok(Bytes::from(out))
     }
 }
@@ -232,7 +241,7 @@ mod tests {
     use super::*;
 
     fn fmt(format: StdinFormat, eol: Eol, encoding: &str) -> LineFormat {
-        LineFormat { format, eol, encoding: TextEncoding::from_name(encoding).unwrap() }
+        LineFormat { format, eol, encoding: TextEncoding::from_name(encoding).unwrap(), checksum: None }
     }
 
     fn send(to: Target, bytes: &[u8]) -> Command {

@@ -48,8 +48,8 @@ pub mod event;
 pub mod input;
 pub mod mode;
 pub mod net;
-pub mod proto;
 pub mod netinfo;
+pub mod proto;
 pub mod render;
 pub mod sink;
 pub mod tls;
@@ -86,6 +86,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Ping(args) => cmd::ping::ping(args).await,
             Command::Relay(args) => cmd::relay::relay(args).await,
             Command::Bench(args) => cmd::bench::bench(args).await,
+            Command::Checksum(args) => cmd::report(|out| cmd::checksum::run(out, &args)),
             Command::Ui(args) => {
                 let settings = ui::app::Settings::default();
                 cmd::terminal_ui(ui::UiStart { settings, open: false, log_lines: args.log_lines as usize }).await

@@ -5,6 +5,7 @@ mod util;
 
 mod bench;
 mod connect;
+mod device;
 mod errors;
 mod examples;
 mod faults;

@@ -3,6 +3,7 @@
 //! engine ([`crate::mode`]). What they share is here: the output, signals, the end.
 
 pub mod bench;
+pub mod checksum;
 pub mod connect;
 pub mod listen;
 pub mod ping;

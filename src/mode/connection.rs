@@ -26,11 +26,14 @@ use crate::event::{CloseReason, Dir, EventKind};
 
 pub use super::conn::{CloseRequest, Conn, Push};
 pub use super::inbound::Reply;
-use super::inbound::{Framer, Inbound};
+use super::inbound::{Inbound, Messages};
+use crate::event::Mark;
 
 #[derive(Debug, Clone)]
 pub struct ConnOptions {
     pub reply: Reply,
+    /// What a message is and carries (`--frame`, `--verify`, `--checksum` on replies).
+    pub messages: Messages,
     pub idle_timeout: Option<Duration>,
     /// How long to keep reading after we sent FIN, so the peer's last bytes are seen and
     /// the close stays a FIN rather than a reset.
@@ -102,8 +105,8 @@ struct Got {
     n: usize,
     /// Whole messages in them.
     msgs: u64,
-    /// Copies of the messages, for the views, when they want them.
-    shown: Vec<Bytes>,
+    /// Copies of the messages with their marks, for the views, when they want them.
+    shown: Vec<(Bytes, Mark)>,
     /// Answers written whole at once: bytes, count, copies for the views.
     written: usize,
     written_msgs: u64,
@@ -116,10 +119,17 @@ struct Got {
 impl Got {
     /// A message was received; `answer` is what to send back, written at once when a
     /// socket is given and takes it, else kept to be written later.
-    fn message(&mut self, message: &[u8], answer: Option<&[u8]>, stream: Option<&TcpStream>, want_data: bool) {
+    fn message(
+        &mut self,
+        message: &[u8],
+        mark: Mark,
+        answer: Option<&[u8]>,
+        stream: Option<&TcpStream>,
+        want_data: bool,
+    ) {
         self.msgs += 1;
         if want_data {
-            self.shown.push(Bytes::copy_from_slice(message));
+            self.shown.push((Bytes::copy_from_slice(message), mark));
         }
         let Some(answer) = answer else { return };
         if self.error.is_some() {
@@ -155,18 +165,28 @@ impl Got {
 
     /// Counts and shows what was received and answered; returns what is left to write.
     async fn report(self, conn: &Conn, events: &Events) -> io::Result<Option<Out>> {
+        // Counted before anything is shown: what was written is counted even while the
+        // views are behind (`:list` in the meantime sees it).
         conn.count_in_msgs(self.n, self.msgs);
-        for bytes in self.shown {
-            events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::In, bytes }).await;
+        if self.written_msgs > 0 {
+            conn.count_out_msgs(self.written, self.written_msgs);
+        }
+        for (bytes, mark) in self.shown {
+            events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::In, bytes, mark }).await;
         }
         if let Some(e) = self.error {
             return Err(e);
         }
-        if self.written_msgs > 0 {
-            conn.count_out_msgs(self.written, self.written_msgs);
-        }
         for bytes in self.written_shown {
-            events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::Out, bytes }).await;
+            events
+                .send(EventKind::Data {
+                    id: conn.id,
+                    peer: conn.peer,
+                    dir: Dir::Out,
+                    bytes,
+                    mark: crate::event::Mark::None,
+                })
+                .await;
         }
         Ok(self.rest)
     }
@@ -186,11 +206,24 @@ fn read_and_answer(
             return Ok(Read::Eof);
         }
         let mut got = Got { n, ..Got::default() };
-        inbound.on_read(&buf[..n], |message, answer| {
-            got.message(message, answer.filter(|_| answering), Some(stream), want_data)
+        inbound.on_read(&buf[..n], |message, mark, answer| {
+            got.message(message, mark, answer.as_deref().filter(|_| answering), Some(stream), want_data)
         });
         Ok(Read::Data(got))
     })
+}
+
+/// The stream ended: what the framer holds of a message that never completed is a message
+/// too, marked incomplete.
+async fn incomplete(inbound: &mut Inbound<'_>, conn: &Conn, want_data: bool, events: &Events) {
+    if let Some(bytes) = inbound.rest() {
+        conn.count_in_msgs(0, 1);
+        if want_data {
+            events
+                .send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::In, bytes, mark: Mark::Incomplete })
+                .await;
+        }
+    }
 }
 
 /// A write finished: count it, give its room in the queue back, show it.
@@ -201,7 +234,15 @@ async fn finished_write(done: Out, conn: &Conn, want_data: bool, events: &Events
         conn.space.notify_waiters();
     }
     if want_data {
-        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::Out, bytes: done.bytes }).await;
+        events
+            .send(EventKind::Data {
+                id: conn.id,
+                peer: conn.peer,
+                dir: Dir::Out,
+                bytes: done.bytes,
+                mark: crate::event::Mark::None,
+            })
+            .await;
     }
 }
 
@@ -271,7 +312,7 @@ pub async fn serve(
     stop: &CancellationToken,
 ) -> CloseReason {
     let want_data = events.wants_data();
-    let mut inbound = Inbound::new(Framer::default(), &opts.reply);
+    let mut inbound = Inbound::new(&opts.messages, &opts.reply);
     let mut pending: Option<Out> = None;
     let mut read_open = true;
     let mut half_closed = false;
@@ -355,6 +396,7 @@ pub async fn serve(
                     Err(e) => return io_reason(&e),
                     Ok(Read::Eof) => {
                         read_open = false;
+                        incomplete(&mut inbound, conn, want_data, events).await;
                         if finishing.is_none() && !deadline_armed {
                             deadline.as_mut().reset(Instant::now() + FLUSH_AFTER_EOF);
                             deadline_armed = true;
@@ -384,7 +426,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
     stop: &CancellationToken,
 ) -> CloseReason {
     let want_data = events.wants_data();
-    let mut inbound = Inbound::new(Framer::default(), &opts.reply);
+    let mut inbound = Inbound::new(&opts.messages, &opts.reply);
     let (mut rd, mut wr) = tokio::io::split(io);
     let mut rbuf = vec![0u8; 16 * 1024];
     let mut pending: Option<Out> = None;
@@ -446,6 +488,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
                 let n = match got {
                     Ok(0) => {
                         read_open = false;
+                        incomplete(&mut inbound, conn, want_data, events).await;
                         if !eof_armed {
                             eof_deadline.as_mut().reset(Instant::now() + FLUSH_AFTER_EOF);
                             eof_armed = true;
@@ -457,8 +500,8 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
                 };
                 let mut got = Got { n, ..Got::default() };
                 // Answers are written by the branch above, in the order of their messages.
-                inbound.on_read(&rbuf[..n], |message, answer| {
-                    got.message(message, answer.filter(|_| !half_closed), None, want_data)
+                inbound.on_read(&rbuf[..n], |message, mark, answer| {
+                    got.message(message, mark, answer.as_deref().filter(|_| !half_closed), None, want_data)
                 });
                 match got.report(conn, events).await {
                     Ok(rest) => pending = rest,

@@ -14,7 +14,13 @@
 //! A new way to split (`--frame`) is a variant of `Framer`; a new way to answer (rules) is
 //! a change in `Responder`. No engine changes for either.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
+
+use crate::event::Mark;
+use crate::proto::checksum::{Check, Checksum};
+use crate::proto::frame::{Frame, FrameSpec, Splitter};
 
 /// How a connection answers what it receives.
 #[derive(Debug, Clone)]
@@ -26,26 +32,44 @@ pub enum Reply {
     Bytes(Bytes),
 }
 
-/// Where one message ends in the byte stream.
-#[derive(Debug, Clone, Default)]
-pub enum Framer {
-    /// Each read is a message (what TCP's recv() returned).
-    #[default]
-    Raw,
+/// What a message is and what it carries: how the stream is split (`--frame`, with its
+/// limit), the checksum checked on what comes in (`--verify`) and added to what goes out
+/// (`--checksum`).
+#[derive(Debug, Clone)]
+pub struct Messages {
+    pub frame: FrameSpec,
+    pub max_frame: usize,
+    pub verify: Option<Checksum>,
+    pub append: Option<Checksum>,
 }
 
-impl Framer {
-    /// Calls `each` with every whole message `chunk` completes, in order.
-    pub fn split(&mut self, chunk: &[u8], mut each: impl FnMut(&[u8])) {
-        match self {
-            Framer::Raw => each(chunk),
+impl Default for Messages {
+    fn default() -> Self {
+        Messages { frame: FrameSpec::Raw, max_frame: 1 << 20, verify: None, append: None }
+    }
+}
+
+impl Messages {
+    /// What `--verify` says of a message.
+    pub fn mark(&self, message: &[u8]) -> Mark {
+        match &self.verify {
+            None => Mark::None,
+            Some(c) => {
+                let name = c.name();
+                match c.verify(message) {
+                    Check::Ok => Mark::CheckOk(name),
+                    Check::Short => Mark::CheckShort(name),
+                    Check::Bad { expected, got } => Mark::CheckBad { name, expected, got },
+                }
+            }
         }
     }
 
-    /// At the end of the stream: what is left of a message that never completed.
-    pub fn rest(&mut self) -> Option<Bytes> {
-        match self {
-            Framer::Raw => None,
+    /// A message to send, with `--checksum` after it.
+    pub fn outgoing<'m>(&self, bytes: &'m [u8]) -> Cow<'m, [u8]> {
+        match &self.append {
+            None => Cow::Borrowed(bytes),
+            Some(c) => Cow::Owned(c.append(bytes)),
         }
     }
 }
@@ -79,26 +103,39 @@ impl<'a> Responder<'a> {
     }
 }
 
-/// One connection's receive side: its framer (with its state) and the responder.
+/// One connection's receive side: its splitter (with what it holds), the responder, and
+/// what messages carry.
 pub struct Inbound<'a> {
-    framer: Framer,
+    splitter: Splitter,
     responder: Responder<'a>,
+    messages: &'a Messages,
 }
 
 impl<'a> Inbound<'a> {
-    pub fn new(framer: Framer, reply: &'a Reply) -> Inbound<'a> {
-        Inbound { framer, responder: Responder::new(reply) }
+    pub fn new(messages: &'a Messages, reply: &'a Reply) -> Inbound<'a> {
+        Inbound {
+            splitter: Splitter::new(messages.frame.clone(), messages.max_frame),
+            responder: Responder::new(reply),
+            messages,
+        }
     }
 
-    /// Feeds what one read returned; calls `each(message, answer)` for every whole message.
-    pub fn on_read(&mut self, chunk: &[u8], mut each: impl FnMut(&[u8], Option<&[u8]>)) {
-        let responder = self.responder;
-        self.framer.split(chunk, |message| each(message, responder.answer(message)));
+    /// Feeds what one read returned; calls `each(message, mark, answer)` for every whole
+    /// message (and for bytes past the limit, marked, with no answer).
+    pub fn on_read(&mut self, chunk: &[u8], mut each: impl FnMut(&[u8], Mark, Option<Cow<'_, [u8]>>)) {
+        let (responder, messages) = (self.responder, self.messages);
+        self.splitter.push(chunk, |frame| match frame {
+            Frame::Whole(message) => {
+                let answer = responder.answer(message).map(|a| messages.outgoing(a));
+                each(message, messages.mark(message), answer)
+            }
+            Frame::TooLong(bytes) => each(bytes, Mark::TooLong(messages.max_frame), None),
+        });
     }
 
     /// What is left of an incomplete message when the stream ends.
     pub fn rest(&mut self) -> Option<Bytes> {
-        self.framer.rest()
+        self.splitter.rest().map(Bytes::from)
     }
 }
 
@@ -110,9 +147,10 @@ mod tests {
     fn raw_messages_are_reads_and_answers_follow_the_reply() {
         let ok = Reply::Bytes(Bytes::from_static(b"ok"));
         for (reply, want) in [(Reply::None, None), (Reply::Echo, Some(&b"ab"[..])), (ok, Some(&b"ok"[..]))] {
-            let mut inbound = Inbound::new(Framer::Raw, &reply);
+            let messages = Messages::default();
+            let mut inbound = Inbound::new(&messages, &reply);
             let mut seen = Vec::new();
-            inbound.on_read(b"ab", |m, a| seen.push((m.to_vec(), a.map(<[u8]>::to_vec))));
+            inbound.on_read(b"ab", |m, _, a| seen.push((m.to_vec(), a.map(|a| a.to_vec()))));
             assert_eq!(seen, vec![(b"ab".to_vec(), want.map(<[u8]>::to_vec))]);
             assert!(inbound.rest().is_none());
         }

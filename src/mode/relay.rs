@@ -352,7 +352,7 @@ async fn delivered(moved: io::Result<Delivered>, conn: &Conn, dir: Dir, events: 
     let moved = moved?;
     count(conn, dir, moved.n, false);
     if let Some(bytes) = moved.shown {
-        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes }).await;
+        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes, mark: crate::event::Mark::None }).await;
     }
     Ok(())
 }
@@ -365,7 +365,7 @@ async fn undelivered(flow: &mut Flow, conn: &Conn, dir: Dir, want: bool, events:
         return;
     }
     if want && let Some(bytes) = flow.carry.written_part() {
-        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes }).await;
+        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes, mark: crate::event::Mark::None }).await;
     }
     events.send(EventKind::Error { id: Some(conn.id), message: not_delivered(left, dir, conn.id) }).await;
 }
@@ -412,7 +412,9 @@ async fn step(
             // A read is a message; its bytes count as they are written.
             count(conn, dir, moved.n, true);
             if let Some(bytes) = moved.shown {
-                events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes }).await;
+                events
+                    .send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes, mark: crate::event::Mark::None })
+                    .await;
             }
             Ok(())
         }
@@ -446,7 +448,9 @@ impl IoFlow {
         if *at == bytes.len() {
             let (bytes, _) = self.pending.take().expect("present");
             if want {
-                events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes }).await;
+                events
+                    .send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes, mark: crate::event::Mark::None })
+                    .await;
             }
         }
     }
@@ -469,7 +473,15 @@ impl IoFlow {
     async fn undelivered(&mut self, conn: &Conn, dir: Dir, want: bool, events: &Events) {
         let Some((bytes, at)) = self.pending.take() else { return };
         if want && at > 0 {
-            events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes: bytes.slice(..at) }).await;
+            events
+                .send(EventKind::Data {
+                    id: conn.id,
+                    peer: conn.peer,
+                    dir,
+                    bytes: bytes.slice(..at),
+                    mark: crate::event::Mark::None,
+                })
+                .await;
         }
         events
             .send(EventKind::Error { id: Some(conn.id), message: not_delivered(bytes.len() - at, dir, conn.id) })

@@ -171,7 +171,7 @@ pub async fn run_udp(
                     let s = sessions.get(&from).expect("present or just made");
                     s.conn.count_in(n);
                     if want {
-                        events.send(EventKind::Data { id: s.conn.id, peer: s.conn.peer, dir: Dir::C2T, bytes: Bytes::copy_from_slice(&buf[..n]) }).await;
+                        events.send(EventKind::Data { id: s.conn.id, peer: s.conn.peer, dir: Dir::C2T, bytes: Bytes::copy_from_slice(&buf[..n]), mark: crate::event::Mark::None }).await;
                     }
                     match s.upstream.try_send(&buf[..n]) {
                         Ok(_) => {}
@@ -231,6 +231,7 @@ async fn back_to_client(
                     peer: conn.peer,
                     dir: Dir::T2C,
                     bytes: Bytes::copy_from_slice(&buf[..n]),
+                    mark: crate::event::Mark::None,
                 })
                 .await;
         }

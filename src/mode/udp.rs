@@ -241,7 +241,7 @@ pub async fn run_server(
                     }
                     let data = want_data.then(|| Bytes::copy_from_slice(&buf[..n]));
                     if let Some(bytes) = data.clone() {
-                        events.send(EventKind::Data { id: noted.id, peer: shown, dir: Dir::In, bytes }).await;
+                        events.send(EventKind::Data { id: noted.id, peer: shown, dir: Dir::In, bytes, mark: crate::event::Mark::None }).await;
                     }
                     // A datagram is a message: the responder answers it as the TCP engines do.
                     if let Some(answer) = responder.answer(&buf[..n]) {
@@ -253,7 +253,7 @@ pub async fn run_server(
                         }
                         count_out(&mut peers, &mut totals, noted.id, len);
                         if let Some(bytes) = shown_answer {
-                            events.send(EventKind::Data { id: noted.id, peer: shown, dir: Dir::Out, bytes }).await;
+                            events.send(EventKind::Data { id: noted.id, peer: shown, dir: Dir::Out, bytes, mark: crate::event::Mark::None }).await;
                         }
                     }
                 }
@@ -336,7 +336,15 @@ async fn command(
                     Ok(()) => {
                         count_out(peers, totals, id, bytes.len());
                         if events.wants_data() {
-                            events.send(EventKind::Data { id, peer: shown, dir: Dir::Out, bytes: bytes.clone() }).await;
+                            events
+                                .send(EventKind::Data {
+                                    id,
+                                    peer: shown,
+                                    dir: Dir::Out,
+                                    bytes: bytes.clone(),
+                                    mark: crate::event::Mark::None,
+                                })
+                                .await;
                         }
                     }
                     Err(e) => {
@@ -423,7 +431,15 @@ impl Datagrams<'_> {
         }
         *lock(self.last) = Instant::now();
         if self.events.wants_data() {
-            self.events.send(EventKind::Data { id: 1, peer: self.target, dir: Dir::Out, bytes: bytes.clone() }).await;
+            self.events
+                .send(EventKind::Data {
+                    id: 1,
+                    peer: self.target,
+                    dir: Dir::Out,
+                    bytes: bytes.clone(),
+                    mark: crate::event::Mark::None,
+                })
+                .await;
         }
         Ok(())
     }
@@ -504,7 +520,15 @@ pub async fn run_client(
             }
             if events.wants_data() {
                 let bytes = Bytes::copy_from_slice(&buf[..n]);
-                events.send(EventKind::Data { id: noted.id, peer: shown, dir: Dir::In, bytes }).await;
+                events
+                    .send(EventKind::Data {
+                        id: noted.id,
+                        peer: shown,
+                        dir: Dir::In,
+                        bytes,
+                        mark: crate::event::Mark::None,
+                    })
+                    .await;
             }
         }
     };

@@ -43,7 +43,10 @@ pub struct Checksum {
 pub enum Check {
     Ok,
     /// `expected` is what the bytes before it give; `got` what the message ends with.
-    Bad { expected: Vec<u8>, got: Vec<u8> },
+    Bad {
+        expected: Vec<u8>,
+        got: Vec<u8>,
+    },
     /// The message is shorter than a checksum.
     Short,
 }
@@ -96,6 +99,11 @@ impl Checksum {
             "crc32" => Alg::Crc32(&crc::CRC_32_ISO_HDLC),
             _ => return None,
         })
+    }
+
+    /// Its name, as `--checksum` takes it.
+    pub fn name(&self) -> &'static str {
+        self.name
     }
 
     /// How many bytes the checksum takes.

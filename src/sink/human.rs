@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 
 use super::{Sink, write_line};
-use crate::event::{ClientInfo, CloseReason, ConnId, Counters, Dir, Event, EventKind, Proto, Side, seconds};
+use crate::event::{ClientInfo, CloseReason, ConnId, Counters, Dir, Event, EventKind, Mark, Proto, Side, seconds};
 use crate::render::escape::{escape_bytes_into, escape_text_into, shown_name};
 use crate::render::hex::dump_into;
 use crate::render::time::LocalClock;
@@ -139,7 +139,7 @@ impl Human {
         text
     }
 
-    fn data(&mut self, event: &Event, id: ConnId, dir: Dir, bytes: &[u8]) -> io::Result<()> {
+    fn data(&mut self, event: &Event, id: ConnId, dir: Dir, bytes: &[u8], mark: &Mark) -> io::Result<()> {
         let (verb, style) = match dir {
             Dir::In => ("recv", RECV),
             Dir::Out => ("sent", SENT),
@@ -147,7 +147,20 @@ impl Human {
             Dir::T2C => ("t->c", SENT),
         };
         let unit = if bytes.len() == 1 { "byte" } else { "bytes" };
-        let head = format!("#{id} {} {} {unit}:", self.paint(style, verb), bytes.len());
+        let marked = match mark {
+            Mark::None => String::new(),
+            Mark::Incomplete => " (incomplete: the stream ended inside this message)".into(),
+            Mark::TooLong(limit) => format!(" (no message end within --max-frame {limit} bytes: shown raw)"),
+            Mark::CheckOk(name) => format!(" ({name} {})", self.paint(GOOD, "ok")),
+            Mark::CheckShort(name) => format!(" ({name} {}: shorter than the checksum)", self.paint(WARN, "BAD")),
+            Mark::CheckBad { name, expected, got } => format!(
+                " ({name} {}: expected {}, got {})",
+                self.paint(WARN, "BAD"),
+                crate::render::hex::spaced(expected),
+                crate::render::hex::spaced(got)
+            ),
+        };
+        let head = format!("#{id} {} {} {unit}{marked}:", self.paint(style, verb), bytes.len());
         match self.opts.show {
             Show::Len => self.line(event, head.trim_end_matches(':')),
             Show::Text => {
@@ -316,8 +329,8 @@ impl Sink for Human {
                 let what = self.paint(WARN, "rejected");
                 self.line(event, &format!("{what} {peer}: {}", shown_name(reason)))
             }
-            EventKind::Data { id, dir, bytes, .. } => {
-                self.data(event, *id, *dir, bytes)?;
+            EventKind::Data { id, dir, bytes, mark, .. } => {
+                self.data(event, *id, *dir, bytes, mark)?;
                 if self.opts.explain {
                     let n = bytes.len();
                     let text = match dir {
@@ -447,6 +460,7 @@ mod tests {
             peer: "127.0.0.1:5000".parse().unwrap(),
             dir,
             bytes: Bytes::copy_from_slice(bytes),
+            mark: crate::event::Mark::None,
         })
     }
 

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 
 use super::{Sink, write_line};
-use crate::event::{ConnId, Counters, Dir, Event, EventKind};
+use crate::event::{ConnId, Counters, Dir, Event, EventKind, Mark};
 use crate::render::hex::to_hex;
 use crate::render::time::rfc3339_utc;
 use crate::render::{Piece, StreamDecoder, TextEncoding};
@@ -196,11 +196,26 @@ impl Sink for Json {
                 o.addr("peer", peer).str("reason", reason);
                 o.finish()
             }
-            EventKind::Data { id, peer, dir, bytes } => {
+            EventKind::Data { id, peer, dir, bytes, mark } => {
                 let text = self.text_of(*id, *dir, bytes);
                 let mut o = JsonObject::new("data", t);
                 o.num("id", id).addr("peer", peer).str("dir", dir.as_str()).num("len", bytes.len());
                 o.str("text", &text).str("hex", &to_hex(bytes));
+                match mark {
+                    Mark::None => {}
+                    Mark::Incomplete => {
+                        o.str("partial", "incomplete");
+                    }
+                    Mark::TooLong(limit) => {
+                        o.str("partial", "too_long").num("max_frame", limit);
+                    }
+                    Mark::CheckOk(name) | Mark::CheckShort(name) => {
+                        o.str("check", mark.check_code().unwrap_or_default()).str("checksum", name);
+                    }
+                    Mark::CheckBad { name, expected, .. } => {
+                        o.str("check", "bad").str("checksum", name).str("check_expected", &to_hex(expected));
+                    }
+                }
                 o.finish()
             }
             EventKind::Closed { id, peer, reason, counters, duration } => {
@@ -307,6 +322,7 @@ mod tests {
                 peer: "[::1]:9".parse().unwrap(),
                 dir: Dir::In,
                 bytes: Bytes::from_static(b"\xc4\xe3\xff\xc4"),
+                mark: crate::event::Mark::None,
             },
         };
         json.event(&event).unwrap();

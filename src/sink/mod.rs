@@ -334,7 +334,13 @@ mod tests {
     use crate::event::Dir;
 
     fn chunk(n: usize) -> EventKind {
-        EventKind::Data { id: 1, peer: ([127, 0, 0, 1], 9).into(), dir: Dir::In, bytes: Bytes::from(vec![7u8; n]) }
+        EventKind::Data {
+            id: 1,
+            peer: ([127, 0, 0, 1], 9).into(),
+            dir: Dir::In,
+            bytes: Bytes::from(vec![7u8; n]),
+            mark: crate::event::Mark::None,
+        }
     }
 
     #[test]

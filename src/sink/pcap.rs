@@ -355,7 +355,8 @@ mod tests {
         }))
         .unwrap();
         let big = Bytes::from(vec![7u8; 70_000]);
-        pcap.event(&event(EventKind::Data { id: 1, peer, dir: Dir::In, bytes: big })).unwrap();
+        pcap.event(&event(EventKind::Data { id: 1, peer, dir: Dir::In, bytes: big, mark: crate::event::Mark::None }))
+            .unwrap();
         pcap.event(&event(EventKind::Closed {
             id: 1,
             peer,

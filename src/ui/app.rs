@@ -555,7 +555,13 @@ mod tests {
     }
 
     fn data(id: ConnId, dir: Dir, bytes: &[u8]) -> Event {
-        at(EventKind::Data { id, peer: peer(5000 + id as u16), dir, bytes: Bytes::copy_from_slice(bytes) })
+        at(EventKind::Data {
+            id,
+            peer: peer(5000 + id as u16),
+            dir,
+            bytes: Bytes::copy_from_slice(bytes),
+            mark: crate::event::Mark::None,
+        })
     }
 
     #[test]
@@ -617,7 +623,13 @@ mod tests {
             let mut app = App::new(Settings::default(), 50);
             app.settings.encoding = TextEncoding::from_name(encoding).unwrap();
             for _ in 0..30 {
-                app.on_event(&at(EventKind::Data { id: 1, peer: peer(5001), dir: Dir::In, bytes: read.clone() }));
+                app.on_event(&at(EventKind::Data {
+                    id: 1,
+                    peer: peer(5001),
+                    dir: Dir::In,
+                    bytes: read.clone(),
+                    mark: crate::event::Mark::None,
+                }));
                 app.on_event(&data(1, Dir::In, &[b'a'; 60_000]));
             }
             assert_eq!(app.log.entries.len(), 50);

@@ -62,7 +62,7 @@ fn reply(settings: &Settings) -> Result<Reply, String> {
 }
 
 fn line_format(settings: &Settings) -> LineFormat {
-    LineFormat { format: StdinFormat::Text, eol: settings.eol, encoding: settings.encoding }
+    LineFormat { format: StdinFormat::Text, eol: settings.eol, encoding: settings.encoding, checksum: None }
 }
 
 /// Starts what the settings describe.
@@ -89,7 +89,12 @@ async fn serve(
     let port = crate::cli::parse_port(&s.port)?;
     let bind =
         crate::config::bind_to((!s.address.is_empty()).then_some(s.address.as_str())).map_err(|e| e.to_string())?;
-    let conn = ConnOptions { reply: reply(&s)?, idle_timeout: None, linger: LINGER };
+    let conn = ConnOptions {
+        reply: reply(&s)?,
+        messages: crate::mode::inbound::Messages::default(),
+        idle_timeout: None,
+        linger: LINGER,
+    };
     let access = Arc::new(crate::access::Access::default());
     if s.role == Role::UdpServer {
         let bound = crate::net::bind_udp(bind, port, &UdpSetup::default()).map_err(|e| e.to_string())?;
@@ -158,7 +163,12 @@ async fn client(
     };
     let Some(connected) = dial.dial(&stop).await.map_err(|e| e.to_string())? else { return Ok(()) };
     let opts = crate::mode::client::ClientOptions {
-        conn: ConnOptions { reply: Reply::None, idle_timeout: None, linger: LINGER },
+        conn: ConnOptions {
+            reply: Reply::None,
+            messages: crate::mode::inbound::Messages::default(),
+            idle_timeout: None,
+            linger: LINGER,
+        },
         payloads: Vec::new(),
         interval: None,
         rounds: Some(1),

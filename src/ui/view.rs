@@ -326,6 +326,7 @@ mod tests {
                 peer: "127.0.0.1:51528".parse().unwrap(),
                 dir,
                 bytes: Bytes::copy_from_slice(bytes),
+                mark: crate::event::Mark::None,
             })
         };
         let gbk = TextEncoding::from_name("gbk").unwrap();

@@ -1,0 +1,110 @@
+//! netassist as a device simulator: messages framed out of the byte stream however the
+//! reads fall, checksums appended and verified, the Modbus answer byte-exact.
+
+use std::io::Write;
+
+use crate::util::*;
+
+fn server(extra: &[&str]) -> (Proc, u16) {
+    let mut args = vec!["listen", "0", "--bind", "127.0.0.1", "--json"];
+    args.extend_from_slice(extra);
+    let mut p = Proc::spawn(&args);
+    let port = p.port();
+    (p, port)
+}
+
+/// The texts of the next `n` data events in.
+fn messages(p: &mut Proc, n: usize) -> Vec<serde_json::Value> {
+    (0..n).map(|_| p.event_where("a message in", |v| v["event"] == "data" && v["dir"] == "in")).collect()
+}
+
+#[test]
+fn lines_are_messages_however_the_reads_fall() {
+    let (mut p, port) = server(&["--frame", "line"]);
+    let mut c = client(port);
+    // One byte at a time, then many messages in one write.
+    for b in b"a\nb\nc" {
+        c.write_all(&[*b]).unwrap();
+        c.flush().unwrap();
+    }
+    c.write_all(b"d\ne\nf").unwrap();
+    drop(c);
+    let got: Vec<String> = messages(&mut p, 5).iter().map(|v| v["text"].as_str().unwrap().to_string()).collect();
+    assert_eq!(got, ["a\n", "b\n", "cd\n", "e\n", "f"]);
+    let closed = p.event("closed", Some(1));
+    assert_eq!((closed["msgs_in"].as_u64(), closed["bytes_in"].as_u64()), (Some(5), Some(10)));
+    let last = p.seen.iter().rev().find(|l| l.contains("\"text\":\"f\"")).unwrap().clone();
+    assert!(last.contains("\"partial\":\"incomplete\""), "{last}");
+}
+
+#[test]
+fn length_prefixed_and_past_the_limit() {
+    let (mut p, port) = server(&["--frame", "modbus-tcp", "--max-frame", "64"]);
+    let request = [0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x00, 0x00, 0x00, 0x02];
+    let mut c = client(port);
+    let mut two = request.to_vec();
+    two.extend_from_slice(&request);
+    for chunk in two.chunks(5) {
+        c.write_all(chunk).unwrap();
+        c.flush().unwrap();
+    }
+    for m in messages(&mut p, 2) {
+        assert_eq!(m["hex"], "000100000006010300000002");
+    }
+    // A header that announces 1000 bytes is past --max-frame: shown raw, the connection goes on.
+    c.write_all(&[0, 2, 0, 0, 0x03, 0xe8, 1, 3]).unwrap();
+    let raw = messages(&mut p, 1).remove(0);
+    assert_eq!((raw["partial"].as_str(), raw["max_frame"].as_u64()), (Some("too_long"), Some(64)), "{raw}");
+}
+
+#[test]
+fn the_modbus_read_is_answered_with_a_correct_crc() {
+    let (mut p, port) =
+        server(&["--reply-hex", "01 03 04 00 0a 00 0b", "--checksum", "crc16-modbus", "--verify", "crc16-modbus"]);
+    let mut c = client(port);
+    c.write_all(&[0x01, 0x03, 0x00, 0x00, 0x00, 0x02, 0xc4, 0x0b]).unwrap();
+    assert_eq!(read_n(&mut c, 9), [0x01, 0x03, 0x04, 0x00, 0x0a, 0x00, 0x0b, 0x9b, 0xf6]);
+    let good = messages(&mut p, 1).remove(0);
+    assert_eq!((good["check"].as_str(), good["checksum"].as_str()), (Some("ok"), Some("crc16-modbus")));
+    c.write_all(&[0x01, 0x03, 0x00, 0x00, 0x00, 0x02, 0x0b, 0xc4]).unwrap();
+    read_n(&mut c, 9);
+    let bad = messages(&mut p, 1).remove(0);
+    assert_eq!((bad["check"].as_str(), bad["check_expected"].as_str()), (Some("bad"), Some("c40b")), "{bad}");
+}
+
+#[test]
+fn the_client_appends_its_checksum_and_marks_what_it_gets() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let device = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let got = read_n(&mut s, 8);
+        s.write_all(&[0x01, 0x03, 0x04, 0x00, 0x0a, 0x00, 0x0b, 0x9b, 0xf6]).unwrap();
+        got
+    });
+    let out = bin()
+        .args(["connect", "127.0.0.1", &port, "--send-hex", "01 03 00 00 00 02", "--checksum", "crc16-modbus"])
+        .args(["--verify", "crc16-modbus", "--wait", "0.3", "--no-time", "--show", "hex"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(device.join().unwrap(), [0x01, 0x03, 0x00, 0x00, 0x00, 0x02, 0xc4, 0x0b]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("#1 recv 9 bytes (crc16-modbus ok)"), "{text}");
+}
+
+#[test]
+fn the_checksum_calculator() {
+    let out = bin().args(["checksum", "crc16-modbus", "01 03 00 00 00 02"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "crc16-modbus: c4 0b\n01 03 00 00 00 02 c4 0b\n");
+    let out = bin().args(["checksum", "crc32", "--text", "123456789", "--json"]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "{\"checksum\":\"crc32\",\"hex\":\"cbf43926\",\"message_hex\":\"313233343536373839cbf43926\"}\n"
+    );
+    let out = bin().args(["checksum", "crc99", "01"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = bin().args(["listen", "0", "--frame", "lines"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("one of: raw, line, crlf"));
+}
