@@ -119,6 +119,7 @@ struct Got {
 impl Got {
     /// A message was received; `answer` is what to send back, written at once when a
     /// socket is given and takes it, else kept to be written later.
+    #[inline]
     fn message(
         &mut self,
         message: &[u8],
