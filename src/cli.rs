@@ -437,9 +437,14 @@ pub struct BuffersArgs {
 /// What a message is and what it carries (`listen`, `connect`).
 #[derive(Debug, Args)]
 pub struct MessageArgs {
-    /// Where a received message ends: raw (each read), line, crlf, delim:HEX, fixed:N,
-    /// len:SIZE[:be|le][:OFFSET][:ADJUST], modbus-tcp
-    #[arg(long, value_name = "SPEC", default_value = "raw", value_parser = parse_frame)]
+    /// Where a received message ends (see --help)
+    #[arg(
+        long,
+        value_name = "SPEC",
+        default_value = "raw",
+        value_parser = parse_frame,
+        help = "Where a received message ends: raw (each read), line, crlf, delim:HEX, fixed:N, len:SIZE[:be|le][:OFFSET][:ADJUST], modbus-tcp"
+    )]
     pub frame: crate::proto::frame::FrameSpec,
 
     /// A message longer than this without its end is shown raw as an error (e.g. 64K, 1M)
@@ -455,6 +460,16 @@ pub struct MessageArgs {
     /// Check the checksum every received message ends with, and mark it ok or BAD
     #[arg(long, value_name = "ALG", value_parser = parse_checksum)]
     pub verify: Option<crate::proto::checksum::Checksum>,
+
+    /// Answer like the device would: 'MATCH => REPLY', checked in order before --reply
+    /// (repeatable). MATCH: text:T prefix:T contains:T hex:HEX hexprefix:HEX re:REGEX any;
+    /// REPLY: text or hex:HEX with {echo} {1}..{9} {counter} {time} {crc16-modbus}..., drop, close
+    #[arg(long, value_name = "RULE")]
+    pub rule: Vec<String>,
+
+    /// Rules from a file, one per line (# comments), after any --rule
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<std::path::PathBuf>,
 }
 
 fn parse_frame(s: &str) -> Result<crate::proto::frame::FrameSpec, String> {

@@ -45,8 +45,25 @@ fn with_checksum(bytes: Bytes, args: &crate::cli::MessageArgs) -> Bytes {
 }
 
 /// `--frame`, `--max-frame`, `--verify`, `--checksum`.
-pub fn messages(args: &crate::cli::MessageArgs) -> Messages {
-    Messages { frame: args.frame.clone(), max_frame: args.max_frame, verify: args.verify, append: args.checksum }
+pub fn messages(args: &crate::cli::MessageArgs, encoding: TextEncoding) -> Result<Messages> {
+    let mut lines = args.rule.clone();
+    if let Some(path) = &args.rules {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::File { path: path.clone(), source })?;
+        lines.extend(crate::proto::rules::Rules::lines_of(&text));
+    }
+    let rules = match lines.is_empty() {
+        true => None,
+        false => Some(std::sync::Arc::new(
+            crate::proto::rules::Rules::parse(&lines, encoding).map_err(|e| argument("--rule", e))?,
+        )),
+    };
+    Ok(Messages {
+        frame: args.frame.clone(),
+        max_frame: args.max_frame,
+        verify: args.verify,
+        append: args.checksum,
+        rules,
+    })
 }
 
 pub fn hex_arg(what: &str, hex: &str) -> Result<Bytes> {
@@ -97,7 +114,7 @@ pub fn listen_options(args: &ListenArgs) -> Result<ServerOptions> {
     Ok(ServerOptions {
         conn: ConnOptions {
             reply,
-            messages: messages(&args.messages),
+            messages: messages(&args.messages, encoding)?,
             idle_timeout: args.idle_timeout,
             linger: LINGER,
         },
@@ -416,7 +433,7 @@ pub fn client_options(args: &ConnectArgs) -> Result<ClientOptions> {
     Ok(ClientOptions {
         conn: ConnOptions {
             reply: Reply::None,
-            messages: messages(&args.messages),
+            messages: messages(&args.messages, encoding)?,
             idle_timeout: None,
             linger: LINGER,
         },

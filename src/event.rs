@@ -59,6 +59,8 @@ pub enum CloseReason {
     TargetReset,
     /// Relay: the target could not be reached for this client.
     TargetFailed(String),
+    /// A rule (`--rule ... => close`) closed it.
+    RuleClose,
     /// Another error from the OS.
     Error(String),
 }
@@ -79,6 +81,7 @@ impl CloseReason {
             CloseReason::ClientReset => "client_reset",
             CloseReason::TargetReset => "target_reset",
             CloseReason::TargetFailed(_) => "target_failed",
+            CloseReason::RuleClose => "rule_close",
             CloseReason::Error(_) => "error",
         }
     }
@@ -103,6 +106,7 @@ impl fmt::Display for CloseReason {
             CloseReason::TargetFailed(why) => {
                 write!(f, "the target could not be reached: {why}; the client was closed")
             }
+            CloseReason::RuleClose => f.write_str("closed by a rule (=> close)"),
             CloseReason::Error(e) => f.write_str(e),
         }
     }

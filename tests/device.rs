@@ -108,3 +108,42 @@ fn the_checksum_calculator() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("one of: raw, line, crlf"));
 }
+
+#[test]
+fn rules_answer_like_the_device() {
+    let dir = std::env::temp_dir().join(format!("netassist-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("rules.txt");
+    std::fs::write(&file, "# an AT modem\nre:^AT\\+CSQ => +CSQ: 23,99\\r\\nOK\\r\\n\ntext:ATZ\\r\\n => close\n")
+        .unwrap();
+    let (mut p, port) = server(&[
+        "--rule",
+        "hexprefix:01 03 => hex:01 03 04 00 0a 00 0b {crc16-modbus}",
+        "--rule",
+        r"text:AT\r\n => OK\r\n",
+        "--rules",
+        file.to_str().unwrap(),
+        "--frame",
+        "crlf",
+        "--reply",
+        "ERROR\\r\\n",
+    ]);
+    let mut c = client(port);
+    c.write_all(b"AT\r\nAT+CSQ\r\nAT+X\r\n").unwrap();
+    assert_eq!(read_n(&mut c, 4 + 17 + 7), b"OK\r\n+CSQ: 23,99\r\nOK\r\nERROR\r\n");
+    c.write_all(b"ATZ\r\n").unwrap();
+    assert_eq!(read_to_end(&mut c), b"");
+    let closed = p.event("closed", Some(1));
+    assert_eq!(closed["reason"], "rule_close");
+    std::fs::remove_dir_all(&dir).unwrap();
+    // The issue's Modbus example, as written, without framing.
+    let (_p, port) = server(&["--rule", "hexprefix:01 03 => hex:01 03 04 00 0a 00 0b {crc16-modbus}"]);
+    let mut c = client(port);
+    c.write_all(&[0x01, 0x03, 0x00, 0x00, 0x00, 0x02, 0xc4, 0x0b]).unwrap();
+    assert_eq!(read_n(&mut c, 9), [0x01, 0x03, 0x04, 0x00, 0x0a, 0x00, 0x0b, 0x9b, 0xf6]);
+    // A bad rule is found at start, named.
+    let out = bin().args(["listen", "0", "--rule", "start:AT => OK"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: --rule: rule 'start:AT => OK': 'start:AT' is not a match"), "{err}");
+}

@@ -26,7 +26,7 @@ use crate::event::{CloseReason, Dir, EventKind};
 
 pub use super::conn::{CloseRequest, Conn, Push};
 pub use super::inbound::Reply;
-use super::inbound::{Inbound, Messages};
+use super::inbound::{Answer, Inbound, Messages};
 use crate::event::Mark;
 
 #[derive(Debug, Clone)]
@@ -114,25 +114,26 @@ struct Got {
     /// Answers the socket did not take at once (the first in part): written later.
     rest: Option<Out>,
     error: Option<io::Error>,
+    /// A rule said to close the connection.
+    close: bool,
 }
 
 impl Got {
     /// A message was received; `answer` is what to send back, written at once when a
     /// socket is given and takes it, else kept to be written later.
     #[inline]
-    fn message(
-        &mut self,
-        message: &[u8],
-        mark: Mark,
-        answer: Option<&[u8]>,
-        stream: Option<&TcpStream>,
-        want_data: bool,
-    ) {
+    fn message(&mut self, message: &[u8], mark: Mark, answer: Answer<'_>, stream: Option<&TcpStream>, want_data: bool) {
         self.msgs += 1;
         if want_data {
             self.shown.push((Bytes::copy_from_slice(message), mark));
         }
-        let Some(answer) = answer else { return };
+        if answer == Answer::Close {
+            self.close = true;
+        }
+        if self.close {
+            return;
+        }
+        let Some(answer) = answer.bytes() else { return };
         if self.error.is_some() {
             return;
         }
@@ -166,6 +167,9 @@ impl Got {
 
     /// Counts and shows what was received and answered; returns what is left to write.
     async fn report(self, conn: &Conn, events: &Events) -> io::Result<Option<Out>> {
+        if self.close {
+            conn.close(CloseRequest::Now(CloseReason::RuleClose));
+        }
         // Counted before anything is shown: what was written is counted even while the
         // views are behind (`:list` in the meantime sees it).
         conn.count_in_msgs(self.n, self.msgs);
@@ -208,7 +212,8 @@ fn read_and_answer(
         }
         let mut got = Got { n, ..Got::default() };
         inbound.on_read(&buf[..n], |message, mark, answer| {
-            got.message(message, mark, answer.as_deref().filter(|_| answering), Some(stream), want_data)
+            let answer = if answering { answer } else { Answer::Nothing };
+            got.message(message, mark, answer, Some(stream), want_data)
         });
         Ok(Read::Data(got))
     })
@@ -502,7 +507,8 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
                 let mut got = Got { n, ..Got::default() };
                 // Answers are written by the branch above, in the order of their messages.
                 inbound.on_read(&rbuf[..n], |message, mark, answer| {
-                    got.message(message, mark, answer.as_deref().filter(|_| !half_closed), None, want_data)
+                    let answer = if half_closed { Answer::Nothing } else { answer };
+                    got.message(message, mark, answer, None, want_data)
                 });
                 match got.report(conn, events).await {
                     Ok(rest) => pending = rest,

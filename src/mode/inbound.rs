@@ -3,16 +3,19 @@
 //! datagram for UDP); each hands what it read to an [`Inbound`]:
 //!
 //! ```text
-//!   read ──▶ Framer (where a message ends) ──message──▶ Responder (its answer) ──▶ engine
+//!   read ──▶ Splitter (where a message ends) ──message──▶ Responder (its answer) ──▶ engine
+//!                                              └─ --verify marks it; --checksum is added to the answer
 //! ```
 //!
-//! - The [`Framer`] splits a byte stream into messages. Today each read is one message
-//!   (`raw`); a framer that needs more bytes keeps them until the message is whole.
-//! - The [`Responder`] chooses a message's answer: none, the message itself (`--echo`), or
-//!   fixed bytes (`--reply`).
+//! - The splitter ([`crate::proto::frame`]) splits a byte stream into messages (`--frame`);
+//!   it keeps what it needs until a message is whole.
+//! - The [`Responder`] chooses a message's answer: the first rule that matches
+//!   ([`crate::proto::rules`]), else none, the message itself (`--echo`), or fixed bytes
+//!   (`--reply`).
+//! - [`Messages`] holds the run's settings: framing, checksums, rules.
 //!
-//! A new way to split (`--frame`) is a variant of `Framer`; a new way to answer (rules) is
-//! a change in `Responder`. No engine changes for either.
+//! A new way to split is a variant of `FrameSpec`; a new way to answer is a change in
+//! `Responder`. No engine changes for either.
 
 use std::borrow::Cow;
 
@@ -21,6 +24,7 @@ use bytes::Bytes;
 use crate::event::Mark;
 use crate::proto::checksum::{Check, Checksum};
 use crate::proto::frame::{Frame, FrameSpec, Splitter};
+use crate::proto::rules::{Outcome, Rules};
 
 /// How a connection answers what it receives.
 #[derive(Debug, Clone)]
@@ -41,11 +45,13 @@ pub struct Messages {
     pub max_frame: usize,
     pub verify: Option<Checksum>,
     pub append: Option<Checksum>,
+    /// `--rule`, `--rules`: checked before the reply.
+    pub rules: Option<std::sync::Arc<Rules>>,
 }
 
 impl Default for Messages {
     fn default() -> Self {
-        Messages { frame: FrameSpec::Raw, max_frame: 1 << 20, verify: None, append: None }
+        Messages { frame: FrameSpec::Raw, max_frame: 1 << 20, verify: None, append: None, rules: None }
     }
 }
 
@@ -74,32 +80,55 @@ impl Messages {
     }
 }
 
-/// Chooses the answer to a message.
+/// What to do about a message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Answer<'m> {
+    Nothing,
+    Send(Cow<'m, [u8]>),
+    /// A rule said `close`.
+    Close,
+}
+
+impl<'m> Answer<'m> {
+    /// The bytes to send, if any.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Answer::Send(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// Chooses the answer to a message: the first rule that matches, else the reply.
 #[derive(Debug, Clone, Copy)]
 pub struct Responder<'a> {
     reply: &'a Reply,
+    rules: Option<&'a Rules>,
 }
 
 impl<'a> Responder<'a> {
-    pub fn new(reply: &'a Reply) -> Responder<'a> {
-        Responder { reply }
+    pub fn new(reply: &'a Reply, rules: Option<&'a Rules>) -> Responder<'a> {
+        Responder { reply, rules: rules.filter(|r| !r.is_empty()) }
     }
 
-    /// The bytes to send back for `message`, if any.
-    pub fn answer<'m>(&self, message: &'m [u8]) -> Option<&'m [u8]>
+    /// What to do about `message`.
+    pub fn answer<'m>(&self, message: &'m [u8]) -> Answer<'m>
     where
         'a: 'm,
     {
-        match self.reply {
-            Reply::None => None,
-            Reply::Echo => Some(message),
-            Reply::Bytes(b) => Some(b),
+        if let Some(rules) = self.rules {
+            match rules.answer(message) {
+                Outcome::NoMatch => {}
+                Outcome::Reply(bytes) => return Answer::Send(Cow::Owned(bytes)),
+                Outcome::Drop => return Answer::Nothing,
+                Outcome::Close => return Answer::Close,
+            }
         }
-    }
-
-    /// Whether any message can have an answer (else the engines skip the work).
-    pub fn answers(&self) -> bool {
-        !matches!(self.reply, Reply::None)
+        match self.reply {
+            Reply::None => Answer::Nothing,
+            Reply::Echo => Answer::Send(Cow::Borrowed(message)),
+            Reply::Bytes(b) => Answer::Send(Cow::Borrowed(b)),
+        }
     }
 }
 
@@ -116,29 +145,30 @@ pub struct Inbound<'a> {
 impl<'a> Inbound<'a> {
     pub fn new(messages: &'a Messages, reply: &'a Reply) -> Inbound<'a> {
         let plain = messages.frame == FrameSpec::Raw && messages.verify.is_none() && messages.append.is_none();
-        Inbound {
-            plain,
-            splitter: Splitter::new(messages.frame.clone(), messages.max_frame),
-            responder: Responder::new(reply),
-            messages,
-        }
+        let responder = Responder::new(reply, messages.rules.as_deref());
+        Inbound { plain, splitter: Splitter::new(messages.frame.clone(), messages.max_frame), responder, messages }
     }
 
     /// Feeds what one read returned; calls `each(message, mark, answer)` for every whole
     /// message (and for bytes past the limit, marked, with no answer).
     #[inline]
-    pub fn on_read(&mut self, chunk: &[u8], mut each: impl FnMut(&[u8], Mark, Option<Cow<'_, [u8]>>)) {
+    pub fn on_read(&mut self, chunk: &[u8], mut each: impl FnMut(&[u8], Mark, Answer<'_>)) {
         let (responder, messages) = (self.responder, self.messages);
         if self.plain {
             // Each read a message, nothing to check or add: the echo server's hot path.
-            return each(chunk, Mark::None, responder.answer(chunk).map(Cow::Borrowed));
+            return each(chunk, Mark::None, responder.answer(chunk));
         }
         self.splitter.push(chunk, |frame| match frame {
             Frame::Whole(message) => {
-                let answer = responder.answer(message).map(|a| messages.outgoing(a));
+                let answer = match responder.answer(message) {
+                    Answer::Send(bytes) if messages.append.is_some() => {
+                        Answer::Send(Cow::Owned(messages.outgoing(&bytes).into_owned()))
+                    }
+                    other => other,
+                };
                 each(message, messages.mark(message), answer)
             }
-            Frame::TooLong(bytes) => each(bytes, Mark::TooLong(messages.max_frame), None),
+            Frame::TooLong(bytes) => each(bytes, Mark::TooLong(messages.max_frame), Answer::Nothing),
         });
     }
 
@@ -159,7 +189,7 @@ mod tests {
             let messages = Messages::default();
             let mut inbound = Inbound::new(&messages, &reply);
             let mut seen = Vec::new();
-            inbound.on_read(b"ab", |m, _, a| seen.push((m.to_vec(), a.map(|a| a.to_vec()))));
+            inbound.on_read(b"ab", |m, _, a| seen.push((m.to_vec(), a.bytes().map(<[u8]>::to_vec))));
             assert_eq!(seen, vec![(b"ab".to_vec(), want.map(<[u8]>::to_vec))]);
             assert!(inbound.rest().is_none());
         }

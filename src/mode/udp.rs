@@ -182,7 +182,7 @@ pub async fn run_server(
     let local = socket.local_addr()?;
     events.send(super::server::listening(Proto::Udp, local, opts.dual_stack, None, None)).await;
     let want_data = events.wants_data();
-    let responder = super::inbound::Responder::new(&opts.reply);
+    let responder = super::inbound::Responder::new(&opts.reply, None);
     let mut peers = Peers::new(opts.max_peers);
     let mut totals = Counters::default();
     let mut buf = vec![0u8; DATAGRAM];
@@ -244,7 +244,7 @@ pub async fn run_server(
                         events.send(EventKind::Data { id: noted.id, peer: shown, dir: Dir::In, bytes, mark: crate::event::Mark::None }).await;
                     }
                     // A datagram is a message: the responder answers it as the TCP engines do.
-                    if let Some(answer) = responder.answer(&buf[..n]) {
+                    if let Some(answer) = responder.answer(&buf[..n]).bytes() {
                         let len = answer.len();
                         let shown_answer = want_data.then(|| Bytes::copy_from_slice(answer));
                         if let Err(e) = send_to(&socket, answer, from).await {

@@ -1,0 +1,281 @@
+//! Reply rules: answer like the device would (`--rule 'MATCH => REPLY'`, `--rules FILE`).
+//! Rules are checked in order for every message; the first that matches answers it.
+//!
+//! - MATCH: `text:T` (the whole message), `prefix:T`, `contains:T`, `hex:HEX`,
+//!   `hexprefix:HEX`, `re:REGEX` (on the text decoded with the encoding), `any`.
+//! - REPLY: text with escapes, or `hex:HEX`, where placeholders may stand: `{echo}` (the
+//!   message), `{1}`..`{9}` (the regex's groups), `{counter}` (how many times this rule
+//!   answered), `{time}`, and a checksum name (`{crc16-modbus}`, `{sum8}`, ...) for the
+//!   checksum of all the reply bytes before it. `drop` answers nothing; `close` closes the
+//!   connection.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::checksum::Checksum;
+use crate::render::TextEncoding;
+use crate::render::escape::text_to_bytes;
+use crate::render::hex::parse_hex;
+
+/// What a message must be for a rule to answer it.
+#[derive(Debug)]
+enum Match {
+    Exact(Vec<u8>),
+    Prefix(Vec<u8>),
+    Contains(Vec<u8>),
+    Regex(regex::Regex),
+    Any,
+}
+
+/// One piece of a reply.
+#[derive(Debug, Clone)]
+enum Part {
+    Bytes(Vec<u8>),
+    Echo,
+    Group(usize),
+    Counter,
+    Time,
+    Checksum(Checksum),
+}
+
+#[derive(Debug)]
+enum Action {
+    Reply(Vec<Part>),
+    Drop,
+    Close,
+}
+
+/// One rule, as written, and how many times it answered.
+#[derive(Debug)]
+pub struct Rule {
+    pub text: String,
+    matcher: Match,
+    action: Action,
+    count: AtomicU64,
+}
+
+/// The rules, in order; the text encoding they read and write text in.
+#[derive(Debug, Default)]
+pub struct Rules {
+    rules: Vec<Rule>,
+    encoding: Option<TextEncoding>,
+}
+
+/// What the rules say to do with a message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// No rule matched: the usual reply applies.
+    NoMatch,
+    Reply(Vec<u8>),
+    Drop,
+    Close,
+}
+
+impl Rules {
+    /// Parses rules (`MATCH => REPLY` each); an error names the rule and what is wrong.
+    pub fn parse(lines: &[String], encoding: TextEncoding) -> Result<Rules, String> {
+        let mut rules = Vec::with_capacity(lines.len());
+        for line in lines {
+            rules.push(Rule::parse(line, encoding).map_err(|e| format!("rule '{line}': {e}"))?);
+        }
+        Ok(Rules { rules, encoding: Some(encoding) })
+    }
+
+    /// Reads a rules file: a rule per line, `#` starts a comment, blank lines are skipped.
+    pub fn lines_of(text: &str) -> Vec<String> {
+        text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The first matching rule's answer to `message`.
+    pub fn answer(&self, message: &[u8]) -> Outcome {
+        let encoding = self.encoding.unwrap_or(TextEncoding::UTF8);
+        for rule in &self.rules {
+            let groups: Option<Vec<Vec<u8>>> = match &rule.matcher {
+                Match::Exact(b) => (message == b.as_slice()).then(Vec::new),
+                Match::Prefix(b) => message.starts_with(b).then(Vec::new),
+                Match::Contains(b) => {
+                    (b.is_empty() || message.windows(b.len()).any(|w| w == b.as_slice())).then(Vec::new)
+                }
+                Match::Any => Some(Vec::new()),
+                Match::Regex(re) => {
+                    let text = encoding.decode_lossy(message);
+                    re.captures(&text).map(|c| {
+                        (0..c.len())
+                            .map(|i| {
+                                c.get(i).map_or_else(Vec::new, |m| encoding.encode(m.as_str()).unwrap_or_default())
+                            })
+                            .collect()
+                    })
+                }
+            };
+            let Some(groups) = groups else { continue };
+            let n = rule.count.fetch_add(1, Ordering::Relaxed) + 1;
+            return match &rule.action {
+                Action::Drop => Outcome::Drop,
+                Action::Close => Outcome::Close,
+                Action::Reply(parts) => {
+                    let mut out = Vec::new();
+                    for part in parts {
+                        match part {
+                            Part::Bytes(b) => out.extend_from_slice(b),
+                            Part::Echo => out.extend_from_slice(message),
+                            Part::Group(i) => out.extend_from_slice(groups.get(*i).map_or(&[][..], Vec::as_slice)),
+                            Part::Counter => out.extend_from_slice(n.to_string().as_bytes()),
+                            Part::Time => out.extend_from_slice(
+                                crate::render::time::LocalClock::default()
+                                    .format(std::time::SystemTime::now())
+                                    .as_bytes(),
+                            ),
+                            Part::Checksum(c) => {
+                                let sum = c.of(&out);
+                                out.extend_from_slice(&sum);
+                            }
+                        }
+                    }
+                    Outcome::Reply(out)
+                }
+            };
+        }
+        Outcome::NoMatch
+    }
+}
+
+impl Rule {
+    fn parse(line: &str, encoding: TextEncoding) -> Result<Rule, String> {
+        let Some((matcher, reply)) = line.split_once("=>") else {
+            return Err("write it as MATCH => REPLY (e.g. 'prefix:AT => OK\\r\\n')".into());
+        };
+        let (matcher, reply) = (matcher.trim(), reply.trim());
+        let text = |t: &str| text_to_bytes(t, encoding).map_err(|e| e.to_string());
+        let hex = |t: &str| parse_hex(t).map_err(|e| e.to_string());
+        let matcher = match matcher.split_once(':') {
+            _ if matcher == "any" => Match::Any,
+            Some(("text", t)) => Match::Exact(text(t)?),
+            Some(("prefix", t)) => Match::Prefix(text(t)?),
+            Some(("contains", t)) => Match::Contains(text(t)?),
+            Some(("hex", h)) => Match::Exact(hex(h)?),
+            Some(("hexprefix", h)) => Match::Prefix(hex(h)?),
+            Some(("re", r)) => Match::Regex(regex::Regex::new(r).map_err(|e| format!("bad regex: {e}"))?),
+            _ => {
+                return Err(format!(
+                    "'{matcher}' is not a match; use text:, prefix:, contains:, hex:, hexprefix:, re: or any"
+                ));
+            }
+        };
+        let action = match reply {
+            "drop" => Action::Drop,
+            "close" => Action::Close,
+            _ => Action::Reply(match reply.strip_prefix("hex:") {
+                Some(h) => parts(h, &|lit| hex(lit))?,
+                None => parts(reply, &|lit| text(lit))?,
+            }),
+        };
+        Ok(Rule { text: line.to_string(), matcher, action, count: AtomicU64::new(0) })
+    }
+}
+
+/// Splits a reply into literal runs (turned into bytes by `literal`) and `{placeholders}`.
+fn parts(reply: &str, literal: &dyn Fn(&str) -> Result<Vec<u8>, String>) -> Result<Vec<Part>, String> {
+    let mut out = Vec::new();
+    let mut rest = reply;
+    while let Some(open) = rest.find('{') {
+        // `\u{...}` is an escape, not a placeholder.
+        if rest[..open].ends_with("\\u") {
+            let close = rest[open..].find('}').map_or(rest.len(), |i| open + i + 1);
+            push_literal(&mut out, &rest[..close], literal)?;
+            rest = &rest[close..];
+            continue;
+        }
+        push_literal(&mut out, &rest[..open], literal)?;
+        let close =
+            rest[open..].find('}').ok_or_else(|| format!("'{{' at '{}' is never closed", &rest[open..]))? + open;
+        let name = &rest[open + 1..close];
+        out.push(match name {
+            "echo" => Part::Echo,
+            "counter" => Part::Counter,
+            "time" => Part::Time,
+            n if n.len() == 1 && n.as_bytes()[0].is_ascii_digit() && n != "0" => {
+                Part::Group(usize::from(n.as_bytes()[0] - b'0'))
+            }
+            other => Part::Checksum(Checksum::parse(other).map_err(|e| format!("{{{other}}}: {e}"))?),
+        });
+        rest = &rest[close + 1..];
+    }
+    push_literal(&mut out, rest, literal)?;
+    Ok(out)
+}
+
+fn push_literal(
+    out: &mut Vec<Part>,
+    text: &str,
+    literal: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<(), String> {
+    if text.trim().is_empty() && !text.is_empty() && out.is_empty() {
+        return Ok(());
+    }
+    let bytes = literal(text)?;
+    if !bytes.is_empty() {
+        out.push(Part::Bytes(bytes));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(lines: &[&str]) -> Rules {
+        Rules::parse(&lines.iter().map(|s| s.to_string()).collect::<Vec<_>>(), TextEncoding::UTF8).unwrap()
+    }
+
+    #[test]
+    fn the_modbus_rule_answers_with_a_correct_crc() {
+        let r = rules(&["hexprefix:01 03 => hex:01 03 04 00 0a 00 0b {crc16-modbus}"]);
+        assert_eq!(
+            r.answer(&[0x01, 0x03, 0x00, 0x00, 0x00, 0x02, 0xc4, 0x0b]),
+            Outcome::Reply(vec![0x01, 0x03, 0x04, 0x00, 0x0a, 0x00, 0x0b, 0x9b, 0xf6])
+        );
+        assert_eq!(r.answer(&[0x02, 0x03]), Outcome::NoMatch);
+    }
+
+    #[test]
+    fn first_match_wins_with_placeholders() {
+        let r = rules(&[
+            r"text:AT\r\n => OK\r\n",
+            r"re:^AT\+(\w+)=(\d+) => +{1}: {2} #{counter}\r\n",
+            "prefix:PING => PONG {echo}",
+            "contains:bye => close",
+            "hex:ff => drop",
+            r"any => ? {counter}\n",
+        ]);
+        assert_eq!(r.answer(b"AT\r\n"), Outcome::Reply(b"OK\r\n".to_vec()));
+        assert_eq!(r.answer(b"AT+CSQ=7\r\n"), Outcome::Reply(b"+CSQ: 7 #1\r\n".to_vec()));
+        assert_eq!(r.answer(b"AT+CSQ=8\r\n"), Outcome::Reply(b"+CSQ: 8 #2\r\n".to_vec()));
+        assert_eq!(r.answer(b"PING 1"), Outcome::Reply(b"PONG PING 1".to_vec()));
+        assert_eq!(r.answer(b"ok bye"), Outcome::Close);
+        assert_eq!(r.answer(&[0xff]), Outcome::Drop);
+        assert_eq!(r.answer(b"?"), Outcome::Reply(b"? 1\n".to_vec()));
+    }
+
+    #[test]
+    fn text_rules_use_the_encoding() {
+        let gbk = TextEncoding::from_name("gbk").unwrap();
+        let r = Rules::parse(&["prefix:你好 => 收到".to_string()], gbk).unwrap();
+        assert_eq!(r.answer(&[0xc4, 0xe3, 0xba, 0xc3, 0x21]), Outcome::Reply(vec![0xca, 0xd5, 0xb5, 0xbd]));
+    }
+
+    #[test]
+    fn bad_rules_are_named() {
+        let bad = |l: &str| Rules::parse(&[l.to_string()], TextEncoding::UTF8).unwrap_err();
+        assert!(bad("prefix:AT").contains("MATCH => REPLY"));
+        assert!(bad("start:AT => x").contains("is not a match"));
+        assert!(bad("hex:0g => x").starts_with("rule 'hex:0g => x': 'g' at position 2"));
+        assert!(bad("re:( => x").contains("bad regex"));
+        assert!(bad("any => {crc99}").contains("no checksum is named 'crc99'"));
+        assert!(bad("any => {echo").contains("never closed"));
+        assert_eq!(Rules::lines_of("# a comment\n\nany => x\n  \n"), vec!["any => x".to_string()]);
+    }
+}
