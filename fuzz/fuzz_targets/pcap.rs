@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
             },
             1 | 2 => {
                 payload += usize::from(arg) * 300;
-                EventKind::Data { id, peer: addr(v6, 1), dir, bytes: Bytes::from(vec![arg; usize::from(arg) * 300]), mark: crate::event::Mark::None }
+                EventKind::Data { id, peer: addr(v6, 1), dir, bytes: Bytes::from(vec![arg; usize::from(arg) * 300]), mark: netassist::event::Mark::None }
             }
             3 => EventKind::HalfClosed { id, dir },
             4 => EventKind::Closed {
