@@ -735,6 +735,15 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_duration)]
     pub connect_timeout: Duration,
 
+    /// When the connection is refused, reset or closed by the server, connect again: after
+    /// SECS (default 1), doubling to 30 s; sends start again on each new connection
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "1", value_parser = parse_duration)]
+    pub reconnect: Option<Duration>,
+
+    /// With --reconnect: give up after this many failed attempts in a row
+    #[arg(long, value_name = "N", requires = "reconnect")]
+    pub retries: Option<u32>,
+
     /// Send TEXT (repeatable; sent in order; escapes: \r \n \t \\ \xHH)
     #[arg(long, value_name = "TEXT")]
     pub send: Vec<String>,

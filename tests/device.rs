@@ -147,3 +147,53 @@ fn rules_answer_like_the_device() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: --rule: rule 'start:AT => OK': 'start:AT' is not a match"), "{err}");
 }
+
+#[test]
+fn reconnect_comes_back_to_a_server_that_went_away() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut client = Proc::spawn(&[
+        "connect",
+        "127.0.0.1",
+        &port.to_string(),
+        "--send",
+        "hello",
+        "--reconnect",
+        "0.05",
+        "--wait",
+        "30",
+        "--json",
+    ]);
+    // Twice the server takes the greeting and hangs up: each new connection sends it again.
+    for _ in 0..2 {
+        let (mut s, _) = listener.accept().unwrap();
+        assert_eq!(read_n(&mut s, 5), b"hello");
+    }
+    // The server goes away: attempts fail, and are said; then it is back.
+    drop(listener);
+    client.event_where("a failed attempt", |v| {
+        v["event"] == "note" && v["message"].as_str().is_some_and(|m| m.contains("refused"))
+    });
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    assert_eq!(read_n(&mut s, 5), b"hello");
+    client.event("connected", None);
+    client.signal(libc::SIGINT);
+    let stopped = client.event("stopped", None);
+    assert_eq!((stopped["clients"].as_u64(), stopped["bytes_out"].as_u64()), (Some(3), Some(15)), "{stopped}");
+    client.wait();
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    // With --retries it gives up, with the last error.
+    let port = closed_port().to_string();
+    let out = bin()
+        .args(["connect", "127.0.0.1", &port, "--send", "x", "--reconnect", "0.01", "--retries", "3"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("giving up after 3 failed attempts in a row"), "{err}");
+    assert!(err.ends_with(&format!("error: connection to 127.0.0.1:{port} refused: nothing listens on port {port} there; is the server running?\n")), "{err}");
+}

@@ -62,21 +62,113 @@ pub(crate) async fn connect(args: ConnectArgs) -> Result<ExitCode> {
         sizes: config::buffer_request(&args.socket),
         tls,
     };
-    let Some(connected) = dial.dial(&stop).await? else { return Ok(ExitCode::from(130)) };
-    let stream = connected.stream;
-    let reads_stdin = opts.payloads.is_empty();
+    let Some(every) = args.reconnect else {
+        let Some(connected) = dial.dial(&stop).await? else { return Ok(ExitCode::from(130)) };
+        let stream = connected.stream;
+        let reads_stdin = opts.payloads.is_empty();
+        let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
+        narrate(&events, &args.socket, connected.steps, connected.buffers).await;
+        let mut input = reads_stdin.then(|| input::stdin_messages(opts.line, events.clone()));
+        let peer = stream.tcp().peer_addr().ok();
+        let ended = mode::client::run(stream, 1, &opts, events, input.as_mut(), stop).await;
+        // The stdin task holds an output handle until its receiver is gone.
+        drop(input);
+        finish(writer)?;
+        let (reason, _) = ended.map_err(|source| Error::Io { context: "the connection failed".into(), source })?;
+        return match (reason, peer) {
+            (CloseReason::Reset, Some(addr)) => Err(Error::Reset { addr: net::canonical(addr) }),
+            (CloseReason::Error(message), _) => {
+                Err(Error::Io { context: "the connection failed".into(), source: std::io::Error::other(message) })
+            }
+            _ => Ok(ExitCode::SUCCESS),
+        };
+    };
+    reconnecting(&args, &dial, opts, every, stop).await
+}
+
+/// The longest wait between two attempts of `--reconnect`.
+const RECONNECT_MAX: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `--reconnect`: connects again whenever the connection fails or the server ends it,
+/// waiting longer after each failure in a row; typed input carries over; the totals count
+/// every connection.
+async fn reconnecting(
+    args: &ConnectArgs,
+    dial: &mode::dial::Dial,
+    opts: mode::client::ClientOptions,
+    every: std::time::Duration,
+    stop: CancellationToken,
+) -> Result<ExitCode> {
+    use crate::event::EventKind;
+    let started = tokio::time::Instant::now();
     let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
-    narrate(&events, &args.socket, connected.steps, connected.buffers).await;
-    let input = reads_stdin.then(|| input::stdin_messages(opts.line, events.clone()));
-    let peer = stream.tcp().peer_addr().ok();
-    let ended = mode::client::run(stream, opts, events, input, stop).await;
-    finish(writer)?;
-    let reason = ended.map_err(|source| Error::Io { context: "the connection failed".into(), source })?;
-    match (reason, peer) {
-        (CloseReason::Reset, Some(addr)) => Err(Error::Reset { addr: net::canonical(addr) }),
-        (CloseReason::Error(message), _) => {
-            Err(Error::Io { context: "the connection failed".into(), source: std::io::Error::other(message) })
+    let mut input = opts.payloads.is_empty().then(|| input::stdin_messages(opts.line, events.clone()));
+    let (mut attempt, mut failures, mut connections) = (0u64, 0u32, 0u64);
+    let mut totals = crate::event::Counters::default();
+    let mut delay = every;
+    let mut last_error = None;
+    loop {
+        attempt += 1;
+        let why = match dial.dial(&stop).await {
+            Ok(None) => break,
+            Err(e) => {
+                failures += 1;
+                let why = e.to_string();
+                last_error = Some(e);
+                why
+            }
+            Ok(Some(connected)) => {
+                connections += 1;
+                (failures, delay) = (0, every);
+                narrate(&events, &args.socket, connected.steps, connected.buffers).await;
+                let ended =
+                    mode::client::run(connected.stream, attempt, &opts, events.clone(), input.as_mut(), stop.clone())
+                        .await;
+                match ended {
+                    Ok((reason, counters)) => {
+                        totals.add(&counters);
+                        match reason {
+                            CloseReason::Stopping | CloseReason::Done(_) => break,
+                            // Typed input ended and the server closed after it: done.
+                            CloseReason::PeerClosed if input.as_ref().is_some_and(|i| i.is_closed()) => break,
+                            other => other.to_string(),
+                        }
+                    }
+                    Err(e) => crate::error::io_reason(&e),
+                }
+            }
+        };
+        if stop.is_cancelled() {
+            break;
         }
+        if args.retries.is_some_and(|n| failures >= n) {
+            events
+                .send(EventKind::Error {
+                    id: None,
+                    message: format!("giving up after {failures} failed attempts in a row"),
+                })
+                .await;
+            break;
+        }
+        events
+            .send(EventKind::Note(format!(
+                "attempt {attempt}: {why}; connecting again in {}",
+                crate::render::time::seconds(delay)
+            )))
+            .await;
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = stop.cancelled() => break,
+        }
+        if failures > 0 {
+            delay = (delay * 2).min(RECONNECT_MAX);
+        }
+    }
+    events.send(EventKind::Stopped { clients: connections, counters: totals, duration: started.elapsed() }).await;
+    drop((events, input));
+    finish(writer)?;
+    match (last_error, args.retries.is_some_and(|n| failures >= n)) {
+        (Some(e), true) => Err(e),
         _ => Ok(ExitCode::SUCCESS),
     }
 }

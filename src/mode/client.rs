@@ -42,18 +42,20 @@ pub struct ClientOptions {
     pub queue_limit: usize,
 }
 
-/// Runs the client on a connected stream (plain or TLS) until it ends; returns why.
+/// Runs the client on a connected stream (plain or TLS) until it ends; returns why and
+/// what it counted. `id` numbers the connection (`--reconnect` makes several); typed input
+/// carries over from one connection to the next.
 pub async fn run(
     stream: Stream,
-    opts: ClientOptions,
+    id: crate::event::ConnId,
+    opts: &ClientOptions,
     events: Events,
-    input: Option<mpsc::Receiver<Bytes>>,
+    input: Option<&mut mpsc::Receiver<Bytes>>,
     stop: CancellationToken,
-) -> std::io::Result<CloseReason> {
+) -> std::io::Result<(CloseReason, crate::event::Counters)> {
     let peer = canonical(stream.tcp().peer_addr()?);
     let local = canonical(stream.tcp().local_addr()?);
     no_delay(stream.tcp());
-    let id = 1;
     let tls = match &stream {
         Stream::TlsClient(t) => Some(Box::new(crate::tls::describe(t.get_ref().1))),
         _ => None,
@@ -94,10 +96,9 @@ pub async fn run(
         reason = serving => reason,
         never = feeding => never,
     };
-    events
-        .send(EventKind::Closed { id, peer, reason: reason.clone(), counters: conn.counters(), duration: conn.age() })
-        .await;
-    Ok(reason)
+    let counters = conn.counters();
+    events.send(EventKind::Closed { id, peer, reason: reason.clone(), counters, duration: conn.age() }).await;
+    Ok((reason, counters))
 }
 
 /// Where a client's bytes go: a TCP connection's queue, or UDP datagrams.
@@ -137,11 +138,11 @@ pub(crate) struct Feed<'a> {
 pub(crate) async fn feed<O: Outlet>(
     outlet: &O,
     feed: &Feed<'_>,
-    input: Option<mpsc::Receiver<Bytes>>,
+    input: Option<&mut mpsc::Receiver<Bytes>>,
     events: &Events,
 ) -> Result<(), String> {
     if feed.payloads.is_empty() {
-        let Some(mut input) = input else { return Ok(()) };
+        let Some(input) = input else { return Ok(()) };
         while let Some(bytes) = input.recv().await {
             // One message that cannot go does not end the session.
             if let Err(e) = outlet.put_line(bytes).await {

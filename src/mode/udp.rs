@@ -465,7 +465,7 @@ pub async fn run_client(
     connected: bool,
     opts: UdpClientOptions,
     events: Events,
-    input: Option<mpsc::Receiver<Bytes>>,
+    mut input: Option<mpsc::Receiver<Bytes>>,
     stop: CancellationToken,
 ) -> io::Result<UdpEnd> {
     let local = canonical(socket.local_addr()?);
@@ -534,7 +534,7 @@ pub async fn run_client(
     };
     let sending = async {
         let plan = Feed { payloads: &opts.payloads, interval: opts.interval, rounds: opts.rounds };
-        if let Err(message) = feed(&out, &plan, input, &events).await {
+        if let Err(message) = feed(&out, &plan, input.as_mut(), &events).await {
             events.send(EventKind::Error { id: Some(1), message }).await;
         }
         let Some(wait) = opts.wait else { return std::future::pending().await };

@@ -177,5 +177,9 @@ async fn client(
         queue_limit: CLIENT_QUEUE,
     };
     let stream = connected.stream;
-    crate::mode::client::run(stream, opts, events, Some(input), stop).await.map(|_| ()).map_err(|e| e.to_string())
+    let mut input = input;
+    crate::mode::client::run(stream, 1, &opts, events, Some(&mut input), stop)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
