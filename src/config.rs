@@ -145,9 +145,13 @@ pub fn udp_listen_setup(args: &ListenArgs) -> UdpSetup {
 
 /// The UDP server's settings; `dual_stack` is false until the socket says otherwise.
 pub fn udp_server_options(args: &ListenArgs) -> Result<UdpServerOptions> {
+    if args.messages.frame != crate::proto::frame::FrameSpec::Raw {
+        return Err(argument("--frame", "with --udp each datagram is one message already; leave --frame out"));
+    }
     let tcp = listen_options(args)?;
     Ok(UdpServerOptions {
         reply: tcp.conn.reply,
+        messages: tcp.conn.messages,
         idle_timeout: args.idle_timeout,
         line: tcp.line,
         dual_stack: false,

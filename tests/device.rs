@@ -197,3 +197,33 @@ fn reconnect_comes_back_to_a_server_that_went_away() {
     assert!(err.contains("giving up after 3 failed attempts in a row"), "{err}");
     assert!(err.ends_with(&format!("error: connection to 127.0.0.1:{port} refused: nothing listens on port {port} there; is the server running?\n")), "{err}");
 }
+
+#[test]
+fn udp_datagrams_get_rules_checksums_and_marks() {
+    let mut p = Proc::spawn(&[
+        "listen",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--udp",
+        "--json",
+        "--verify",
+        "sum8",
+        "--rule",
+        "hexprefix:01 => hex:81 {sum8}",
+        "--checksum",
+        "xor8",
+    ]);
+    let port = p.port();
+    let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(PATIENCE)).unwrap();
+    peer.send_to(&[0x01, 0x02, 0x03], ("127.0.0.1", port)).unwrap();
+    let mut buf = [0u8; 16];
+    let (n, _) = peer.recv_from(&mut buf).unwrap();
+    // The rule's own sum8, then --checksum's xor8 over all of it.
+    assert_eq!(&buf[..n], [0x81, 0x81, 0x00]);
+    let got = p.event_where("the datagram", |v| v["event"] == "data" && v["dir"] == "in");
+    assert_eq!(got["check"], "ok", "{got}");
+    let out = bin().args(["listen", "0", "--udp", "--frame", "line"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

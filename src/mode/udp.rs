@@ -146,6 +146,8 @@ fn closed(id: ConnId, peer: Peer, reason: CloseReason) -> EventKind {
 #[derive(Debug, Clone)]
 pub struct UdpServerOptions {
     pub reply: Reply,
+    /// `--verify`, `--checksum`, rules: a datagram is one message (no `--frame`).
+    pub messages: super::inbound::Messages,
     /// Forget a source after this long without a datagram either way.
     pub idle_timeout: Option<Duration>,
     pub line: LineFormat,
@@ -182,7 +184,7 @@ pub async fn run_server(
     let local = socket.local_addr()?;
     events.send(super::server::listening(Proto::Udp, local, opts.dual_stack, None, None)).await;
     let want_data = events.wants_data();
-    let responder = super::inbound::Responder::new(&opts.reply, None);
+    let responder = super::inbound::Responder::new(&opts.reply, opts.messages.rules.as_deref());
     let mut peers = Peers::new(opts.max_peers);
     let mut totals = Counters::default();
     let mut buf = vec![0u8; DATAGRAM];
@@ -239,12 +241,14 @@ pub async fn run_server(
                         let here = crate::net::local_towards(local, shown);
                         events.send(EventKind::Connected { id: noted.id, proto: Proto::Udp, peer: shown, local: here, side: Side::Accepted, tls: None }).await;
                     }
-                    let data = want_data.then(|| Bytes::copy_from_slice(&buf[..n]));
-                    if let Some(bytes) = data.clone() {
-                        events.send(EventKind::Data { id: noted.id, peer: shown, dir: Dir::In, bytes, mark: crate::event::Mark::None }).await;
+                    if want_data {
+                        let (bytes, mark) = (Bytes::copy_from_slice(&buf[..n]), opts.messages.mark(&buf[..n]));
+                        events.send(EventKind::Data { id: noted.id, peer: shown, dir: Dir::In, bytes, mark }).await;
                     }
                     // A datagram is a message: the responder answers it as the TCP engines do.
-                    if let Some(answer) = responder.answer(&buf[..n]).bytes() {
+                    let answered = responder.answer(&buf[..n]);
+                    let answer = answered.bytes().map(|a| opts.messages.outgoing(a));
+                    if let Some(answer) = answer.as_deref() {
                         let len = answer.len();
                         let shown_answer = want_data.then(|| Bytes::copy_from_slice(answer));
                         if let Err(e) = send_to(&socket, answer, from).await {

@@ -5,15 +5,50 @@
 
 use std::fmt;
 
-/// One algorithm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One algorithm. The CRCs' tables are built at compile time (`Crc::new` is const).
+#[derive(Clone, Copy)]
 enum Alg {
     Sum8,
     Xor8,
     Lrc,
-    Crc8(&'static crc::Algorithm<u8>),
-    Crc16(&'static crc::Algorithm<u16>),
-    Crc32(&'static crc::Algorithm<u32>),
+    Crc8(&'static crc::Crc<u8>),
+    Crc16(&'static crc::Crc<u16>),
+    Crc32(&'static crc::Crc<u32>),
+}
+
+static CRC8: crc::Crc<u8> = crc::Crc::<u8>::new(&crc::CRC_8_SMBUS);
+static CRC16_MODBUS: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_MODBUS);
+static CRC16_XMODEM: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_XMODEM);
+static CRC16_IBM_3740: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_IBM_3740);
+static CRC16_KERMIT: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_KERMIT);
+static CRC16_ARC: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_ARC);
+static CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+
+impl PartialEq for Alg {
+    fn eq(&self, other: &Alg) -> bool {
+        match (self, other) {
+            (Alg::Sum8, Alg::Sum8) | (Alg::Xor8, Alg::Xor8) | (Alg::Lrc, Alg::Lrc) => true,
+            (Alg::Crc8(a), Alg::Crc8(b)) => std::ptr::eq(*a, *b),
+            (Alg::Crc16(a), Alg::Crc16(b)) => std::ptr::eq(*a, *b),
+            (Alg::Crc32(a), Alg::Crc32(b)) => std::ptr::eq(*a, *b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Alg {}
+
+impl fmt::Debug for Alg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Alg::Sum8 => f.write_str("Sum8"),
+            Alg::Xor8 => f.write_str("Xor8"),
+            Alg::Lrc => f.write_str("Lrc"),
+            Alg::Crc8(c) => write!(f, "Crc8({:#x})", c.algorithm.poly),
+            Alg::Crc16(c) => write!(f, "Crc16({:#x}, init {:#x})", c.algorithm.poly, c.algorithm.init),
+            Alg::Crc32(c) => write!(f, "Crc32({:#x})", c.algorithm.poly),
+        }
+    }
 }
 
 /// The names taken, with what each is (for errors and `--help`).
@@ -65,13 +100,13 @@ impl Checksum {
             "sum8" | "sum" => (Alg::Sum8, true),
             "xor8" | "xor" | "bcc" => (Alg::Xor8, true),
             "lrc" => (Alg::Lrc, true),
-            "crc8" => (Alg::Crc8(&crc::CRC_8_SMBUS), true),
-            "crc16-modbus" | "modbus" => (Alg::Crc16(&crc::CRC_16_MODBUS), false),
-            "crc16-xmodem" | "xmodem" => (Alg::Crc16(&crc::CRC_16_XMODEM), true),
-            "crc16-ccitt-false" | "crc16-ibm-3740" => (Alg::Crc16(&crc::CRC_16_IBM_3740), true),
-            "crc16-ccitt" | "crc16-kermit" => (Alg::Crc16(&crc::CRC_16_KERMIT), true),
-            "crc16-ibm" | "crc16-arc" | "crc16" => (Alg::Crc16(&crc::CRC_16_ARC), true),
-            "crc32" => (Alg::Crc32(&crc::CRC_32_ISO_HDLC), true),
+            "crc8" => (Alg::Crc8(&CRC8), true),
+            "crc16-modbus" | "modbus" => (Alg::Crc16(&CRC16_MODBUS), false),
+            "crc16-xmodem" | "xmodem" => (Alg::Crc16(&CRC16_XMODEM), true),
+            "crc16-ccitt-false" | "crc16-ibm-3740" => (Alg::Crc16(&CRC16_IBM_3740), true),
+            "crc16-ccitt" | "crc16-kermit" => (Alg::Crc16(&CRC16_KERMIT), true),
+            "crc16-ibm" | "crc16-arc" | "crc16" => (Alg::Crc16(&CRC16_ARC), true),
+            "crc32" => (Alg::Crc32(&CRC32), true),
             _ => {
                 let names: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
                 return Err(format!("no checksum is named '{name}'; one of: {}", names.join(", ")));
@@ -90,13 +125,13 @@ impl Checksum {
             "sum8" => Alg::Sum8,
             "xor8" => Alg::Xor8,
             "lrc" => Alg::Lrc,
-            "crc8" => Alg::Crc8(&crc::CRC_8_SMBUS),
-            "crc16-modbus" => Alg::Crc16(&crc::CRC_16_MODBUS),
-            "crc16-xmodem" => Alg::Crc16(&crc::CRC_16_XMODEM),
-            "crc16-ccitt-false" => Alg::Crc16(&crc::CRC_16_IBM_3740),
-            "crc16-ccitt" => Alg::Crc16(&crc::CRC_16_KERMIT),
-            "crc16-ibm" => Alg::Crc16(&crc::CRC_16_ARC),
-            "crc32" => Alg::Crc32(&crc::CRC_32_ISO_HDLC),
+            "crc8" => Alg::Crc8(&CRC8),
+            "crc16-modbus" => Alg::Crc16(&CRC16_MODBUS),
+            "crc16-xmodem" => Alg::Crc16(&CRC16_XMODEM),
+            "crc16-ccitt-false" => Alg::Crc16(&CRC16_IBM_3740),
+            "crc16-ccitt" => Alg::Crc16(&CRC16_KERMIT),
+            "crc16-ibm" => Alg::Crc16(&CRC16_ARC),
+            "crc32" => Alg::Crc32(&CRC32),
             _ => return None,
         })
     }
@@ -121,9 +156,9 @@ impl Checksum {
             Alg::Sum8 => u32::from(bytes.iter().fold(0u8, |a, b| a.wrapping_add(*b))),
             Alg::Xor8 => u32::from(bytes.iter().fold(0u8, |a, b| a ^ b)),
             Alg::Lrc => u32::from(bytes.iter().fold(0u8, |a, b| a.wrapping_add(*b)).wrapping_neg()),
-            Alg::Crc8(a) => u32::from(crc::Crc::<u8>::new(a).checksum(bytes)),
-            Alg::Crc16(a) => u32::from(crc::Crc::<u16>::new(a).checksum(bytes)),
-            Alg::Crc32(a) => crc::Crc::<u32>::new(a).checksum(bytes),
+            Alg::Crc8(c) => u32::from(c.checksum(bytes)),
+            Alg::Crc16(c) => u32::from(c.checksum(bytes)),
+            Alg::Crc32(c) => c.checksum(bytes),
         };
         let be = value.to_be_bytes();
         let mut out = be[4 - self.width()..].to_vec();

@@ -100,6 +100,7 @@ async fn serve(
         let bound = crate::net::bind_udp(bind, port, &UdpSetup::default()).map_err(|e| e.to_string())?;
         let socket = tokio::net::UdpSocket::from_std(bound.socket).map_err(|e| e.to_string())?;
         let opts = crate::mode::udp::UdpServerOptions {
+            messages: crate::mode::inbound::Messages::default(),
             reply: conn.reply,
             idle_timeout: None,
             line: line_format(&s),
