@@ -303,6 +303,19 @@ fn split_runs(src: &[u8], pred: impl Fn(u8) -> bool) -> impl Iterator<Item = (bo
 mod tests {
     use super::*;
 
+    #[test]
+    fn aliases_people_type() {
+        for (alias, name) in
+            [("cp932", "shift_jis"), ("utf16le", "utf-16le"), ("utf-16-be", "utf-16be"), ("CP936", "gbk")]
+        {
+            assert_eq!(TextEncoding::from_name(alias).map(|e| e.name()), Some(name), "{alias}");
+        }
+        let gbk = TextEncoding::from_name("gbk").unwrap();
+        assert_eq!(format!("{gbk}"), "gbk");
+        assert_eq!(format!("{gbk:?}"), "gbk");
+        assert!(TextEncoding::UTF8.is_utf8() && !gbk.is_utf8());
+    }
+
     fn enc(name: &str) -> TextEncoding {
         TextEncoding::from_name(name).unwrap_or_else(|| panic!("{name} is known"))
     }

@@ -37,18 +37,20 @@ impl std::error::Error for TextError {}
 pub fn text_to_bytes(input: &str, encoding: TextEncoding) -> Result<Vec<u8>, TextError> {
     let mut out = Vec::with_capacity(input.len());
     let mut run = String::new();
-    // 1-based character position of the first character of `run`.
-    let mut run_start = 1;
-    let flush = |run: &mut String, run_start: usize, out: &mut Vec<u8>| {
+    // The 1-based position in `input` of each character of `run` (an escape is several
+    // characters of input for one of the run).
+    let mut run_at: Vec<usize> = Vec::new();
+    let flush = |run: &mut String, run_at: &mut Vec<usize>, out: &mut Vec<u8>| {
         if run.is_empty() {
             return Ok(());
         }
         let bytes = encoding.encode(run).map_err(|mut u| {
-            u.position += run_start - 1;
+            u.position = run_at.get(u.position - 1).copied().unwrap_or(u.position);
             TextError::Unencodable(u)
         })?;
         out.extend_from_slice(&bytes);
         run.clear();
+        run_at.clear();
         Ok(())
     };
     let chars: Vec<char> = input.chars().collect();
@@ -56,9 +58,7 @@ pub fn text_to_bytes(input: &str, encoding: TextEncoding) -> Result<Vec<u8>, Tex
     while i < chars.len() {
         let c = chars[i];
         if c != '\\' {
-            if run.is_empty() {
-                run_start = i + 1;
-            }
+            run_at.push(i + 1);
             run.push(c);
             i += 1;
             continue;
@@ -77,9 +77,7 @@ pub fn text_to_bytes(input: &str, encoding: TextEncoding) -> Result<Vec<u8>, Tex
             _ => None,
         };
         if let Some(s) = simple {
-            if run.is_empty() {
-                run_start = i + 1;
-            }
+            run_at.push(i + 1);
             run.push(s);
             i += 2;
             continue;
@@ -91,7 +89,7 @@ pub fn text_to_bytes(input: &str, encoding: TextEncoding) -> Result<Vec<u8>, Tex
                     .then(|| u8::from_str_radix(&digits, 16).ok())
                     .flatten()
                     .ok_or_else(|| bad(4))?;
-                flush(&mut run, run_start, &mut out)?;
+                flush(&mut run, &mut run_at, &mut out)?;
                 out.push(byte);
                 i += 4;
             }
@@ -105,16 +103,14 @@ pub fn text_to_bytes(input: &str, encoding: TextEncoding) -> Result<Vec<u8>, Tex
                     _ => None,
                 };
                 let (c, close) = parsed.ok_or_else(|| bad(close.map_or(2, |c| c + 1 - i)))?;
-                if run.is_empty() {
-                    run_start = i + 1;
-                }
+                run_at.push(i + 1);
                 run.push(c);
                 i = close + 1;
             }
             _ => return Err(bad(2)),
         }
     }
-    flush(&mut run, run_start, &mut out)?;
+    flush(&mut run, &mut run_at, &mut out)?;
     Ok(out)
 }
 
@@ -288,6 +284,28 @@ mod tests {
         let err = text_to_bytes(r"\x01ab😀", gbk).unwrap_err();
         let TextError::Unencodable(u) = err else { panic!("{err:?}") };
         assert_eq!((u.character, u.position), ('😀', 7));
+    }
+
+    #[test]
+    fn positions_after_an_escape_count_from_the_right_place() {
+        let gbk = TextEncoding::from_name("gbk").unwrap();
+        // A text run that starts right after an escape.
+        for (input, at) in [(r"\x01\r😀", 7), (r"\x01\u{1F600}", 5), (r"a\tb😀", 5)] {
+            match text_to_bytes(input, gbk).unwrap_err() {
+                TextError::Unencodable(u) => assert_eq!((u.character, u.position), ('😀', at), "{input}"),
+                other => panic!("{input}: {other:?}"),
+            }
+        }
+        // Seven digits are too many for \u{...}.
+        assert!(matches!(utf8(r"\u{0000041}"), Err(TextError::BadEscape { position: 1, .. })));
+        // The found text of a \u error is the whole escape, at its position.
+        assert_eq!(
+            utf8(r"x\u{110000}").unwrap_err(),
+            TextError::BadEscape { position: 2, found: r"\u{110000}".into() }
+        );
+        // U+0080 is the first C1 control: escaped with four digits.
+        assert_eq!(shown("\u{80}"), r"\u{0080}");
+        assert_eq!(shown("\u{7f}"), r"\x7f");
     }
 
     #[test]

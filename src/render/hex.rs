@@ -168,6 +168,17 @@ mod tests {
     }
 
     #[test]
+    fn offsets_widen_only_past_64k() {
+        for (len, digits) in [(0x10000usize, 4), (0x10001, 8)] {
+            let mut out = String::new();
+            dump_into(&vec![0u8; len], "", &mut out);
+            let last = out.lines().last().unwrap();
+            let offset = last.split_whitespace().next().unwrap();
+            assert_eq!(offset.len(), digits, "{len} bytes: {last}");
+        }
+    }
+
+    #[test]
     fn plain_hex_is_lowercase() {
         assert_eq!(to_hex(&[0, 0xab, 0xff]), "00abff");
     }
