@@ -31,6 +31,9 @@
 //! - A stop (signal, `:quit`) is a cancellation token every engine selects on ahead of
 //!   reading; the relay then drains what it already read (`--drain`) before its FINs.
 //! - With `--quiet` no per-message event is built: the hot path is read, write, count.
+//! - [`proto`] holds the device protocols' pure parts: frame splitting (`--frame`),
+//!   checksums (`--checksum`, `--verify`, `netassist checksum`) and reply rules (`--rule`),
+//!   used by [`mode::inbound`].
 //! - [`tools`] are the report commands (`ip`, `ping`, `port`, `buffers`) over [`netinfo`],
 //!   what the OS tells about interfaces and ports. They print lines, not events.
 //! - [`tls`] wraps a TCP stream in TLS for a server, a client or either side of the relay;
