@@ -46,17 +46,9 @@ fn with_checksum(bytes: Bytes, args: &crate::cli::MessageArgs) -> Bytes {
 
 /// `--frame`, `--max-frame`, `--verify`, `--checksum`.
 pub fn messages(args: &crate::cli::MessageArgs, encoding: TextEncoding) -> Result<Messages> {
-    let mut lines = args.rule.clone();
-    if let Some(path) = &args.rules {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::File { path: path.clone(), source })?;
-        lines.extend(crate::proto::rules::Rules::lines_of(&text));
-    }
-    let rules = match lines.is_empty() {
-        true => None,
-        false => Some(std::sync::Arc::new(
-            crate::proto::rules::Rules::parse(&lines, encoding).map_err(|e| argument("--rule", e))?,
-        )),
-    };
+    let rules = crate::proto::rules::RuleSet::load(&args.rule, args.rules.as_deref(), encoding)
+        .map_err(|e| argument(if args.rules.is_some() && !e.starts_with("rule ") { "--rules" } else { "--rule" }, e))?
+        .map(std::sync::Arc::new);
     Ok(Messages {
         frame: args.frame.clone(),
         max_frame: args.max_frame,

@@ -227,3 +227,34 @@ fn udp_datagrams_get_rules_checksums_and_marks() {
     let out = bin().args(["listen", "0", "--udp", "--frame", "line"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_rules_file_is_read_again_on_sighup() {
+    let dir = std::env::temp_dir().join(format!("netassist-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("rules.txt");
+    std::fs::write(&file, "prefix:ping => one\n").unwrap();
+    let (mut p, port) = server(&["--rules", file.to_str().unwrap()]);
+    let mut c = client(port);
+    c.write_all(b"ping").unwrap();
+    assert_eq!(read_n(&mut c, 3), b"one");
+    std::fs::write(&file, "prefix:ping => two\n").unwrap();
+    p.signal(libc::SIGHUP);
+    p.event_where("the reload", |v| {
+        v["event"] == "note" && v["message"].as_str().is_some_and(|m| m.contains("rules reloaded"))
+    });
+    c.write_all(b"ping").unwrap();
+    assert_eq!(read_n(&mut c, 3), b"two");
+    // A file that no longer parses keeps the old rules.
+    std::fs::write(&file, "prefix:ping =>\nnonsense\n").unwrap();
+    p.signal(libc::SIGHUP);
+    p.event_where("the refusal", |v| {
+        v["event"] == "error" && v["message"].as_str().is_some_and(|m| m.contains("stay as they were"))
+    });
+    c.write_all(b"ping").unwrap();
+    assert_eq!(read_n(&mut c, 3), b"two");
+    drop(c);
+    p.signal(libc::SIGINT);
+    assert_eq!(p.wait().code(), Some(0));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

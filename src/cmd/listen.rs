@@ -30,6 +30,7 @@ pub(crate) async fn listen(args: ListenArgs) -> Result<ExitCode> {
     let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, listening.steps, listening.buffers).await;
     open_files(&events).await;
+    super::reload_rules_on_hangup(opts.conn.messages.rules.clone(), events.clone(), stop.clone());
     let commands = Some(input::stdin_commands(opts.line, events.clone()));
     let served = match tls {
         None => mode::server::run(listener, opts, events, commands, stop).await,
@@ -59,6 +60,7 @@ pub(crate) async fn listen_udp(args: ListenArgs) -> Result<ExitCode> {
     let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, bound.steps, bound.buffers).await;
     open_files(&events).await;
+    super::reload_rules_on_hangup(opts.messages.rules.clone(), events.clone(), stop.clone());
     let commands = Some(input::stdin_commands(opts.line, events.clone()));
     let served = mode::udp::run_server(socket, opts, events, commands, stop).await;
     finish(writer)?;

@@ -69,6 +69,31 @@ pub(crate) async fn open_files(events: &Events) {
     }
 }
 
+/// With a `--rules FILE`: SIGHUP re-reads it while serving goes on; a file that does not
+/// parse is named and the rules stay as they were.
+pub(crate) fn reload_rules_on_hangup(
+    rules: Option<std::sync::Arc<crate::proto::rules::RuleSet>>,
+    events: Events,
+    stop: CancellationToken,
+) {
+    let Some(rules) = rules.filter(|r| r.file().is_some()) else { return };
+    let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+    tokio::spawn(async move {
+        let file = rules.file().map(|f| f.display().to_string()).unwrap_or_default();
+        // Ends with the run: it holds an output handle, which the end waits for.
+        while tokio::select! {
+            got = hangup.recv() => got.is_some(),
+            () = stop.cancelled() => false,
+        } {
+            let said = match rules.reload() {
+                Ok(n) => event::EventKind::Note(format!("rules reloaded from {file}: {n} in all")),
+                Err(e) => event::EventKind::Error { id: None, message: format!("{e}; the rules stay as they were") },
+            };
+            events.send(said).await;
+        }
+    });
+}
+
 /// Waits for ctrl-c, or SIGTERM when its handler could be installed.
 pub(crate) async fn next_signal(term: &mut Option<tokio::signal::unix::Signal>) {
     match term {

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use crate::event::Mark;
 use crate::proto::checksum::{Check, Checksum};
 use crate::proto::frame::{Frame, FrameSpec, Splitter};
-use crate::proto::rules::{Outcome, Rules};
+use crate::proto::rules::{Outcome, RuleSet};
 
 /// How a connection answers what it receives.
 #[derive(Debug, Clone)]
@@ -46,7 +46,7 @@ pub struct Messages {
     pub verify: Option<Checksum>,
     pub append: Option<Checksum>,
     /// `--rule`, `--rules`: checked before the reply.
-    pub rules: Option<std::sync::Arc<Rules>>,
+    pub rules: Option<std::sync::Arc<RuleSet>>,
 }
 
 impl Default for Messages {
@@ -103,12 +103,12 @@ impl<'m> Answer<'m> {
 #[derive(Debug, Clone, Copy)]
 pub struct Responder<'a> {
     reply: &'a Reply,
-    rules: Option<&'a Rules>,
+    rules: Option<&'a RuleSet>,
 }
 
 impl<'a> Responder<'a> {
-    pub fn new(reply: &'a Reply, rules: Option<&'a Rules>) -> Responder<'a> {
-        Responder { reply, rules: rules.filter(|r| !r.is_empty()) }
+    pub fn new(reply: &'a Reply, rules: Option<&'a RuleSet>) -> Responder<'a> {
+        Responder { reply, rules }
     }
 
     /// What to do about `message`.
@@ -117,7 +117,7 @@ impl<'a> Responder<'a> {
         'a: 'm,
     {
         if let Some(rules) = self.rules {
-            match rules.answer(message) {
+            match rules.current().answer(message) {
                 Outcome::NoMatch => {}
                 Outcome::Reply(bytes) => return Answer::Send(Cow::Owned(bytes)),
                 Outcome::Drop => return Answer::Nothing,

@@ -60,6 +60,66 @@ pub struct Rules {
     encoding: Option<TextEncoding>,
 }
 
+/// The rules of a run: `--rule`s and a `--rules FILE`, which SIGHUP (or the UI) re-reads
+/// while the run goes on; a file that no longer parses leaves the rules as they were.
+#[derive(Debug)]
+pub struct RuleSet {
+    current: std::sync::RwLock<std::sync::Arc<Rules>>,
+    given: Vec<String>,
+    file: Option<std::path::PathBuf>,
+    encoding: TextEncoding,
+}
+
+impl RuleSet {
+    /// Reads and checks the rules; `None` when there are none.
+    pub fn load(
+        given: &[String],
+        file: Option<&std::path::Path>,
+        encoding: TextEncoding,
+    ) -> Result<Option<RuleSet>, String> {
+        let set = RuleSet {
+            current: std::sync::RwLock::new(std::sync::Arc::new(Rules::default())),
+            given: given.to_vec(),
+            file: file.map(std::path::Path::to_path_buf),
+            encoding,
+        };
+        let rules = set.read()?;
+        if rules.is_empty() && set.file.is_none() {
+            return Ok(None);
+        }
+        *set.current.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(rules);
+        Ok(Some(set))
+    }
+
+    fn read(&self) -> Result<Rules, String> {
+        let mut lines = self.given.clone();
+        if let Some(path) = &self.file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {}", path.display(), crate::error::io_reason(&e)))?;
+            lines.extend(Rules::lines_of(&text));
+        }
+        Rules::parse(&lines, self.encoding)
+    }
+
+    /// The rules now.
+    pub fn current(&self) -> std::sync::Arc<Rules> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Re-reads the file; returns how many rules there are now.
+    pub fn reload(&self) -> Result<usize, String> {
+        let rules = self.read()?;
+        let n = rules.rules.len();
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(rules);
+        Ok(n)
+    }
+
+    /// The file SIGHUP re-reads, if any.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref()
+    }
+}
+
 /// What the rules say to do with a message.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
