@@ -250,6 +250,10 @@ pub struct RelayArgs {
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_duration)]
     pub connect_timeout: Duration,
 
+    /// When the target is not up, keep the client and try again every SECS (socat's retry)
+    #[arg(long, value_name = "SECS", value_parser = parse_duration)]
+    pub retry: Option<Duration>,
+
     /// At a graceful stop, how long bytes already read from one side may take to reach the
     /// other before both get FIN; what is left is counted and named (e.g. 2, 500ms)
     #[arg(long, value_name = "SECS", default_value = "2", value_parser = parse_duration)]

@@ -258,3 +258,30 @@ fn a_rules_file_is_read_again_on_sighup() {
     assert_eq!(p.wait().code(), Some(0));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_relay_waits_for_a_target_that_is_not_up_yet() {
+    let port = closed_port();
+    let mut relay = Proc::spawn(&[
+        "relay",
+        "0",
+        "127.0.0.1",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--retry",
+        "0.05",
+        "--json",
+    ]);
+    let rport = relay.port();
+    let mut c = client(rport);
+    c.write_all(b"hi").unwrap();
+    relay.event_where("the wait", |v| {
+        v["event"] == "error" && v["message"].as_str().is_some_and(|m| m.contains("trying again every 50ms"))
+    });
+    let target = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (mut s, _) = target.accept().unwrap();
+    assert_eq!(read_n(&mut s, 2), b"hi", "what the client sent while it waited");
+    s.write_all(b"ok").unwrap();
+    assert_eq!(read_n(&mut c, 2), b"ok");
+}

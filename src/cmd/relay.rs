@@ -61,6 +61,7 @@ pub(crate) async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
         idle_timeout: args.idle_timeout,
         linger: std::time::Duration::from_secs(1),
         drain: args.drain,
+        retry: args.retry,
         target_tls,
     };
     let stop = CancellationToken::new();

@@ -34,6 +34,9 @@ pub struct Relay {
     pub linger: Duration,
     /// At a stop, how long bytes already read may take to be written before the FINs.
     pub drain: Duration,
+    /// `--retry SECS`: a target that is not up yet is tried again this often, while the
+    /// client waits (socat's `retry`), instead of closing the client at once.
+    pub retry: Option<Duration>,
     /// Speak TLS to the target (`--tls-target`): how, and the name to ask for.
     pub target_tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
 }
@@ -71,10 +74,26 @@ impl Relay {
             sizes: BufferRequest::default(),
             tls: self.target_tls.clone(),
         };
-        let target = match dial.dial(&stop).await {
-            Ok(Some(dialed)) => dialed.stream,
-            Ok(None) => return CloseReason::Stopping,
-            Err(e) => return CloseReason::TargetFailed(e.to_string()),
+        let mut said = false;
+        let target = loop {
+            match dial.dial(&stop).await {
+                Ok(Some(dialed)) => break dialed.stream,
+                Ok(None) => return CloseReason::Stopping,
+                Err(e) => {
+                    let Some(every) = self.retry else { return CloseReason::TargetFailed(e.to_string()) };
+                    if !said {
+                        said = true;
+                        let message =
+                            format!("{e}; trying again every {} (--retry)", crate::render::time::seconds(every));
+                        events.send(EventKind::Error { id: Some(conn.id), message }).await;
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(every) => {}
+                        () = stop.cancelled() => return CloseReason::Stopping,
+                        () = client_left(client.tcp()) => return CloseReason::PeerClosed,
+                    }
+                }
+            }
         };
         no_delay(client.tcp());
         no_delay(target.tcp());
@@ -92,6 +111,21 @@ impl Relay {
         match (client, target) {
             (Stream::Plain(client), Stream::Plain(target)) => pump(&client, &target, &conn, self, &events, &stop).await,
             (client, target) => pump_io(client, target, &conn, self, &events, &stop).await,
+        }
+    }
+}
+
+/// Completes when the client has closed (what it sent meanwhile stays queued for the target).
+async fn client_left(client: &TcpStream) {
+    loop {
+        if client.readable().await.is_err() {
+            return;
+        }
+        let mut byte = [0u8; 1];
+        match client.peek(&mut byte).await {
+            Ok(0) | Err(_) => return,
+            // Data waits in the socket for the target: nothing to do until it is up.
+            Ok(_) => std::future::pending::<()>().await,
         }
     }
 }
