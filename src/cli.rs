@@ -452,7 +452,7 @@ pub struct MessageArgs {
     pub frame: crate::proto::frame::FrameSpec,
 
     /// A message longer than this without its end is shown raw as an error (e.g. 64K, 1M)
-    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_queue_limit)]
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_max_frame)]
     pub max_frame: usize,
 
     /// Append this checksum to every message sent (--send, typed lines, replies): sum8,
@@ -474,6 +474,13 @@ pub struct MessageArgs {
     /// Rules from a file, one per line (# comments), after any --rule
     #[arg(long, value_name = "FILE")]
     pub rules: Option<std::path::PathBuf>,
+}
+
+fn parse_max_frame(s: &str) -> Result<usize, String> {
+    match parse_size(s)? {
+        0 => Err("a message is at least 1 byte; give a limit like 64K or 1M".into()),
+        n => Ok(n),
+    }
 }
 
 fn parse_frame(s: &str) -> Result<crate::proto::frame::FrameSpec, String> {
