@@ -198,7 +198,14 @@ pub fn udp_client_options(args: &ConnectArgs, target: &SocketAddr) -> Result<Udp
         }
         payloads.push(Payload::Bytes(bytes));
     }
-    Ok(UdpClientOptions { payloads, interval: tcp.interval, rounds: tcp.rounds, wait: tcp.wait, line: tcp.line })
+    Ok(UdpClientOptions {
+        payloads,
+        interval: tcp.interval,
+        rounds: tcp.rounds,
+        wait: tcp.wait,
+        line: tcp.line,
+        messages: tcp.conn.messages,
+    })
 }
 
 /// What [`read_at_most`] found.

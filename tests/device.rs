@@ -226,6 +226,18 @@ fn udp_datagrams_get_rules_checksums_and_marks() {
     assert_eq!(got["check"], "ok", "{got}");
     let out = bin().args(["listen", "0", "--udp", "--frame", "line"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // The UDP client marks what comes back too.
+    let mut echo = Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--udp", "--echo", "--quiet", "--json"]);
+    let eport = echo.port().to_string();
+    let out = bin()
+        .args(["connect", "127.0.0.1", &eport, "--udp", "--send-hex", "01 02", "--checksum", "sum8"])
+        .args(["--verify", "sum8", "--wait", "0.3", "--json"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let back = text.lines().find(|l| l.contains("\"dir\":\"in\"")).unwrap_or_else(|| panic!("{text}"));
+    assert!(back.contains("\"hex\":\"010203\"") && back.contains("\"check\":\"ok\""), "{back}");
 }
 
 #[test]

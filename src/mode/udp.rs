@@ -380,6 +380,8 @@ pub struct UdpClientOptions {
     pub rounds: Option<u64>,
     pub wait: Option<Duration>,
     pub line: LineFormat,
+    /// `--verify` marks what comes back (each datagram is one message).
+    pub messages: super::inbound::Messages,
 }
 
 /// How a UDP client run ended.
@@ -529,8 +531,8 @@ pub async fn run_client(
                         id: noted.id,
                         peer: shown,
                         dir: Dir::In,
+                        mark: opts.messages.mark(&bytes),
                         bytes,
-                        mark: crate::event::Mark::None,
                     })
                     .await;
             }

@@ -141,6 +141,7 @@ async fn client(
         let (socket, connected, _) = crate::net::udp_client(target, &UdpSetup::default()).map_err(|e| e.to_string())?;
         let socket = tokio::net::UdpSocket::from_std(socket).map_err(|e| e.to_string())?;
         let opts = crate::mode::udp::UdpClientOptions {
+            messages: crate::mode::inbound::Messages::default(),
             payloads: Vec::new(),
             interval: None,
             rounds: Some(1),
