@@ -136,7 +136,12 @@ pub fn client_config(setup: &ClientSetup) -> Result<Arc<ClientConfig>> {
         .with_safe_default_protocol_versions()
         .map_err(versions_error)?;
     let builder = if setup.insecure {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerification(provider())))
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(Pinned {
+            any: true,
+            pins: Vec::new(),
+            webpki: None,
+            provider: provider(),
+        }))
     } else if setup.ca.is_some() || !setup.pins.is_empty() {
         let mut pins: Vec<Vec<u8>> = setup.pins.iter().map(|p| parse_pin(p)).collect::<Result<_>>()?;
         let mut roots = RootCertStore::empty();
@@ -145,7 +150,7 @@ pub fn client_config(setup: &ClientSetup) -> Result<Arc<ClientConfig>> {
                 // A self-signed certificate (openssl req -x509 makes them, CA or not) is
                 // trusted as itself, as openssl s_client does; a CA also as a root.
                 if !is_ca(&cert) || self_issued(&cert) {
-                    pins.push(ring::digest::digest(&ring::digest::SHA256, &cert).as_ref().to_vec());
+                    pins.push(sha256(&cert));
                 }
                 if is_ca(&cert) {
                     roots.add(cert).map_err(|e| Error::Argument {
@@ -167,7 +172,12 @@ pub fn client_config(setup: &ClientSetup) -> Result<Arc<ClientConfig>> {
                     .map_err(|e| Error::Argument { what: "--ca".into(), message: e.to_string() })?,
             ),
         };
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(Pinned { pins, webpki, provider: provider() }))
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(Pinned {
+            any: false,
+            pins,
+            webpki,
+            provider: provider(),
+        }))
     } else {
         builder.with_root_certificates(default_roots())
     };
@@ -273,10 +283,14 @@ fn host_names() -> Vec<String> {
     names
 }
 
+/// SHA-256 of a certificate.
+fn sha256(der: &[u8]) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA256, der).as_ref().to_vec()
+}
+
 /// SHA-256 of a certificate, as `AB:CD:...`.
 pub fn fingerprint(der: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    digest.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    sha256(der).iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
 }
 
 /// What a finished handshake agreed on.
@@ -393,10 +407,13 @@ fn words(name: &str) -> String {
     out
 }
 
-/// `--ca` with end-entity certificates, or `--pin`: a certificate whose fingerprint is
-/// pinned is trusted as itself; any other must chain to a CA given with `--ca`.
+/// The server certificate checks other than the system's roots: `--insecure` (`any`: every
+/// certificate), `--ca` with end-entity certificates or `--pin` (a certificate whose
+/// fingerprint is pinned is trusted as itself; any other must chain to a CA given with
+/// `--ca`). The handshake's signatures are checked in every case.
 #[derive(Debug)]
 struct Pinned {
+    any: bool,
     pins: Vec<Vec<u8>>,
     webpki: Option<Arc<rustls::client::WebPkiServerVerifier>>,
     provider: Arc<CryptoProvider>,
@@ -427,8 +444,7 @@ impl ServerCertVerifier for Pinned {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        let digest = ring::digest::digest(&ring::digest::SHA256, end_entity);
-        if self.pins.iter().any(|p| p.as_slice() == digest.as_ref()) {
+        if self.any || self.pins.contains(&sha256(end_entity)) {
             return Ok(ServerCertVerified::assertion());
         }
         match &self.webpki {
@@ -459,44 +475,5 @@ impl ServerCertVerifier for Pinned {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.provider.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `--insecure`: accepts any certificate, still checking the handshake's signatures.
-#[derive(Debug)]
-struct NoVerification(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
