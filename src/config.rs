@@ -36,14 +36,6 @@ pub fn text_arg(what: &str, text: &str, encoding: TextEncoding) -> Result<Bytes>
     text_to_bytes(text, encoding).map(Bytes::from).map_err(|e| argument(what, format!("{e} in '{text}'")))
 }
 
-/// A message to send, with `--checksum` after it.
-fn with_checksum(bytes: Bytes, args: &crate::cli::MessageArgs) -> Bytes {
-    match &args.checksum {
-        Some(c) => Bytes::from(c.append(&bytes)),
-        None => bytes,
-    }
-}
-
 /// `--frame`, `--max-frame`, `--verify`, `--checksum`.
 pub fn messages(args: &crate::cli::MessageArgs, encoding: TextEncoding) -> Result<Messages> {
     let rules = crate::proto::rules::RuleSet::load(&args.rule, args.rules.as_deref(), encoding)
@@ -403,11 +395,14 @@ pub fn bench_config(args: &BenchArgs, target: SocketAddr) -> Result<BenchConfig>
 
 pub fn client_options(args: &ConnectArgs) -> Result<ClientOptions> {
     let encoding = args.view.encoding;
+    let messages = messages(&args.messages, encoding)?;
+    // A message to send, with `--checksum` after it.
+    let message = |bytes: Bytes| Payload::Bytes(Bytes::from(messages.outgoing(&bytes).into_owned()));
     let mut payloads = Vec::with_capacity(args.sends.len());
     for send in &args.sends {
         payloads.push(match send {
-            SendArg::Text(t) => Payload::Bytes(with_checksum(text_arg("--send", t, encoding)?, &args.messages)),
-            SendArg::Hex(h) => Payload::Bytes(with_checksum(hex_arg("--send-hex", h)?, &args.messages)),
+            SendArg::Text(t) => message(text_arg("--send", t, encoding)?),
+            SendArg::Hex(h) => message(hex_arg("--send-hex", h)?),
             SendArg::File(path) => {
                 if path.as_os_str() != "-" {
                     // Found unreadable now rather than after connecting.
@@ -434,12 +429,7 @@ pub fn client_options(args: &ConnectArgs) -> Result<ClientOptions> {
         (None, None) => Some(1),
     };
     Ok(ClientOptions {
-        conn: ConnOptions {
-            reply: Reply::None,
-            messages: messages(&args.messages, encoding)?,
-            idle_timeout: None,
-            linger: LINGER,
-        },
+        conn: ConnOptions { reply: Reply::None, messages, idle_timeout: None, linger: LINGER },
         payloads,
         interval: args.interval,
         rounds,

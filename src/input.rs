@@ -61,11 +61,8 @@ impl LineFormat {
         let mut out = match self.format {
             StdinFormat::Hex => {
                 let text = std::str::from_utf8(line).map_err(|_| "a hex line must be ASCII hex digits".to_string())?;
-                let bytes = parse_hex(text).map_err(|e| e.to_string())?;
-                return Ok(Bytes::from(match &self.checksum {
-                    Some(c) => c.append(&bytes),
-                    None => bytes,
-                }));
+                // Exactly those bytes: no line ending.
+                parse_hex(text).map_err(|e| e.to_string())?
             }
             StdinFormat::Escapes => {
                 let text = std::str::from_utf8(line)
@@ -81,7 +78,9 @@ impl LineFormat {
                 Err(_) => line.to_vec(),
             },
         };
-        out.extend_from_slice(self.eol.bytes());
+        if !matches!(self.format, StdinFormat::Hex) {
+            out.extend_from_slice(self.eol.bytes());
+        }
         if let Some(c) = &self.checksum {
             out = c.append(&out);
         }

@@ -161,9 +161,10 @@ impl<'a> Inbound<'a> {
         self.splitter.push(chunk, |frame| match frame {
             Frame::Whole(message) => {
                 let answer = match responder.answer(message) {
-                    Answer::Send(bytes) if messages.append.is_some() => {
-                        Answer::Send(Cow::Owned(messages.outgoing(&bytes).into_owned()))
-                    }
+                    Answer::Send(bytes) => Answer::Send(match messages.outgoing(&bytes) {
+                        Cow::Owned(with_sum) => Cow::Owned(with_sum),
+                        Cow::Borrowed(_) => bytes,
+                    }),
                     other => other,
                 };
                 each(message, messages.mark(message), answer)
