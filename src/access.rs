@@ -8,6 +8,7 @@ use std::path::Path;
 use ipnet::IpNet;
 
 use crate::error::{Error, Result};
+use crate::notice::Rejection;
 
 #[derive(Debug, Clone, Default)]
 pub struct Access {
@@ -61,15 +62,14 @@ impl Access {
     }
 
     /// Whether `ip` may connect; if not, why (naming the rule).
-    pub fn check(&self, ip: IpAddr) -> std::result::Result<(), String> {
+    pub fn check(&self, ip: IpAddr) -> std::result::Result<(), Rejection> {
         let ip = ip.to_canonical();
         if let Some(rule) = self.deny.iter().find(|n| n.contains(&ip)) {
-            return Err(format!("denied by --deny {rule}"));
+            return Err(Rejection::Denied { rule: rule.to_string() });
         }
         if !self.allow.is_empty() && !self.allow.iter().any(|n| n.contains(&ip)) {
-            let shown: Vec<String> = self.allow.iter().take(4).map(ToString::to_string).collect();
-            let more = if self.allow.len() > 4 { ", ..." } else { "" };
-            return Err(format!("not in any --allow network ({}{more})", shown.join(", ")));
+            let shown = self.allow.iter().take(4).map(ToString::to_string).collect();
+            return Err(Rejection::NotAllowed { shown, more: self.allow.len() > 4 });
         }
         Ok(())
     }
@@ -98,11 +98,13 @@ mod tests {
         let a = access(&["127.0.0.0/8", "::1"], &["127.0.0.2"]);
         assert!(a.check("127.0.0.1".parse().unwrap()).is_ok());
         assert!(a.check("::1".parse().unwrap()).is_ok());
-        assert_eq!(a.check("127.0.0.2".parse().unwrap()).unwrap_err(), "denied by --deny 127.0.0.2/32");
-        assert!(
-            a.check("10.0.0.1".parse().unwrap())
-                .unwrap_err()
-                .starts_with("not in any --allow network (127.0.0.0/8, ::1/128)")
+        assert_eq!(
+            a.check("127.0.0.2".parse().unwrap()).unwrap_err(),
+            Rejection::Denied { rule: "127.0.0.2/32".into() }
+        );
+        assert_eq!(
+            a.check("10.0.0.1".parse().unwrap()).unwrap_err(),
+            Rejection::NotAllowed { shown: vec!["127.0.0.0/8".into(), "::1/128".into()], more: false }
         );
         // An IPv4 client of a dual-stack socket matches IPv4 rules.
         assert!(a.check("::ffff:127.0.0.1".parse().unwrap()).is_ok());

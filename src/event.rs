@@ -1,7 +1,6 @@
 //! The one vocabulary of every mode: sockets produce [`Event`]s, views render them. Events
 //! carry raw bytes and facts, never formatted text; formatting belongs to the sinks.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -58,10 +57,22 @@ pub enum CloseReason {
     /// Relay: the target reset its connection; the client was reset too.
     TargetReset,
     /// Relay: the target could not be reached for this client.
-    TargetFailed(String),
+    TargetFailed(Box<crate::notice::Notice>),
     /// A rule (`--rule ... => close`) closed it.
     RuleClose,
-    /// Another error from the OS.
+    /// UDP: the quietest source, forgotten to make room (`--max-peers`, or the relay's
+    /// client limit when `relay`).
+    Forgotten {
+        max: usize,
+        relay: bool,
+    },
+    /// TLS server: no handshake within this time.
+    TlsTimeout(Duration),
+    /// TLS server: the handshake failed (rustls's words).
+    TlsFailed(String),
+    /// What the client was to send could not go (an unreadable file, a failed send).
+    Failed(Box<crate::notice::Notice>),
+    /// Another error from the OS (its words).
     Error(String),
 }
 
@@ -82,32 +93,11 @@ impl CloseReason {
             CloseReason::TargetReset => "target_reset",
             CloseReason::TargetFailed(_) => "target_failed",
             CloseReason::RuleClose => "rule_close",
-            CloseReason::Error(_) => "error",
-        }
-    }
-}
-
-impl fmt::Display for CloseReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CloseReason::PeerClosed => f.write_str("peer closed the connection (recv returned 0 bytes)"),
-            CloseReason::Reset => f.write_str("connection reset by peer"),
-            CloseReason::IdleTimeout(d) => write!(f, "idle timeout: no data for {}", seconds(*d)),
-            CloseReason::Kicked => f.write_str("kicked"),
-            CloseReason::Stopping => f.write_str("stopping"),
-            CloseReason::Done(d) => write!(f, "done: nothing left to send and no data for {}", seconds(*d)),
-            CloseReason::QueueFull(limit) => {
-                write!(f, "dropped: the client does not read and its send queue reached {limit} bytes")
-            }
-            CloseReason::PortUnreachable(addr) => write!(f, "nothing listens on {addr}: ICMP port unreachable"),
-            CloseReason::BothClosed => f.write_str("both sides closed (each FIN passed on)"),
-            CloseReason::ClientReset => f.write_str("the client reset the connection (passed on to the target)"),
-            CloseReason::TargetReset => f.write_str("the target reset the connection (passed on to the client)"),
-            CloseReason::TargetFailed(why) => {
-                write!(f, "the target could not be reached: {why}; the client was closed")
-            }
-            CloseReason::RuleClose => f.write_str("closed by a rule (=> close)"),
-            CloseReason::Error(e) => f.write_str(e),
+            CloseReason::Forgotten { .. }
+            | CloseReason::TlsTimeout(_)
+            | CloseReason::TlsFailed(_)
+            | CloseReason::Failed(_)
+            | CloseReason::Error(_) => "error",
         }
     }
 }
@@ -235,7 +225,8 @@ pub enum EventKind {
     /// A client was closed at once, before it got an id's worth of service.
     Rejected {
         peer: SocketAddr,
-        reason: String,
+        reason: crate::notice::Rejection,
+        turned: crate::notice::Turned,
     },
     Data {
         id: ConnId,
@@ -257,12 +248,12 @@ pub enum EventKind {
     /// Something went wrong that does not end the run.
     Error {
         id: Option<ConnId>,
-        message: String,
+        notice: crate::notice::Notice,
     },
-    /// A remark for the person at the terminal (e.g. a `:help` text, stdin closed).
-    Note(String),
+    /// A remark for the person at the terminal (e.g. a `:help` text, a rules reload).
+    Note(crate::notice::Notice),
     /// A socket call narrated in the lesson's terms (`--explain`).
-    Explain(String),
+    Explain(crate::notice::Step),
     /// The socket's buffer sizes as the kernel granted them (`--sndbuf`, `--rcvbuf`).
     Buffers(crate::net::Buffers),
     /// A byte stream ended with FIN: for a client `Out` (we shut our write side: nothing

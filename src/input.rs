@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::event::Events;
 use crate::event::{Command, ConnId, EventKind, Target};
+use crate::notice::Notice;
 use crate::render::TextEncoding;
 use crate::render::escape::text_to_bytes;
 use crate::render::hex::parse_hex;
@@ -139,7 +140,7 @@ pub fn stdin_commands(format: LineFormat, events: Events) -> mpsc::Receiver<Comm
 /// Stdin lines as messages for a client to send. A line that cannot become bytes is
 /// reported and skipped: a typo does not end the session.
 pub fn stdin_messages(format: LineFormat, events: Events) -> mpsc::Receiver<Bytes> {
-    converted_lines(events, move |n, line| format.to_bytes(line).map_err(|e| format!("stdin line {n} not sent: {e}")))
+    converted_lines(events, move |n, line| format.to_bytes(line).map_err(|why| Notice::LineNotSent { line: n, why }))
 }
 
 /// Stdin lines, each converted (given its number from 1 and its bytes); a line that does
@@ -147,7 +148,7 @@ pub fn stdin_messages(format: LineFormat, events: Events) -> mpsc::Receiver<Byte
 /// is dropped.
 fn converted_lines<T: Send + 'static>(
     events: Events,
-    mut convert: impl FnMut(u64, &[u8]) -> Result<T, String> + Send + 'static,
+    mut convert: impl FnMut(u64, &[u8]) -> Result<T, Notice> + Send + 'static,
 ) -> mpsc::Receiver<T> {
     let mut lines = stdin_lines();
     let (tx, rx) = mpsc::channel(64);
@@ -166,37 +167,12 @@ fn converted_lines<T: Send + 'static>(
                         return;
                     }
                 }
-                Err(message) => events.send(EventKind::Error { id: None, message }).await,
+                Err(notice) => events.send(EventKind::Error { id: None, notice }).await,
             }
         }
     });
     rx
 }
-
-pub const SERVER_HELP: &str = "\
-Lines typed here go to every connected client.
-  @ID text      send to one client (@1,3 text: to several); :list shows the ids
-  :list         list the connected clients
-  :kick ID      close a client (:kick 1,3 for several)
-  :quit         stop the server (every client gets FIN)
-  :help         this text
-  \\text         send text that starts with : or @ (the backslash is dropped)";
-
-pub const RELAY_HELP: &str = "\
-A relay only forwards: lines typed here are not sent.
-  :list         list the relayed clients
-  :kick ID      close a client and its connection to the target (:kick 1,3 for several)
-  :quit         stop the relay (bytes already read are still delivered, within --drain)
-  :help         this text";
-
-pub const UDP_HELP: &str = "\
-A line typed here goes to the last source a datagram came from.
-  @ID text      send to one source (@1,3 text: to several); :list shows the ids
-  :list         list the sources seen, with their ids
-  :kick ID      forget a source (it gets a new id if it sends again)
-  :quit         stop
-  :help         this text
-  \\text         send text that starts with : or @ (the backslash is dropped)";
 
 fn parse_ids(text: &str) -> Option<Vec<ConnId>> {
     let ids: Option<Vec<ConnId>> = text.split(',').map(|s| s.trim().trim_start_matches('#').parse().ok()).collect();
@@ -204,9 +180,10 @@ fn parse_ids(text: &str) -> Option<Vec<ConnId>> {
 }
 
 /// Turns a line typed into the server's stdin into a command.
-pub fn server_command(line: &[u8], format: &LineFormat) -> Result<Command, String> {
+pub fn server_command(line: &[u8], format: &LineFormat) -> Result<Command, Notice> {
+    let bytes = |line: &[u8]| format.to_bytes(line).map_err(|why| Notice::NotSent { why });
     if let Some(rest) = line.strip_prefix(b"\\") {
-        return Ok(Command::Send { to: Target::All, bytes: format.to_bytes(rest)? });
+        return Ok(Command::Send { to: Target::All, bytes: bytes(rest)? });
     }
     if let Some(cmd) = line.strip_prefix(b":") {
         let cmd = String::from_utf8_lossy(cmd);
@@ -215,24 +192,20 @@ pub fn server_command(line: &[u8], format: &LineFormat) -> Result<Command, Strin
             ("list" | "ls", _) => Ok(Command::List),
             ("quit" | "q" | "exit", _) => Ok(Command::Quit),
             ("help" | "h" | "?", _) => Ok(Command::Help),
-            ("kick", ids) => parse_ids(ids)
-                .map(Command::Kick)
-                .ok_or_else(|| format!("':kick {ids}' needs client ids, like :kick 2 or :kick 1,3 (:list shows them)")),
-            _ => Err(format!("unknown command ':{word}'; :help lists the commands (\\:{word} sends it as text)")),
+            ("kick", ids) => parse_ids(ids).map(Command::Kick).ok_or_else(|| Notice::BadKick { ids: ids.to_string() }),
+            _ => Err(Notice::UnknownCommand { word: word.to_string() }),
         };
     }
     if let Some(addressed) = line.strip_prefix(b"@") {
         let end = addressed.iter().position(|b| b.is_ascii_whitespace()).unwrap_or(addressed.len());
-        let ids = std::str::from_utf8(&addressed[..end]).ok().and_then(parse_ids).ok_or_else(|| {
-            format!(
-                "'@{}' is not a client id; write @ID text (:list shows the ids), or \\@ to send a line starting with @",
-                String::from_utf8_lossy(&addressed[..end])
-            )
-        })?;
+        let ids = std::str::from_utf8(&addressed[..end])
+            .ok()
+            .and_then(parse_ids)
+            .ok_or_else(|| Notice::BadAddressee { what: String::from_utf8_lossy(&addressed[..end]).into_owned() })?;
         let text = addressed.get(end + 1..).unwrap_or_default();
-        return Ok(Command::Send { to: Target::Ids(ids), bytes: format.to_bytes(text)? });
+        return Ok(Command::Send { to: Target::Ids(ids), bytes: bytes(text)? });
     }
-    Ok(Command::Send { to: Target::All, bytes: format.to_bytes(line)? })
+    Ok(Command::Send { to: Target::All, bytes: bytes(line)? })
 }
 
 #[cfg(test)]
@@ -274,8 +247,8 @@ mod tests {
         assert_eq!(server_command(b":quit", &f).unwrap(), Command::Quit);
         assert_eq!(server_command(br"\:list", &f).unwrap(), send(Target::All, b":list\n"));
         assert_eq!(server_command(br"\@1 x", &f).unwrap(), send(Target::All, b"@1 x\n"));
-        assert!(server_command(b":kick", &f).unwrap_err().contains("needs client ids"));
-        assert!(server_command(b":frob", &f).unwrap_err().contains("unknown command ':frob'"));
-        assert!(server_command(b"@bob hi", &f).unwrap_err().contains("'@bob' is not a client id"));
+        assert_eq!(server_command(b":kick", &f).unwrap_err(), Notice::BadKick { ids: String::new() });
+        assert_eq!(server_command(b":frob", &f).unwrap_err(), Notice::UnknownCommand { word: "frob".into() });
+        assert_eq!(server_command(b"@bob hi", &f).unwrap_err(), Notice::BadAddressee { what: "bob".into() });
     }
 }

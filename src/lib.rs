@@ -52,12 +52,14 @@ pub mod input;
 pub mod mode;
 pub mod net;
 pub mod netinfo;
+pub mod notice;
 pub mod proto;
 pub mod render;
 pub mod sink;
 pub mod tls;
 pub mod tools;
 pub mod ui;
+pub mod words;
 
 use std::process::ExitCode;
 

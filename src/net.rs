@@ -11,6 +11,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::error::{Error, Result, io_reason};
+use crate::notice::Step;
 use crate::render::time::seconds;
 
 /// Where to listen: one address, or every interface.
@@ -37,7 +38,7 @@ pub struct Buffers {
 }
 
 /// What a socket call did, in the lesson's terms, for `--explain`.
-pub type Steps = Vec<String>;
+pub type Steps = Vec<Step>;
 
 /// A listening socket, not yet handed to tokio.
 pub struct Listening {
@@ -63,10 +64,6 @@ fn bind_error_for(e: io::Error, addr: SocketAddr, proto: &str) -> Error {
     }
 }
 
-fn family(addr: &SocketAddr) -> &'static str {
-    if addr.is_ipv4() { "AF_INET" } else { "AF_INET6" }
-}
-
 /// The lesson's server steps 1-3: create the socket, set SO_REUSEADDR, bind, listen.
 pub fn listen_tcp(bind: BindTo, port: u16, backlog: u32, sizes: BufferRequest) -> Result<Listening> {
     let mut steps = Steps::new();
@@ -86,7 +83,7 @@ pub fn listen_tcp(bind: BindTo, port: u16, backlog: u32, sizes: BufferRequest) -
                         Some(libc::EAFNOSUPPORT) | Some(libc::EADDRNOTAVAIL) | Some(libc::EPROTONOSUPPORT)
                     ) =>
                 {
-                    steps.push(format!("no IPv6 here ({}): an IPv4 socket instead", io_reason(&e)));
+                    steps.push(Step::NoIpv6 { why: io_reason(&e) });
                     let v4 = SocketAddr::from(([0, 0, 0, 0], port));
                     (new_listener(v4, false, sizes, &mut steps).map_err(|e| bind_error(e, v4))?, v4, false)
                 }
@@ -96,9 +93,7 @@ pub fn listen_tcp(bind: BindTo, port: u16, backlog: u32, sizes: BufferRequest) -
     };
     let backlog_arg = i32::try_from(backlog).unwrap_or(i32::MAX);
     socket.listen(backlog_arg).map_err(|e| bind_error(e, addr))?;
-    steps.push(format!(
-        "listen({backlog}): the socket is passive now: it only accepts connections, each as a new socket; up to {backlog} finished handshakes may wait for accept()"
-    ));
+    steps.push(Step::Listen { backlog });
     socket.set_nonblocking(true).map_err(|e| Error::Io { context: format!("cannot listen on {addr}"), source: e })?;
     let buffers = granted(&SockRef::from(&socket), sizes);
     Ok(Listening { socket: socket.into(), dual_stack, buffers, steps })
@@ -106,39 +101,34 @@ pub fn listen_tcp(bind: BindTo, port: u16, backlog: u32, sizes: BufferRequest) -
 
 fn new_listener(addr: SocketAddr, dual_stack: bool, sizes: BufferRequest, steps: &mut Steps) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    steps.push(format!("socket({}, SOCK_STREAM): a new TCP socket", family(&addr)));
+    steps.push(Step::Socket { v6: addr.is_ipv6(), stream: true });
     if addr.is_ipv6() {
         socket.set_only_v6(!dual_stack)?;
         if dual_stack {
-            steps.push("setsockopt(IPV6_V6ONLY, 0): it takes IPv4 clients too".into());
+            steps.push(Step::DualStack);
         }
     }
     // The lesson's setsockopt(SOL_SOCKET, SO_REUSEADDR): the port is free again at once
     // after the server exits, despite connections in TIME_WAIT.
     socket.set_reuse_address(true)?;
-    steps.push(
-        "setsockopt(SO_REUSEADDR, 1): the port can be bound again at once after the server stops, despite old connections in TIME_WAIT".into(),
-    );
+    steps.push(Step::ReuseAddr { why: true });
     // Before listen(): accepted sockets inherit the sizes, and the receive window is
     // negotiated from them during the handshake.
     apply_buffers(&SockRef::from(&socket), sizes, steps)?;
     socket.bind(&addr.into())?;
     let bound = socket.local_addr().ok().and_then(|a| a.as_socket()).unwrap_or(addr);
-    let chosen =
-        if addr.port() == 0 { format!("; port 0 asked the OS to pick one: {}", bound.port()) } else { String::new() };
-    let what = if addr.ip().is_unspecified() { "every address of this machine" } else { "this address only" };
-    steps.push(format!("bind({}): the socket owns port {} on {what}{chosen}", show_addr(&addr), bound.port()));
+    steps.push(Step::BindTcp { addr, port: bound.port(), picked: addr.port() == 0 });
     Ok(socket)
 }
 
 fn apply_buffers(socket: &SockRef<'_>, sizes: BufferRequest, steps: &mut Steps) -> io::Result<()> {
     if let Some(n) = sizes.send {
         socket.set_send_buffer_size(n)?;
-        steps.push(format!("setsockopt(SO_SNDBUF, {n}): granted {}", socket.send_buffer_size()?));
+        steps.push(Step::Buffer { send: true, asked: n, granted: socket.send_buffer_size()? });
     }
     if let Some(n) = sizes.recv {
         socket.set_recv_buffer_size(n)?;
-        steps.push(format!("setsockopt(SO_RCVBUF, {n}): granted {}", socket.recv_buffer_size()?));
+        steps.push(Step::Buffer { send: false, asked: n, granted: socket.recv_buffer_size()? });
     }
     Ok(())
 }
@@ -234,8 +224,7 @@ pub async fn connect_tcp(host: &str, port: u16, timeout: Duration, sizes: Buffer
     let addrs = resolve(host, port).await?;
     let mut steps = Steps::new();
     if parse_ip(host).is_none() {
-        let list: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
-        steps.push(format!("resolve '{host}': {}", list.join(", ")));
+        steps.push(Step::Resolve { host: host.to_string(), ips: addrs.iter().map(|a| a.ip()).collect() });
     }
     let target = if addrs.len() == 1 { addrs[0].to_string() } else { format!("{host} port {port}") };
     let mut last = None;
@@ -243,24 +232,21 @@ pub async fn connect_tcp(host: &str, port: u16, timeout: Duration, sizes: Buffer
         let left = deadline.saturating_duration_since(Instant::now());
         let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
             .map_err(|e| Error::Io { context: format!("cannot create a socket for {addr}"), source: e })?;
-        steps.push(format!("socket({}, SOCK_STREAM): a new TCP socket", family(&addr)));
+        steps.push(Step::Socket { v6: addr.is_ipv6(), stream: true });
         apply_buffers(&SockRef::from(&socket), sizes, &mut steps)
             .map_err(|e| Error::Io { context: "cannot set the socket's buffer sizes".into(), source: e })?;
         match tokio::time::timeout(left, socket.connect(addr)).await {
             Ok(Ok(stream)) => {
-                let local = stream.local_addr().map(canonical).map(|a| a.port().to_string()).unwrap_or_default();
-                let range = crate::netinfo::ports::ephemeral_range()
-                    .map(|(lo, hi)| format!(" from its range {lo}-{hi}"))
-                    .unwrap_or_default();
-                steps.push(format!(
-                    "connect({}): the three-way handshake is done; the client did not bind(), so the OS chose local port {local}{range}",
-                    show_addr(&addr)
-                ));
+                steps.push(Step::Connected {
+                    addr,
+                    local_port: stream.local_addr().ok().map(|a| a.port()),
+                    range: crate::netinfo::ports::ephemeral_range(),
+                });
                 let buffers = granted(&SockRef::from(&stream), sizes);
                 return Ok(Connected { stream, buffers, steps });
             }
             Ok(Err(e)) => {
-                steps.push(format!("connect({}): {}", show_addr(&addr), io_reason(&e)));
+                steps.push(Step::ConnectFailed { addr, why: io_reason(&e) });
                 last = Some(connect_error(e, addr));
             }
             Err(_) => break,
@@ -411,16 +397,16 @@ pub fn bind_udp(bind: BindTo, port: u16, setup: &UdpSetup) -> Result<BoundUdp> {
     };
     let make = |addr: SocketAddr, dual: bool, steps: &mut Steps| -> io::Result<Socket> {
         let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-        steps.push(format!("socket({}, SOCK_DGRAM): a new UDP socket", family(&addr)));
+        steps.push(Step::Socket { v6: addr.is_ipv6(), stream: false });
         if addr.is_ipv6() {
             socket.set_only_v6(!dual)?;
         }
         socket.set_reuse_address(true)?;
-        steps.push("setsockopt(SO_REUSEADDR, 1)".into());
+        steps.push(Step::ReuseAddr { why: false });
         apply_buffers(&SockRef::from(&socket), setup.buffers, steps)?;
         socket.bind(&addr.into())?;
         let port = socket.local_addr().ok().and_then(|a| a.as_socket()).map_or(addr.port(), |a| a.port());
-        steps.push(format!("bind({}): the socket receives datagrams for port {port}", show_addr(&addr)));
+        steps.push(Step::BindUdp { addr, port });
         Ok(socket)
     };
     let (socket, dual_stack) = match make(addr, dual_stack, &mut steps) {
@@ -434,7 +420,7 @@ pub fn bind_udp(bind: BindTo, port: u16, setup: &UdpSetup) -> Result<BoundUdp> {
     let options = |e: io::Error| Error::Io { context: "cannot set a UDP socket option".into(), source: e };
     if setup.broadcast {
         socket.set_broadcast(true).map_err(options)?;
-        steps.push("setsockopt(SO_BROADCAST, 1)".into());
+        steps.push(Step::Broadcast { client: false });
     }
     let iface = setup.iface.as_deref().map(interface).transpose()?;
     for group in &setup.join {
@@ -442,11 +428,11 @@ pub fn bind_udp(bind: BindTo, port: u16, setup: &UdpSetup) -> Result<BoundUdp> {
             IpAddr::V4(g) if g.is_multicast() => {
                 let local = iface.map_or(Ipv4Addr::UNSPECIFIED, |(a, _)| a);
                 socket.join_multicast_v4(g, &local).map_err(|e| join_error(e, *group))?;
-                steps.push(format!("setsockopt(IP_ADD_MEMBERSHIP, {g}): joined the group"));
+                steps.push(Step::Joined { group: *group });
             }
             IpAddr::V6(g) if g.is_multicast() => {
                 socket.join_multicast_v6(g, iface.map_or(0, |(_, i)| i)).map_err(|e| join_error(e, *group))?;
-                steps.push(format!("setsockopt(IPV6_JOIN_GROUP, {g}): joined the group"));
+                steps.push(Step::Joined { group: *group });
             }
             _ => {
                 return Err(Error::Argument {
@@ -475,11 +461,11 @@ pub fn udp_client(target: SocketAddr, setup: &UdpSetup) -> Result<(std::net::Udp
     let mut steps = Steps::new();
     let options = |e: io::Error| Error::Io { context: "cannot set up the UDP socket".into(), source: e };
     let socket = Socket::new(Domain::for_address(target), Type::DGRAM, Some(Protocol::UDP)).map_err(options)?;
-    steps.push(format!("socket({}, SOCK_DGRAM): a new UDP socket", family(&target)));
+    steps.push(Step::Socket { v6: target.is_ipv6(), stream: false });
     apply_buffers(&SockRef::from(&socket), setup.buffers, &mut steps).map_err(options)?;
     if setup.broadcast {
         socket.set_broadcast(true).map_err(options)?;
-        steps.push("setsockopt(SO_BROADCAST, 1): datagrams may go to a broadcast address".into());
+        steps.push(Step::Broadcast { client: true });
     }
     let multicast = target.ip().is_multicast();
     let iface = setup.iface.as_deref().map(interface).transpose()?;
@@ -520,13 +506,10 @@ pub fn udp_client(target: SocketAddr, setup: &UdpSetup) -> Result<(std::net::Udp
             },
             _ => connect_error(e, target),
         })?;
-        steps.push(format!(
-            "connect({}): no handshake for UDP; it fixes where datagrams go and which ones are taken in",
-            show_addr(&target)
-        ));
+        steps.push(Step::UdpConnect { addr: target });
     }
     let local = socket.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.port()).unwrap_or(0);
-    steps.push(format!("the OS chose local port {local}"));
+    steps.push(Step::LocalPort(local));
     socket.set_nonblocking(true).map_err(options)?;
     Ok((socket.into(), connected, steps))
 }

@@ -8,6 +8,7 @@ use super::{finish, narrate, output, stop_on_signals, terminal_ui, warn_insecure
 use crate::cli::ConnectArgs;
 use crate::error::{Error, Result};
 use crate::event::CloseReason;
+use crate::notice::Notice;
 use crate::{config, input, mode, net, tls, ui};
 
 pub(crate) async fn connect_udp(args: ConnectArgs, host: String, port: u16) -> Result<ExitCode> {
@@ -80,6 +81,10 @@ pub(crate) async fn connect(args: ConnectArgs) -> Result<ExitCode> {
             (CloseReason::Error(message), _) => {
                 Err(Error::Io { context: "the connection failed".into(), source: std::io::Error::other(message) })
             }
+            (CloseReason::Failed(notice), _) => Err(Error::Io {
+                context: "the connection failed".into(),
+                source: std::io::Error::other(notice.to_string()),
+            }),
             _ => Ok(ExitCode::SUCCESS),
         };
     };
@@ -113,9 +118,9 @@ async fn reconnecting(
             Ok(None) => break,
             Err(e) => {
                 failures += 1;
-                let why = e.to_string();
-                last_error = Some(e);
-                why
+                let why = crate::error::Shared::new(e);
+                last_error = Some(why.clone());
+                Notice::Failed(why)
             }
             Ok(Some(connected)) => {
                 connections += 1;
@@ -131,10 +136,10 @@ async fn reconnecting(
                             CloseReason::Stopping | CloseReason::Done(_) => break,
                             // Typed input ended and the server closed after it: done.
                             CloseReason::PeerClosed if input.as_ref().is_some_and(|i| i.is_closed()) => break,
-                            other => other.to_string(),
+                            other => Notice::Closed(other),
                         }
                     }
-                    Err(e) => crate::error::io_reason(&e),
+                    Err(e) => Notice::Os { why: crate::error::io_reason(&e) },
                 }
             }
         };
@@ -142,20 +147,10 @@ async fn reconnecting(
             break;
         }
         if args.retries.is_some_and(|n| failures >= n) {
-            events
-                .send(EventKind::Error {
-                    id: None,
-                    message: format!("giving up after {failures} failed attempts in a row"),
-                })
-                .await;
+            events.send(EventKind::Error { id: None, notice: Notice::GaveUp { failures } }).await;
             break;
         }
-        events
-            .send(EventKind::Note(format!(
-                "attempt {attempt}: {why}; connecting again in {}",
-                crate::render::time::seconds(delay)
-            )))
-            .await;
+        events.send(EventKind::Note(Notice::Reconnecting { attempt, why: Box::new(why), delay })).await;
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = stop.cancelled() => break,
@@ -168,7 +163,8 @@ async fn reconnecting(
     drop((events, input));
     finish(writer)?;
     match (last_error, args.retries.is_some_and(|n| failures >= n)) {
-        (Some(e), true) => Err(e),
+        // The output is finished: the notices that shared the error are gone.
+        (Some(e), true) => Err(std::sync::Arc::try_unwrap(e.0).unwrap_or_else(|e| Error::Failed(e.to_string()))),
         _ => Ok(ExitCode::SUCCESS),
     }
 }

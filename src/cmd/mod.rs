@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{SocketArgs, ViewArgs};
 use crate::error::{Error, Result};
+use crate::notice::Notice;
 use crate::sink::{Events, Writer};
 use crate::{config, event, net, sink, tls, ui};
 
@@ -61,11 +62,7 @@ pub(crate) fn raise_open_files() -> Option<(u64, u64)> {
 /// Raises the open-files limit and says so in the banner when it did.
 pub(crate) async fn open_files(events: &Events) {
     if let Some((old, new)) = raise_open_files() {
-        events
-            .send(event::EventKind::Note(format!(
-                "open files: soft limit raised from {old} to {new} (the hard limit), so that many clients fit"
-            )))
-            .await;
+        events.send(event::EventKind::Note(Notice::OpenFilesRaised { from: old, to: new })).await;
     }
 }
 
@@ -86,8 +83,8 @@ pub(crate) fn reload_rules_on_hangup(
             () = stop.cancelled() => false,
         } {
             let said = match rules.reload() {
-                Ok(n) => event::EventKind::Note(format!("rules reloaded from {file}: {n} in all")),
-                Err(e) => event::EventKind::Error { id: None, message: format!("{e}; the rules stay as they were") },
+                Ok(count) => event::EventKind::Note(Notice::RulesReloaded { file: file.clone(), count }),
+                Err(e) => event::EventKind::Error { id: None, notice: Notice::RulesKept { why: e.to_string() } },
             };
             events.send(said).await;
         }
@@ -133,7 +130,7 @@ pub(crate) fn output(view: &ViewArgs, explain: bool, stop: &CancellationToken) -
 
 /// The socket steps taken so far (with `--explain`) and the buffer sizes granted (when
 /// asked for, or explaining).
-pub(crate) async fn narrate(events: &Events, socket: &SocketArgs, steps: Vec<String>, buffers: net::Buffers) {
+pub(crate) async fn narrate(events: &Events, socket: &SocketArgs, steps: net::Steps, buffers: net::Buffers) {
     if socket.explain {
         for step in steps {
             events.send(event::EventKind::Explain(step)).await;
@@ -172,11 +169,7 @@ pub(crate) async fn terminal_ui(start: ui::UiStart) -> Result<ExitCode> {
 pub(crate) async fn tell_self_signed(events: &Events, made: Option<&tls::SelfSigned>) {
     if let Some(made) = made {
         events
-            .send(event::EventKind::Note(format!(
-                "TLS with a self-signed certificate for {}\nits SHA-256 fingerprint: {}\nclients: netassist connect HOST PORT --tls --insecure, and compare the fingerprint",
-                made.names.join(", "),
-                made.sha256
-            )))
+            .send(event::EventKind::Note(Notice::SelfSigned { names: made.names.clone(), sha256: made.sha256.clone() }))
             .await;
     }
 }

@@ -19,6 +19,7 @@ use crate::event::Events;
 use crate::event::{CloseReason, EventKind, Proto, Side};
 use crate::input::LineFormat;
 use crate::net::{canonical, no_delay};
+use crate::notice::Notice;
 
 /// One thing to send, from `--send`, `--send-hex` or `--send-file`.
 #[derive(Debug, Clone)]
@@ -66,9 +67,9 @@ pub async fn run(
     let feeding = async {
         let plan = Feed { payloads: &opts.payloads, interval: opts.interval, rounds: opts.rounds };
         let reads_stdin = opts.payloads.is_empty();
-        if let Err(message) = feed(&conn, &plan, input, &events).await {
-            events.send(EventKind::Error { id: Some(id), message: message.clone() }).await;
-            conn.close(CloseRequest::Now(CloseReason::Error(message)));
+        if let Err(notice) = feed(&conn, &plan, input, &events).await {
+            events.send(EventKind::Error { id: Some(id), notice: notice.clone() }).await;
+            conn.close(CloseRequest::Now(CloseReason::Failed(Box::new(notice))));
             return std::future::pending().await;
         }
         if reads_stdin {
@@ -104,13 +105,13 @@ pub async fn run(
 /// Where a client's bytes go: a TCP connection's queue, or UDP datagrams.
 pub(crate) trait Outlet {
     /// Sends (or queues) one payload; an error ends the feeding.
-    fn put(&self, payload: &Payload) -> impl Future<Output = Result<(), String>>;
+    fn put(&self, payload: &Payload) -> impl Future<Output = Result<(), Notice>>;
     /// Sends one typed line; an error is shown and the next line still goes.
-    fn put_line(&self, bytes: Bytes) -> impl Future<Output = Result<(), String>>;
+    fn put_line(&self, bytes: Bytes) -> impl Future<Output = Result<(), Notice>>;
 }
 
 impl Outlet for Conn {
-    async fn put(&self, payload: &Payload) -> Result<(), String> {
+    async fn put(&self, payload: &Payload) -> Result<(), Notice> {
         match payload {
             Payload::Bytes(b) => {
                 self.push_wait(b.clone()).await;
@@ -120,7 +121,7 @@ impl Outlet for Conn {
         }
     }
 
-    async fn put_line(&self, bytes: Bytes) -> Result<(), String> {
+    async fn put_line(&self, bytes: Bytes) -> Result<(), Notice> {
         self.push_wait(bytes).await;
         Ok(())
     }
@@ -140,13 +141,13 @@ pub(crate) async fn feed<O: Outlet>(
     feed: &Feed<'_>,
     input: Option<&mut mpsc::Receiver<Bytes>>,
     events: &Events,
-) -> Result<(), String> {
+) -> Result<(), Notice> {
     if feed.payloads.is_empty() {
         let Some(input) = input else { return Ok(()) };
         while let Some(bytes) = input.recv().await {
             // One message that cannot go does not end the session.
             if let Err(e) = outlet.put_line(bytes).await {
-                events.send(EventKind::Error { id: None, message: format!("not sent: {e}") }).await;
+                events.send(EventKind::Error { id: None, notice: e }).await;
             }
         }
         return Ok(());
@@ -170,8 +171,11 @@ pub(crate) async fn feed<O: Outlet>(
 }
 
 /// Streams a file (or stdin for `-`) in chunks, waiting for room in the queue.
-async fn send_file(conn: &Conn, path: &PathBuf) -> Result<(), String> {
-    let cannot = |e: std::io::Error| format!("cannot read {}: {}", path.display(), crate::error::io_reason(&e));
+async fn send_file(conn: &Conn, path: &PathBuf) -> Result<(), Notice> {
+    let cannot = |e: std::io::Error| Notice::CannotReadFile {
+        path: path.display().to_string(),
+        why: crate::error::io_reason(&e),
+    };
     let mut reader: Box<dyn tokio::io::AsyncRead + Unpin + Send> = if path.as_os_str() == "-" {
         Box::new(tokio::io::stdin())
     } else {

@@ -22,6 +22,7 @@ use super::stream::Stream;
 use crate::event::Events;
 use crate::event::{CloseReason, Dir, EventKind, Proto, Side};
 use crate::net::{BufferRequest, canonical, no_delay};
+use crate::notice::Notice;
 
 /// Where the relay sends its clients.
 #[derive(Clone)]
@@ -80,12 +81,14 @@ impl Relay {
                 Ok(Some(dialed)) => break dialed.stream,
                 Ok(None) => return CloseReason::Stopping,
                 Err(e) => {
-                    let Some(every) = self.retry else { return CloseReason::TargetFailed(e.to_string()) };
+                    let why = crate::error::Shared::new(e);
+                    let Some(every) = self.retry else {
+                        return CloseReason::TargetFailed(Box::new(Notice::Failed(why)));
+                    };
                     if !said {
                         said = true;
-                        let message =
-                            format!("{e}; trying again every {} (--retry)", crate::render::time::seconds(every));
-                        events.send(EventKind::Error { id: Some(conn.id), message }).await;
+                        let notice = Notice::TargetRetry { why, every };
+                        events.send(EventKind::Error { id: Some(conn.id), notice }).await;
                     }
                     tokio::select! {
                         () = tokio::time::sleep(every) => {}
@@ -98,7 +101,7 @@ impl Relay {
         no_delay(client.tcp());
         no_delay(target.tcp());
         let (Ok(peer), Ok(local)) = (target.tcp().peer_addr(), target.tcp().local_addr()) else {
-            return CloseReason::TargetFailed("the connection to the target broke at once".into());
+            return CloseReason::TargetFailed(Box::new(Notice::TargetBroke));
         };
         let (peer, local) = (canonical(peer), canonical(local));
         let tls = match &target {
@@ -401,24 +404,7 @@ async fn undelivered(flow: &mut Flow, conn: &Conn, dir: Dir, want: bool, events:
     if want && let Some(bytes) = flow.carry.written_part() {
         events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes, mark: crate::event::Mark::None }).await;
     }
-    events.send(EventKind::Error { id: Some(conn.id), message: not_delivered(left, dir, conn.id) }).await;
-}
-
-/// "56 KiB from the target not delivered to #3"
-fn not_delivered(left: usize, dir: Dir, id: crate::event::ConnId) -> String {
-    let (from, to) = if dir == Dir::C2T {
-        (format!("client #{id}"), "the target".to_string())
-    } else {
-        ("the target".to_string(), format!("#{id}"))
-    };
-    let amount = if left >= 10 * 1024 {
-        format!("{} KiB", left / 1024)
-    } else if left == 1 {
-        "1 byte".into()
-    } else {
-        format!("{left} bytes")
-    };
-    format!("{amount} from {from} not delivered to {to}: the stop's drain time ran out (--drain)")
+    events.send(EventKind::Error { id: Some(conn.id), notice: Notice::NotDelivered { left, dir, id: conn.id } }).await;
 }
 
 /// Reads from `src` and forwards to `dst`; the events say what passed.
@@ -518,7 +504,10 @@ impl IoFlow {
                 .await;
         }
         events
-            .send(EventKind::Error { id: Some(conn.id), message: not_delivered(bytes.len() - at, dir, conn.id) })
+            .send(EventKind::Error {
+                id: Some(conn.id),
+                notice: Notice::NotDelivered { left: bytes.len() - at, dir, id: conn.id },
+            })
             .await;
     }
 }

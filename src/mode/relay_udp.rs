@@ -14,6 +14,7 @@ use super::connection::Conn;
 use crate::event::Events;
 use crate::event::{CloseReason, Dir, EventKind, Proto, Side};
 use crate::net::canonical;
+use crate::notice::{HelpFor, Notice, Turned};
 
 /// One client address of the UDP relay, with its own socket towards the target.
 struct UdpSession {
@@ -92,12 +93,12 @@ pub async fn run_udp(
                             }
                             match key.and_then(|k| sessions.remove(&k)) {
                                 Some(s) => events.send(end(s, CloseReason::Kicked, &mut totals)).await,
-                                None => events.send(EventKind::Error { id: None, message: format!("no client #{id}; :list shows them") }).await,
+                                None => events.send(EventKind::Error { id: None, notice: Notice::NoSuchClient(id) }).await,
                             }
                         }
                     }
-                    crate::event::Command::Help => events.send(EventKind::Note(crate::input::RELAY_HELP.into())).await,
-                    crate::event::Command::Send { .. } => events.send(EventKind::Error { id: None, message: "a relay only forwards: typed lines are not sent; :help lists what works here".into() }).await,
+                    crate::event::Command::Help => events.send(EventKind::Note(Notice::Help(HelpFor::Relay))).await,
+                    crate::event::Command::Send { .. } => events.send(EventKind::Error { id: None, notice: Notice::RelayOnlyForwards }).await,
                 },
             },
             _ = sweep.tick() => {
@@ -125,7 +126,7 @@ pub async fn run_udp(
                     };
                     if let Err(reason) = relay.access.check(from.ip()) {
                         if refused.first_time(from) {
-                            events.send(EventKind::Rejected { peer: canonical(from), reason: format!("{reason}; its datagrams are dropped") }).await;
+                            events.send(EventKind::Rejected { peer: canonical(from), reason, turned: Turned::Dropped }).await;
                         }
                         continue;
                     }
@@ -136,7 +137,7 @@ pub async fn run_udp(
                             let Some(oldest) = recency.oldest() else { break };
                             recency.remove(oldest);
                             if let Some(s) = sessions.remove(&oldest) {
-                                let reason = CloseReason::Error(format!("forgotten: {} clients are relayed at most", relay.max_clients));
+                                let reason = CloseReason::Forgotten { max: relay.max_clients, relay: true };
                                 events.send(end(s, reason, &mut totals)).await;
                             }
                         }
@@ -155,7 +156,7 @@ pub async fn run_udp(
                             Ok(u) => Arc::new(u),
                             Err(e) => {
                                 served += 1;
-                                let reason = CloseReason::TargetFailed(crate::error::io_reason(&e));
+                                let reason = CloseReason::TargetFailed(Box::new(Notice::Os { why: crate::error::io_reason(&e) }));
                                 events.send(closed(&conn, reason, &mut totals)).await;
                                 continue;
                             }

@@ -21,9 +21,10 @@ use tokio_util::task::TaskTracker;
 use super::connection::{self, CloseRequest, Conn, ConnOptions, Push};
 use crate::event::Events;
 use crate::event::{CloseReason, Command, ConnId, Counters, EventKind, Proto, Side, Target, TlsInfo};
-use crate::input::{LineFormat, RELAY_HELP, SERVER_HELP};
+use crate::input::LineFormat;
 use crate::net::{canonical, no_delay};
 use crate::netinfo::interfaces::reachable;
+use crate::notice::{HelpFor, Notice, Rejection, Turned};
 
 /// What an accepted client gets. `serve` runs between its `connected` and `closed` events
 /// and says why it ended; the connection's counters and close requests live in `conn`.
@@ -125,19 +126,19 @@ impl<S: StreamService + Service> Service for Tls<S> {
             shaken = shaking => shaken,
             () = stop.cancelled() => return CloseReason::Stopping,
         };
-        let why = match shaken {
+        let reason = match shaken {
             Ok(Ok(tls)) => {
                 let info = crate::tls::describe(tls.get_ref().1);
                 events.send(accepted(&conn, local, Some(info))).await;
                 let stream = super::stream::Stream::TlsServer(Box::new(tls));
                 return self.inner.serve_stream(stream, conn, events, stop).await;
             }
-            Ok(Err(e)) => crate::tls::handshake_error(&e),
-            Err(_) => format!("no handshake within {}", crate::event::seconds(HANDSHAKE)),
+            Ok(Err(e)) => CloseReason::TlsFailed(crate::tls::handshake_error(&e)),
+            Err(_) => CloseReason::TlsTimeout(HANDSHAKE),
         };
         // The client did connect; it failed the handshake.
         events.send(accepted(&conn, local, None)).await;
-        CloseReason::Error(format!("TLS handshake failed: {why}"))
+        reason
     }
 
     fn takes_typed_lines(&self) -> bool {
@@ -218,11 +219,10 @@ pub(crate) async fn run_service<S: Service>(
             // While a push waits for a client to make room, typed commands wait too.
             cmd = next_command(&mut commands), if stalled.is_empty() => match cmd {
                 Some(Command::Send { .. }) if !service.takes_typed_lines() => {
-                    let message = "a relay only forwards: typed lines are not sent; :help lists what works here".to_string();
-                    events.send(EventKind::Error { id: None, message }).await;
+                    events.send(EventKind::Error { id: None, notice: Notice::RelayOnlyForwards }).await;
                 }
                 Some(cmd) => {
-                    let help = if opts.relay_to.is_some() { RELAY_HELP } else { SERVER_HELP };
+                    let help = if opts.relay_to.is_some() { HelpFor::Relay } else { HelpFor::Server };
                     handle(cmd, &registry, &events, &stop, &mut stalled, help).await
                 }
                 None => commands = None,
@@ -236,16 +236,15 @@ pub(crate) async fn run_service<S: Service>(
                     let peer = canonical(peer);
                     if let Err(reason) = opts.access.check(peer.ip()) {
                         drop(stream);
-                        events.send(EventKind::Rejected { peer, reason: format!("{reason}; closed at once") }).await;
+                        events.send(EventKind::Rejected { peer, reason, turned: Turned::ClosedAtOnce }).await;
                         continue;
                     }
                     if let Some(max) = opts.max_conn {
                         let n = lock(&registry).len();
                         if n >= max {
                             drop(stream);
-                            let clients = if n == 1 { "client is" } else { "clients are" };
-                            let reason = format!("{n} {clients} connected, the --max-conn {max} limit; closed at once");
-                            events.send(EventKind::Rejected { peer, reason }).await;
+                            let reason = Rejection::MaxConn { connected: n, max };
+                            events.send(EventKind::Rejected { peer, reason, turned: Turned::ClosedAtOnce }).await;
                             continue;
                         }
                     }
@@ -274,16 +273,12 @@ pub(crate) async fn run_service<S: Service>(
                     // try again shortly, and say so once.
                     if !told_accept_error {
                         told_accept_error = true;
-                        let n = lock(&registry).len();
-                        let hint = if e.raw_os_error() == Some(libc::EMFILE) || e.raw_os_error() == Some(libc::ENFILE) {
-                            " (out of file descriptors: raise `ulimit -n`)"
-                        } else {
-                            ""
+                        let notice = Notice::AcceptFailed {
+                            connected: lock(&registry).len(),
+                            why: crate::error::io_reason(&e),
+                            out_of_fds: matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE)),
                         };
-                        events.send(EventKind::Error {
-                            id: None,
-                            message: format!("cannot accept a new client with {n} connected: {}{hint}; still serving them and retrying", crate::error::io_reason(&e)),
-                        }).await;
+                        events.send(EventKind::Error { id: None, notice }).await;
                     }
                     paused_until = Some(Instant::now() + backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(1));
@@ -329,9 +324,9 @@ async fn handle(
     events: &Events,
     stop: &CancellationToken,
     stalled: &mut tokio::task::JoinSet<()>,
-    help: &str,
+    help: HelpFor,
 ) {
-    let error = |message: String| EventKind::Error { id: None, message };
+    let error = |notice: Notice| EventKind::Error { id: None, notice };
     match cmd {
         Command::Send { to, bytes } => {
             let (problems, waiting) = send(registry, &to, bytes);
@@ -347,7 +342,7 @@ async fn handle(
                 let conn = lock(registry).get(&id).cloned();
                 match conn {
                     Some(conn) => conn.close(CloseRequest::Now(CloseReason::Kicked)),
-                    None => events.send(error(format!("no client #{id}; :list shows who is connected"))).await,
+                    None => events.send(error(Notice::NoSuchClient(id))).await,
                 }
             }
         }
@@ -355,7 +350,7 @@ async fn handle(
             let list = lock(registry).values().map(|c| c.info()).collect();
             events.send(EventKind::Clients(list)).await;
         }
-        Command::Help => events.send(EventKind::Note(help.to_string())).await,
+        Command::Help => events.send(EventKind::Note(Notice::Help(help))).await,
         Command::Quit => stop.cancel(),
     }
 }
@@ -368,14 +363,14 @@ const STALL: Duration = Duration::from_secs(2);
 
 /// Queues bytes for the target clients. Returns what went wrong, and the pushes that must
 /// wait for room (each drops its client if no room comes within [`STALL`]).
-fn send(registry: &Registry, to: &Target, bytes: Bytes) -> (Vec<String>, Vec<Stalled>) {
+fn send(registry: &Registry, to: &Target, bytes: Bytes) -> (Vec<Notice>, Vec<Stalled>) {
     let registry = lock(registry);
     let targets: Vec<Result<&Arc<Conn>, ConnId>> = match to {
         Target::All => registry.values().map(Ok).collect(),
         Target::Ids(ids) => ids.iter().map(|id| registry.get(id).ok_or(*id)).collect(),
     };
     if targets.is_empty() {
-        return (vec!["no client is connected; nothing was sent".to_string()], Vec::new());
+        return (vec![Notice::NoClient], Vec::new());
     }
     let mut problems = Vec::new();
     let mut stalled = Vec::new();
@@ -386,7 +381,7 @@ fn send(registry: &Registry, to: &Target, bytes: Bytes) -> (Vec<String>, Vec<Sta
                     stalled.push(Stalled { conn: conn.clone(), bytes: bytes.clone() });
                 }
             }
-            Err(id) => problems.push(format!("no client #{id}; nothing was sent to it (:list shows who is connected)")),
+            Err(id) => problems.push(Notice::NotSentNoSuchClient(id)),
         }
     }
     (problems, stalled)

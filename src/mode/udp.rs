@@ -19,8 +19,9 @@ use super::client::{Feed, Outlet, Payload, feed};
 use super::connection::Reply;
 use crate::event::Events;
 use crate::event::{ClientInfo, CloseReason, Command, ConnId, Counters, Dir, EventKind, Proto, Side, Target};
-use crate::input::{LineFormat, UDP_HELP};
+use crate::input::LineFormat;
 use crate::net::{canonical, max_datagram};
+use crate::notice::{HelpFor, Notice, Turned};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -221,13 +222,13 @@ pub async fn run_server(
                     };
                     if let Err(reason) = opts.access.check(from.ip()) {
                         if refused.first_time(from) {
-                            events.send(EventKind::Rejected { peer: canonical(from), reason: format!("{reason}; its datagrams are dropped") }).await;
+                            events.send(EventKind::Rejected { peer: canonical(from), reason, turned: Turned::Dropped }).await;
                         }
                         continue;
                     }
                     let noted = peers.note(from);
                     if let Some((id, p)) = noted.forgotten {
-                        let reason = CloseReason::Error(format!("forgotten: {} sources are remembered at most", opts.max_peers));
+                        let reason = CloseReason::Forgotten { max: opts.max_peers, relay: false };
                         events.send(closed(id, p, reason)).await;
                     }
                     let peer = peers.by_id.get_mut(&noted.id).expect("just noted");
@@ -252,7 +253,7 @@ pub async fn run_server(
                         let len = answer.len();
                         let shown_answer = want_data.then(|| Bytes::copy_from_slice(answer));
                         if let Err(e) = send_to(&socket, answer, from).await {
-                            events.send(EventKind::Error { id: Some(noted.id), message: format!("cannot answer {shown}: {}", crate::error::io_reason(&e)) }).await;
+                            events.send(EventKind::Error { id: Some(noted.id), notice: Notice::CannotAnswer { to: shown, why: crate::error::io_reason(&e) } }).await;
                             continue;
                         }
                         count_out(&mut peers, &mut totals, noted.id, len);
@@ -307,33 +308,25 @@ async fn command(
     events: &Events,
     stop: &CancellationToken,
 ) {
-    let error = |message: String| EventKind::Error { id: None, message };
+    let error = |notice: Notice| EventKind::Error { id: None, notice };
     match cmd {
         Command::Send { to, bytes } => {
             let ids = match to {
                 Target::All => match peers.last_sender {
                     Some(id) => vec![id],
-                    None => {
-                        let msg = "no datagram has come in yet: a line goes to the last sender (@ID for another)";
-                        return events.send(error(msg.into())).await;
-                    }
+                    None => return events.send(error(Notice::NoSenderYet)).await,
                 },
                 Target::Ids(ids) => ids,
             };
             for id in ids {
                 let Some(peer) = peers.by_id.get(&id) else {
-                    events.send(error(format!("no peer #{id}; :list shows the sources seen"))).await;
+                    events.send(error(Notice::NoSuchSource(id))).await;
                     continue;
                 };
                 let (shown, reply_to) = (peer.addr, peer.reply_to);
                 let max = max_datagram(&shown);
                 if bytes.len() > max {
-                    events
-                        .send(error(format!(
-                            "{} bytes do not fit in one datagram to {shown} (at most {max})",
-                            bytes.len()
-                        )))
-                        .await;
+                    events.send(error(Notice::TooBigForDatagram { len: bytes.len(), to: shown, max })).await;
                     continue;
                 }
                 match send_to(socket, &bytes, reply_to).await {
@@ -352,8 +345,8 @@ async fn command(
                         }
                     }
                     Err(e) => {
-                        let message = format!("cannot send to {shown}: {}", crate::error::io_reason(&e));
-                        events.send(EventKind::Error { id: Some(id), message }).await;
+                        let notice = Notice::CannotSend { to: shown, why: crate::error::io_reason(&e) };
+                        events.send(EventKind::Error { id: Some(id), notice }).await;
                     }
                 }
             }
@@ -362,12 +355,12 @@ async fn command(
             for id in ids {
                 match peers.forget(id) {
                     Some(p) => events.send(closed(id, p, CloseReason::Kicked)).await,
-                    None => events.send(error(format!("no peer #{id}; :list shows the sources seen"))).await,
+                    None => events.send(error(Notice::NoSuchSource(id))).await,
                 }
             }
         }
         Command::List => events.send(EventKind::Clients(peers.list())).await,
-        Command::Help => events.send(EventKind::Note(UDP_HELP.to_string())).await,
+        Command::Help => events.send(EventKind::Note(Notice::Help(HelpFor::Udp))).await,
         Command::Quit => stop.cancel(),
     }
 }
@@ -409,14 +402,10 @@ struct Datagrams<'a> {
 }
 
 impl Datagrams<'_> {
-    async fn send(&self, bytes: &Bytes) -> Result<(), String> {
+    async fn send(&self, bytes: &Bytes) -> Result<(), Notice> {
         let max = max_datagram(&self.target);
         if bytes.len() > max {
-            return Err(format!(
-                "{} bytes do not fit in one UDP datagram to {} (at most {max})",
-                bytes.len(),
-                self.target
-            ));
+            return Err(Notice::TooBigForDatagram { len: bytes.len(), to: self.target, max });
         }
         let sent =
             if self.connected { self.socket.send(bytes).await } else { self.socket.send_to(bytes, self.target).await };
@@ -427,7 +416,7 @@ impl Datagrams<'_> {
                 self.refused.notify_one();
                 return Ok(());
             }
-            Err(e) => return Err(format!("cannot send to {}: {}", self.target, crate::error::io_reason(&e))),
+            Err(e) => return Err(Notice::CannotSend { to: self.target, why: crate::error::io_reason(&e) }),
             Ok(_) => {}
         }
         {
@@ -452,14 +441,14 @@ impl Datagrams<'_> {
 }
 
 impl Outlet for Datagrams<'_> {
-    async fn put(&self, payload: &Payload) -> Result<(), String> {
+    async fn put(&self, payload: &Payload) -> Result<(), Notice> {
         match payload {
             Payload::Bytes(b) => self.send(b).await,
-            Payload::File(path) => Err(format!("{} should have been read before sending", path.display())),
+            Payload::File(path) => Err(Notice::FileUnread { path: path.display().to_string() }),
         }
     }
 
-    async fn put_line(&self, bytes: Bytes) -> Result<(), String> {
+    async fn put_line(&self, bytes: Bytes) -> Result<(), Notice> {
         self.send(&bytes).await
     }
 }
@@ -540,8 +529,8 @@ pub async fn run_client(
     };
     let sending = async {
         let plan = Feed { payloads: &opts.payloads, interval: opts.interval, rounds: opts.rounds };
-        if let Err(message) = feed(&out, &plan, input.as_mut(), &events).await {
-            events.send(EventKind::Error { id: Some(1), message }).await;
+        if let Err(notice) = feed(&out, &plan, input.as_mut(), &events).await {
+            events.send(EventKind::Error { id: Some(1), notice }).await;
         }
         let Some(wait) = opts.wait else { return std::future::pending().await };
         loop {

@@ -325,9 +325,9 @@ impl Sink for Human {
                 }
                 Ok(())
             }
-            EventKind::Rejected { peer, reason } => {
+            EventKind::Rejected { peer, reason, turned } => {
                 let what = self.paint(WARN, "rejected");
-                self.line(event, &format!("{what} {peer}: {}", shown_name(reason)))
+                self.line(event, &format!("{what} {peer}: {}", shown_name(&format!("{reason}; {turned}"))))
             }
             EventKind::Data { id, dir, bytes, mark, .. } => {
                 self.data(event, *id, *dir, bytes, mark)?;
@@ -381,14 +381,14 @@ impl Sink for Human {
                 }
                 Ok(())
             }
-            EventKind::Error { id, message } => self.error(*id, message),
-            EventKind::Note(message) => {
-                for l in message.lines() {
+            EventKind::Error { id, notice } => self.error(*id, &notice.to_string()),
+            EventKind::Note(notice) => {
+                for l in notice.to_string().lines() {
                     self.line(event, l)?;
                 }
                 Ok(())
             }
-            EventKind::Explain(text) => self.explain(event, text),
+            EventKind::Explain(step) => self.explain(event, &step.to_string()),
             EventKind::Buffers(b) => {
                 let show = |kind: &str, got: usize, asked: Option<usize>| match asked {
                     Some(n) if got == 2 * n => format!(
@@ -535,8 +535,9 @@ mod tests {
     #[test]
     fn errors_go_to_stderr() {
         let (mut h, out, err) = view(Show::Text, "utf-8");
-        h.event(&Event::now(EventKind::Error { id: Some(4), message: "no such client".into() })).unwrap();
+        let notice = crate::notice::Notice::NoSuchClient(4);
+        h.event(&Event::now(EventKind::Error { id: Some(4), notice })).unwrap();
         assert_eq!(out.text(), "");
-        assert_eq!(err.text(), "error: #4 no such client\n");
+        assert_eq!(err.text(), "error: #4 no client #4; :list shows who is connected\n");
     }
 }

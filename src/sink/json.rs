@@ -191,9 +191,9 @@ impl Sink for Json {
                 }
                 o.finish()
             }
-            EventKind::Rejected { peer, reason } => {
+            EventKind::Rejected { peer, reason, turned } => {
                 let mut o = JsonObject::new("rejected", t);
-                o.addr("peer", peer).str("reason", reason);
+                o.addr("peer", peer).str("reason", &format!("{reason}; {turned}"));
                 o.finish()
             }
             EventKind::Data { id, peer, dir, bytes, mark } => {
@@ -244,7 +244,8 @@ impl Sink for Json {
                 o.raw("clients", &arr);
                 o.finish()
             }
-            EventKind::Error { id, message } => {
+            EventKind::Error { id, notice } => {
+                let message = &notice.to_string();
                 let who = id.map(|id| format!("#{id} ")).unwrap_or_default();
                 let _ = writeln!(self.err, "error: {who}{}", crate::render::escape::shown_name(message));
                 let mut o = JsonObject::new("error", t);
@@ -254,14 +255,14 @@ impl Sink for Json {
                 o.str("message", message);
                 o.finish()
             }
-            EventKind::Note(message) => {
+            EventKind::Note(notice) => {
                 let mut o = JsonObject::new("note", t);
-                o.str("message", message);
+                o.str("message", &notice.to_string());
                 o.finish()
             }
-            EventKind::Explain(message) => {
+            EventKind::Explain(step) => {
                 let mut o = JsonObject::new("explain", t);
-                o.str("message", message);
+                o.str("message", &step.to_string());
                 o.finish()
             }
             EventKind::Buffers(b) => {

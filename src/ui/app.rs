@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 
-use crate::event::{CloseReason, ConnId, Counters, Dir, Event, EventKind, Proto, Side, Target, seconds};
+use crate::event::{ConnId, Counters, Dir, Event, EventKind, Proto, Side, Target, seconds};
 use crate::input::Eol;
 use crate::render::TextEncoding;
 use crate::render::escape::shown_name;
@@ -274,8 +274,8 @@ impl App {
                         .insert(*id, ClientRow { peer: *peer, since: Instant::now(), bytes_in: 0, bytes_out: 0 });
                 }
             }
-            EventKind::Rejected { peer, reason } => {
-                self.log.error(t, None, format!("rejected {peer}: {}", shown_name(reason)))
+            EventKind::Rejected { peer, reason, turned } => {
+                self.log.error(t, None, format!("rejected {peer}: {}", shown_name(&format!("{reason}; {turned}"))))
             }
             EventKind::Data { id, dir, bytes, .. } => {
                 self.meter.count(*dir, bytes.len());
@@ -294,7 +294,7 @@ impl App {
                 self.log.decoders.remove(&(*id, Dir::Out));
                 self.log.datagrams.remove(id);
                 let line = format!("closed: {}", shown_name(&reason.to_string()));
-                if matches!(reason, CloseReason::Reset | CloseReason::Error(_) | CloseReason::PortUnreachable(_)) {
+                if matches!(reason.code(), "reset" | "error" | "port_unreachable") {
                     self.log.error(t, Some(*id), line);
                 } else {
                     self.log.info(t, Some(*id), line);
@@ -302,13 +302,13 @@ impl App {
                 self.client_cursor = self.client_cursor.min(self.clients.len().saturating_sub(1));
             }
             EventKind::Clients(_) | EventKind::Buffers(_) | EventKind::Explain(_) => {}
-            EventKind::Error { id, message } => {
-                let message = shown_name(message).into_owned();
+            EventKind::Error { id, notice } => {
+                let message = shown_name(&notice.to_string()).into_owned();
                 self.log.error(t, *id, message.clone());
                 self.say(format!("error: {message}"));
             }
-            EventKind::Note(message) => {
-                for line in message.lines() {
+            EventKind::Note(notice) => {
+                for line in notice.to_string().lines() {
                     self.log.info(t, None, line.to_string());
                 }
             }
@@ -520,7 +520,7 @@ pub fn packet_bytes(spec: &str, encoding: TextEncoding) -> Result<Bytes, String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::TlsInfo;
+    use crate::event::{CloseReason, TlsInfo};
 
     fn at(kind: EventKind) -> Event {
         Event { time: std::time::UNIX_EPOCH, kind }

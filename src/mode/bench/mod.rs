@@ -24,6 +24,8 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::notice::Failure;
+
 /// What each connection does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BenchMode {
@@ -114,7 +116,7 @@ pub struct Live {
 struct Tally {
     latency: Histogram<u64>,
     connect: Histogram<u64>,
-    errors: BTreeMap<&'static str, u64>,
+    errors: BTreeMap<Failure, u64>,
     mismatches: u64,
     rounds: u64,
     sent: u64,
@@ -217,7 +219,7 @@ impl Counts {
         self.live.received.fetch_add(received as u64, Ordering::Relaxed);
     }
 
-    fn error(&self, kind: &'static str) {
+    fn error(&self, kind: Failure) {
         *self.tally.borrow_mut().errors.entry(kind).or_default() += 1;
         self.live.errors.fetch_add(1, Ordering::Relaxed);
     }
@@ -237,17 +239,15 @@ impl Counts {
 }
 
 /// Names an I/O error by kind, for the errors table.
-fn kind_of(e: &io::Error) -> &'static str {
+fn kind_of(e: &io::Error) -> Failure {
     match e.kind() {
-        io::ErrorKind::ConnectionRefused => "refused",
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => "reset",
-        io::ErrorKind::TimedOut => "timeout",
-        io::ErrorKind::UnexpectedEof => "closed by the server",
-        io::ErrorKind::AddrNotAvailable => "out of local ports",
-        _ if e.raw_os_error() == Some(libc::EMFILE) || e.raw_os_error() == Some(libc::ENFILE) => {
-            "out of file descriptors"
-        }
-        _ => "other I/O error",
+        io::ErrorKind::ConnectionRefused => Failure::Refused,
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => Failure::Reset,
+        io::ErrorKind::TimedOut => Failure::Timeout,
+        io::ErrorKind::UnexpectedEof => Failure::ClosedByServer,
+        io::ErrorKind::AddrNotAvailable => Failure::OutOfPorts,
+        _ if matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE)) => Failure::OutOfFds,
+        _ => Failure::Other,
     }
 }
 
@@ -437,7 +437,7 @@ async fn connect(config: &BenchConfig, counts: &Counts, deadline: Instant) -> Op
         }
         Err(_) if Instant::now() >= deadline => None,
         Err(_) => {
-            counts.error("connect timeout");
+            counts.error(Failure::ConnectTimeout);
             None
         }
     }

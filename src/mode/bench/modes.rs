@@ -125,7 +125,7 @@ pub(super) async fn pingpong(
         match tokio::time::timeout_at(limit, round).await {
             Err(_) if Instant::now() >= deadline => return Stop::Deadline,
             Err(_) => {
-                counts.error("no answer within the timeout");
+                counts.error(Failure::NoAnswer);
                 return Stop::Lost;
             }
             Ok(Err(e)) => {
@@ -160,7 +160,7 @@ pub(super) async fn stream_mode(
             () = &mut sleep => return Stop::Deadline,
             ready = stream.readable() => {
                 if ready.is_err() {
-                    counts.error("other I/O error");
+                    counts.error(Failure::Other);
                     return Stop::Lost;
                 }
                 match stream.try_read(&mut buf) {
@@ -189,7 +189,7 @@ pub(super) async fn stream_mode(
             }
             ready = stream.writable(), if sent - recvd < window => {
                 if ready.is_err() {
-                    counts.error("other I/O error");
+                    counts.error(Failure::Other);
                     return Stop::Lost;
                 }
                 let room = (window - (sent - recvd)).min(CHUNK as u64) as usize;
@@ -226,7 +226,7 @@ pub(super) async fn churn_once(id: u64, config: &BenchConfig, counts: &Counts, s
     match tokio::time::timeout_at(limit, round).await {
         Err(_) if Instant::now() >= deadline => Stop::Deadline,
         Err(_) => {
-            counts.error("no answer within the timeout");
+            counts.error(Failure::NoAnswer);
             Stop::Lost
         }
         Ok(Err(e)) => {

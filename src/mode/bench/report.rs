@@ -192,7 +192,7 @@ impl Report {
         o.num("errors", self.errors());
         let mut kinds = crate::sink::json::JsonObject::plain();
         for (k, v) in &t.errors {
-            kinds.num(k, v);
+            kinds.num(k.code(), v);
         }
         o.raw("errors_by_kind", &kinds.finish());
         o.num("mismatches", t.mismatches).num("lost", t.lost).num("late", t.late);
