@@ -1,6 +1,7 @@
 //! The one vocabulary of every mode: sockets produce [`Event`]s, views render them. Events
 //! carry raw bytes and facts, never formatted text; formatting belongs to the sinks.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -29,6 +30,46 @@ impl Dir {
             Dir::Out => "out",
             Dir::C2T => "c2t",
             Dir::T2C => "t2c",
+        }
+    }
+}
+
+/// Who is at the other end of a connection: an IP address and port today. A socket path
+/// or a child process is one more variant here (its text in `Display`); events, sinks and
+/// the UI carry a `Peer` and need no other change.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Peer {
+    Ip(SocketAddr),
+}
+
+impl Peer {
+    /// The peer's IP address and port, for what only IP peers have (access rules, UDP).
+    pub fn ip(&self) -> Option<SocketAddr> {
+        match self {
+            Peer::Ip(a) => Some(*a),
+        }
+    }
+}
+
+impl From<SocketAddr> for Peer {
+    fn from(addr: SocketAddr) -> Peer {
+        Peer::Ip(addr)
+    }
+}
+
+impl std::str::FromStr for Peer {
+    type Err = std::net::AddrParseError;
+
+    /// `127.0.0.1:9`, `[::1]:9`.
+    fn from_str(s: &str) -> Result<Peer, Self::Err> {
+        s.parse::<SocketAddr>().map(Peer::Ip)
+    }
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Peer::Ip(a) => a.fmt(f),
         }
     }
 }
@@ -126,7 +167,7 @@ impl Counters {
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
     pub id: ConnId,
-    pub peer: SocketAddr,
+    pub peer: Peer,
     pub since: SystemTime,
     pub counters: Counters,
 }
@@ -216,7 +257,7 @@ pub enum EventKind {
     Connected {
         id: ConnId,
         proto: Proto,
-        peer: SocketAddr,
+        peer: Peer,
         local: SocketAddr,
         side: Side,
         /// What the TLS handshake agreed on, for a TLS connection.
@@ -224,13 +265,13 @@ pub enum EventKind {
     },
     /// A client was closed at once, before it got an id's worth of service.
     Rejected {
-        peer: SocketAddr,
+        peer: Peer,
         reason: crate::notice::Rejection,
         turned: crate::notice::Turned,
     },
     Data {
         id: ConnId,
-        peer: SocketAddr,
+        peer: Peer,
         dir: Dir,
         bytes: Bytes,
         /// What the framer or the checksum check says of this message.
@@ -238,7 +279,7 @@ pub enum EventKind {
     },
     Closed {
         id: ConnId,
-        peer: SocketAddr,
+        peer: Peer,
         reason: CloseReason,
         counters: Counters,
         duration: Duration,

@@ -37,8 +37,14 @@
 //! - [`tools`] are the report commands (`ip`, `ping`, `port`, `buffers`) over [`netinfo`],
 //!   what the OS tells about interfaces and ports. They print lines, not events.
 //! - [`tls`] wraps a TCP stream in TLS for a server, a client or either side of the relay;
-//!   the engines see one [`mode::stream::Stream`] type, plain or TLS. [`access`] decides
-//!   which peers a server accepts.
+//!   the engines see one [`mode::stream::Stream`] type, plain or TLS, and take their
+//!   TCP-only paths (readiness, splice, resets) only when `Stream::tcp` gives a socket. A
+//!   new kind of stream is a variant there; who is at its other end is an
+//!   [`event::Peer`]. [`access`] decides which peers a server accepts.
+//! - Events carry facts, not sentences: a [`notice::Notice`], an explain
+//!   [`notice::Step`], a [`notice::Rejection`], a [`event::CloseReason`]. [`words`] alone
+//!   turns them (and [`error::Error`]) into words; a new language is a change there. JSON
+//!   keys and codes never come from words.
 //! - [`ui`] is the terminal UI: it runs the same engines and is one more consumer of their
 //!   events (a bounded channel again), with keys turned into the same commands.
 

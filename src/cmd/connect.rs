@@ -70,14 +70,14 @@ pub(crate) async fn connect(args: ConnectArgs) -> Result<ExitCode> {
         let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
         narrate(&events, &args.socket, connected.steps, connected.buffers).await;
         let mut input = reads_stdin.then(|| input::stdin_messages(opts.line, events.clone()));
-        let peer = stream.tcp().peer_addr().ok();
+        let peer = stream.peer_addr();
         let ended = mode::client::run(stream, 1, &opts, events, input.as_mut(), stop).await;
         // The stdin task holds an output handle until its receiver is gone.
         drop(input);
         finish(writer)?;
         let (reason, _) = ended.map_err(|source| Error::Io { context: "the connection failed".into(), source })?;
         return match (reason, peer) {
-            (CloseReason::Reset, Some(addr)) => Err(Error::Reset { addr: net::canonical(addr) }),
+            (CloseReason::Reset, Some(addr)) => Err(Error::Reset { addr }),
             (CloseReason::Error(message), _) => {
                 Err(Error::Io { context: "the connection failed".into(), source: std::io::Error::other(message) })
             }

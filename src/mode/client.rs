@@ -18,7 +18,6 @@ use super::stream::Stream;
 use crate::event::Events;
 use crate::event::{CloseReason, EventKind, Proto, Side};
 use crate::input::LineFormat;
-use crate::net::{canonical, no_delay};
 use crate::notice::Notice;
 
 /// One thing to send, from `--send`, `--send-hex` or `--send-file`.
@@ -54,14 +53,14 @@ pub async fn run(
     input: Option<&mut mpsc::Receiver<Bytes>>,
     stop: CancellationToken,
 ) -> std::io::Result<(CloseReason, crate::event::Counters)> {
-    let peer = canonical(stream.tcp().peer_addr()?);
-    let local = canonical(stream.tcp().local_addr()?);
-    no_delay(stream.tcp());
-    let tls = match &stream {
-        Stream::TlsClient(t) => Some(Box::new(crate::tls::describe(t.get_ref().1))),
-        _ => None,
-    };
-    events.send(EventKind::Connected { id, proto: Proto::Tcp, peer, local, side: Side::Initiated, tls }).await;
+    let gone = || std::io::Error::from(std::io::ErrorKind::NotConnected);
+    let peer = stream.peer_addr().ok_or_else(gone)?;
+    let local = stream.local_addr().ok_or_else(gone)?;
+    stream.no_delay();
+    let tls = stream.tls_info();
+    events
+        .send(EventKind::Connected { id, proto: Proto::Tcp, peer: peer.into(), local, side: Side::Initiated, tls })
+        .await;
     let conn = Conn::new(id, peer, opts.queue_limit);
 
     let feeding = async {
@@ -87,18 +86,15 @@ pub async fn run(
             tokio::time::sleep(wait - quiet).await;
         }
     };
-    let serving = async {
-        match stream {
-            Stream::Plain(tcp) => connection::serve(&tcp, &conn, &opts.conn, &events, &stop).await,
-            tls => connection::serve_io(tls, &conn, &opts.conn, &events, &stop).await,
-        }
-    };
+    let serving = connection::serve_stream(stream, &conn, &opts.conn, &events, &stop);
     let reason = tokio::select! {
         reason = serving => reason,
         never = feeding => never,
     };
     let counters = conn.counters();
-    events.send(EventKind::Closed { id, peer, reason: reason.clone(), counters, duration: conn.age() }).await;
+    events
+        .send(EventKind::Closed { id, peer: peer.into(), reason: reason.clone(), counters, duration: conn.age() })
+        .await;
     Ok((reason, counters))
 }
 

@@ -3,7 +3,6 @@
 //! ask for closes here; the connection's own task ([`super::connection`]) carries them out.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +12,7 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::event::{ClientInfo, CloseReason, ConnId, Counters};
+use crate::event::{ClientInfo, CloseReason, ConnId, Counters, Peer};
 
 /// Ask a connection to close.
 #[derive(Debug, Clone)]
@@ -35,7 +34,7 @@ pub enum Push {
 /// The part of a connection others see: its id and counters, its outbound queue.
 pub struct Conn {
     pub id: ConnId,
-    pub peer: SocketAddr,
+    pub peer: Peer,
     pub since: SystemTime,
     started: Instant,
     bytes_in: AtomicU64,
@@ -60,10 +59,10 @@ pub(super) struct Outbox {
 }
 
 impl Conn {
-    pub fn new(id: ConnId, peer: SocketAddr, queue_limit: usize) -> Conn {
+    pub fn new(id: ConnId, peer: impl Into<Peer>, queue_limit: usize) -> Conn {
         Conn {
             id,
-            peer,
+            peer: peer.into(),
             since: SystemTime::now(),
             started: Instant::now(),
             bytes_in: AtomicU64::new(0),
@@ -150,7 +149,7 @@ impl Conn {
     }
 
     pub fn info(&self) -> ClientInfo {
-        ClientInfo { id: self.id, peer: self.peer, since: self.since, counters: self.counters() }
+        ClientInfo { id: self.id, peer: self.peer.clone(), since: self.since, counters: self.counters() }
     }
 
     /// How long since a byte last went either way.

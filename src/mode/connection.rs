@@ -27,6 +27,7 @@ use crate::event::{CloseReason, Dir, EventKind};
 pub use super::conn::{CloseRequest, Conn, Push};
 pub use super::inbound::Reply;
 use super::inbound::{Answer, Inbound, Messages};
+pub use super::stream::Stream;
 use crate::event::Mark;
 
 #[derive(Debug, Clone)]
@@ -177,7 +178,7 @@ impl Got {
             conn.count_out_msgs(self.written, self.written_msgs);
         }
         for (bytes, mark) in self.shown {
-            events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::In, bytes, mark }).await;
+            events.send(EventKind::Data { id: conn.id, peer: conn.peer.clone(), dir: Dir::In, bytes, mark }).await;
         }
         if let Some(e) = self.error {
             return Err(e);
@@ -186,7 +187,7 @@ impl Got {
             events
                 .send(EventKind::Data {
                     id: conn.id,
-                    peer: conn.peer,
+                    peer: conn.peer.clone(),
                     dir: Dir::Out,
                     bytes,
                     mark: crate::event::Mark::None,
@@ -226,7 +227,13 @@ async fn incomplete(inbound: &mut Inbound<'_>, conn: &Conn, want_data: bool, eve
         conn.count_in_msgs(0, 1);
         if want_data {
             events
-                .send(EventKind::Data { id: conn.id, peer: conn.peer, dir: Dir::In, bytes, mark: Mark::Incomplete })
+                .send(EventKind::Data {
+                    id: conn.id,
+                    peer: conn.peer.clone(),
+                    dir: Dir::In,
+                    bytes,
+                    mark: Mark::Incomplete,
+                })
                 .await;
         }
     }
@@ -243,7 +250,7 @@ async fn finished_write(done: Out, conn: &Conn, want_data: bool, events: &Events
         events
             .send(EventKind::Data {
                 id: conn.id,
-                peer: conn.peer,
+                peer: conn.peer.clone(),
                 dir: Dir::Out,
                 bytes: done.bytes,
                 mark: crate::event::Mark::None,
@@ -418,6 +425,22 @@ pub async fn serve(
                 conn.idle_fired(opts.idle_timeout.expect("guarded by the branch condition"), idle.as_mut());
             }
         }
+    }
+}
+
+/// One connection's life on any stream: plain TCP takes the readiness-based path
+/// ([`serve`]), every other kind the read/write one ([`serve_io`]); what happens to a
+/// received message is the same on both ([`Inbound`]).
+pub async fn serve_stream(
+    stream: Stream,
+    conn: &Conn,
+    opts: &ConnOptions,
+    events: &Events,
+    stop: &CancellationToken,
+) -> CloseReason {
+    match stream {
+        Stream::Plain(tcp) => serve(&tcp, conn, opts, events, stop).await,
+        other => serve_io(other, conn, opts, events, stop).await,
     }
 }
 

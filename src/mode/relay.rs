@@ -21,7 +21,7 @@ use super::server::{Service, StreamService};
 use super::stream::Stream;
 use crate::event::Events;
 use crate::event::{CloseReason, Dir, EventKind, Proto, Side};
-use crate::net::{BufferRequest, canonical, no_delay};
+use crate::net::BufferRequest;
 use crate::notice::Notice;
 
 /// Where the relay sends its clients.
@@ -43,9 +43,9 @@ pub struct Relay {
 }
 
 impl Service for Relay {
-    async fn serve(&self, client: TcpStream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
-        super::server::announce(&events, &conn, &client, None).await;
-        self.relay(Stream::Plain(client), conn, events, stop).await
+    async fn serve(&self, client: Stream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
+        super::server::announce(&events, &conn, &client).await;
+        self.relay(client, conn, events, stop).await
     }
 
     fn takes_typed_lines(&self) -> bool {
@@ -93,23 +93,26 @@ impl Relay {
                     tokio::select! {
                         () = tokio::time::sleep(every) => {}
                         () = stop.cancelled() => return CloseReason::Stopping,
-                        () = client_left(client.tcp()) => return CloseReason::PeerClosed,
+                        () = client_left(&client) => return CloseReason::PeerClosed,
                     }
                 }
             }
         };
-        no_delay(client.tcp());
-        no_delay(target.tcp());
-        let (Ok(peer), Ok(local)) = (target.tcp().peer_addr(), target.tcp().local_addr()) else {
+        client.no_delay();
+        target.no_delay();
+        let (Some(peer), Some(local)) = (target.peer_addr(), target.local_addr()) else {
             return CloseReason::TargetFailed(Box::new(Notice::TargetBroke));
         };
-        let (peer, local) = (canonical(peer), canonical(local));
-        let tls = match &target {
-            Stream::TlsClient(t) => Some(Box::new(crate::tls::describe(t.get_ref().1))),
-            _ => None,
-        };
+        let tls = target.tls_info();
         events
-            .send(EventKind::Connected { id: conn.id, proto: Proto::Tcp, peer, local, side: Side::Initiated, tls })
+            .send(EventKind::Connected {
+                id: conn.id,
+                proto: Proto::Tcp,
+                peer: peer.into(),
+                local,
+                side: Side::Initiated,
+                tls,
+            })
             .await;
         match (client, target) {
             (Stream::Plain(client), Stream::Plain(target)) => pump(&client, &target, &conn, self, &events, &stop).await,
@@ -119,7 +122,9 @@ impl Relay {
 }
 
 /// Completes when the client has closed (what it sent meanwhile stays queued for the target).
-async fn client_left(client: &TcpStream) {
+/// Only a TCP client can be watched without reading from it; for others it never completes.
+async fn client_left(client: &Stream) {
+    let Some(client) = client.tcp() else { return std::future::pending().await };
     loop {
         if client.readable().await.is_err() {
             return;
@@ -389,7 +394,9 @@ async fn delivered(moved: io::Result<Delivered>, conn: &Conn, dir: Dir, events: 
     let moved = moved?;
     count(conn, dir, moved.n, false);
     if let Some(bytes) = moved.shown {
-        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes, mark: crate::event::Mark::None }).await;
+        events
+            .send(EventKind::Data { id: conn.id, peer: conn.peer.clone(), dir, bytes, mark: crate::event::Mark::None })
+            .await;
     }
     Ok(())
 }
@@ -402,7 +409,9 @@ async fn undelivered(flow: &mut Flow, conn: &Conn, dir: Dir, want: bool, events:
         return;
     }
     if want && let Some(bytes) = flow.carry.written_part() {
-        events.send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes, mark: crate::event::Mark::None }).await;
+        events
+            .send(EventKind::Data { id: conn.id, peer: conn.peer.clone(), dir, bytes, mark: crate::event::Mark::None })
+            .await;
     }
     events.send(EventKind::Error { id: Some(conn.id), notice: Notice::NotDelivered { left, dir, id: conn.id } }).await;
 }
@@ -433,7 +442,13 @@ async fn step(
             count(conn, dir, moved.n, true);
             if let Some(bytes) = moved.shown {
                 events
-                    .send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes, mark: crate::event::Mark::None })
+                    .send(EventKind::Data {
+                        id: conn.id,
+                        peer: conn.peer.clone(),
+                        dir,
+                        bytes,
+                        mark: crate::event::Mark::None,
+                    })
                     .await;
             }
             Ok(())
@@ -469,7 +484,13 @@ impl IoFlow {
             let (bytes, _) = self.pending.take().expect("present");
             if want {
                 events
-                    .send(EventKind::Data { id: conn.id, peer: conn.peer, dir, bytes, mark: crate::event::Mark::None })
+                    .send(EventKind::Data {
+                        id: conn.id,
+                        peer: conn.peer.clone(),
+                        dir,
+                        bytes,
+                        mark: crate::event::Mark::None,
+                    })
                     .await;
             }
         }
@@ -496,7 +517,7 @@ impl IoFlow {
             events
                 .send(EventKind::Data {
                     id: conn.id,
-                    peer: conn.peer,
+                    peer: conn.peer.clone(),
                     dir,
                     bytes: bytes.slice(..at),
                     mark: crate::event::Mark::None,
@@ -533,11 +554,14 @@ async fn pump_io(
 
     let want = events.wants_data();
     // The sockets underneath, to pass a reset on after the streams are split.
-    let (client_fd, target_fd) = (client.tcp().as_raw_fd(), target.tcp().as_raw_fd());
-    let reset = |fd| {
-        // SAFETY: the fd belongs to a stream this function owns until it returns.
-        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-        let _ = SockRef::from(&fd).set_linger(Some(Duration::ZERO));
+    // (A stream that is not TCP has no reset to pass on: it is closed.)
+    let (client_fd, target_fd) = (client.tcp().map(|s| s.as_raw_fd()), target.tcp().map(|s| s.as_raw_fd()));
+    let reset = |fd: Option<std::os::fd::RawFd>| {
+        if let Some(fd) = fd {
+            // SAFETY: the fd belongs to a stream this function owns until it returns.
+            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+            let _ = SockRef::from(&fd).set_linger(Some(Duration::ZERO));
+        }
     };
     let (mut crd, mut cwr) = tokio::io::split(client);
     let (mut trd, mut twr) = tokio::io::split(target);

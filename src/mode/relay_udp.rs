@@ -66,7 +66,7 @@ pub async fn run_udp(
     let closed = |conn: &Conn, reason: CloseReason, totals: &mut crate::event::Counters| {
         let counters = conn.counters();
         totals.add(&counters);
-        EventKind::Closed { id: conn.id, peer: conn.peer, reason, counters, duration: conn.age() }
+        EventKind::Closed { id: conn.id, peer: conn.peer.clone(), reason, counters, duration: conn.age() }
     };
     let end = |s: UdpSession, reason: CloseReason, totals: &mut crate::event::Counters| {
         s.done.cancel();
@@ -126,7 +126,7 @@ pub async fn run_udp(
                     };
                     if let Err(reason) = relay.access.check(from.ip()) {
                         if refused.first_time(from) {
-                            events.send(EventKind::Rejected { peer: canonical(from), reason, turned: Turned::Dropped }).await;
+                            events.send(EventKind::Rejected { peer: canonical(from).into(), reason, turned: Turned::Dropped }).await;
                         }
                         continue;
                     }
@@ -151,7 +151,7 @@ pub async fn run_udp(
                         let opened = open_upstream(relay.target).await;
                         let conn = Arc::new(Conn::new(id, canonical(from), 0));
                         let here = crate::net::local_towards(local, canonical(from));
-                        events.send(EventKind::Connected { id, proto: Proto::Udp, peer: canonical(from), local: here, side: Side::Accepted, tls: None }).await;
+                        events.send(EventKind::Connected { id, proto: Proto::Udp, peer: canonical(from).into(), local: here, side: Side::Accepted, tls: None }).await;
                         let upstream = match opened {
                             Ok(u) => Arc::new(u),
                             Err(e) => {
@@ -163,7 +163,7 @@ pub async fn run_udp(
                         };
                         served += 1;
                         if let Ok(up_local) = upstream.local_addr() {
-                            events.send(EventKind::Connected { id, proto: Proto::Udp, peer: relay.target, local: canonical(up_local), side: Side::Initiated, tls: None }).await;
+                            events.send(EventKind::Connected { id, proto: Proto::Udp, peer: relay.target.into(), local: canonical(up_local), side: Side::Initiated, tls: None }).await;
                         }
                         let done = stop.child_token();
                         tracker.spawn(back_to_client(upstream.clone(), socket.clone(), from, conn.clone(), events.clone(), done.clone()));
@@ -172,7 +172,7 @@ pub async fn run_udp(
                     let s = sessions.get(&from).expect("present or just made");
                     s.conn.count_in(n);
                     if want {
-                        events.send(EventKind::Data { id: s.conn.id, peer: s.conn.peer, dir: Dir::C2T, bytes: Bytes::copy_from_slice(&buf[..n]), mark: crate::event::Mark::None }).await;
+                        events.send(EventKind::Data { id: s.conn.id, peer: s.conn.peer.clone(), dir: Dir::C2T, bytes: Bytes::copy_from_slice(&buf[..n]), mark: crate::event::Mark::None }).await;
                     }
                     match s.upstream.try_send(&buf[..n]) {
                         Ok(_) => {}
@@ -229,7 +229,7 @@ async fn back_to_client(
             events
                 .send(EventKind::Data {
                     id: conn.id,
-                    peer: conn.peer,
+                    peer: conn.peer.clone(),
                     dir: Dir::T2C,
                     bytes: Bytes::copy_from_slice(&buf[..n]),
                     mark: crate::event::Mark::None,

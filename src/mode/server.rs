@@ -12,13 +12,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use std::future::Future;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::connection::{self, CloseRequest, Conn, ConnOptions, Push};
+use super::stream::Stream;
 use crate::event::Events;
 use crate::event::{CloseReason, Command, ConnId, Counters, EventKind, Proto, Side, Target, TlsInfo};
 use crate::input::LineFormat;
@@ -31,7 +32,7 @@ use crate::notice::{HelpFor, Notice, Rejection, Turned};
 pub trait Service: Send + Sync + 'static {
     fn serve(
         &self,
-        stream: TcpStream,
+        stream: Stream,
         conn: Arc<Conn>,
         events: Events,
         stop: CancellationToken,
@@ -55,34 +56,27 @@ pub(crate) fn listening(
 }
 
 /// Says a client is connected (with what its TLS handshake agreed on, if it made one).
-pub(crate) async fn announce(events: &Events, conn: &Conn, stream: &TcpStream, tls: Option<TlsInfo>) {
-    events.send(accepted(conn, local_end(stream, conn), tls)).await;
+pub(crate) async fn announce(events: &Events, conn: &Conn, stream: &Stream) {
+    events.send(accepted(conn, local_end(stream), stream.tls_info())).await;
 }
 
 /// The `connected` event of a client this server accepted on `local`.
-fn accepted(conn: &Conn, local: std::net::SocketAddr, tls: Option<TlsInfo>) -> EventKind {
-    EventKind::Connected {
-        id: conn.id,
-        proto: Proto::Tcp,
-        peer: conn.peer,
-        local,
-        side: Side::Accepted,
-        tls: tls.map(Box::new),
-    }
+fn accepted(conn: &Conn, local: std::net::SocketAddr, tls: Option<Box<TlsInfo>>) -> EventKind {
+    EventKind::Connected { id: conn.id, proto: Proto::Tcp, peer: conn.peer.clone(), local, side: Side::Accepted, tls }
 }
 
 /// Our end of an accepted connection.
-fn local_end(stream: &TcpStream, conn: &Conn) -> std::net::SocketAddr {
-    stream.local_addr().map(canonical).unwrap_or(conn.peer)
+fn local_end(stream: &Stream) -> std::net::SocketAddr {
+    stream.local_addr().unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
 }
 
 /// The server of `netassist listen`: shows, echoes or answers what each client sends.
 pub struct Answering(pub ConnOptions);
 
 impl Service for Answering {
-    async fn serve(&self, stream: TcpStream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
-        announce(&events, &conn, &stream, None).await;
-        connection::serve(&stream, &conn, &self.0, &events, &stop).await
+    async fn serve(&self, stream: Stream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
+        announce(&events, &conn, &stream).await;
+        connection::serve_stream(stream, &conn, &self.0, &events, &stop).await
     }
 }
 
@@ -95,11 +89,11 @@ pub struct Tls<S> {
     pub inner: S,
 }
 
-/// A service that can run on a stream other than plain TCP (after a TLS handshake).
+/// A service run on a stream a wrapper (TLS) has already announced.
 pub trait StreamService: Send + Sync + 'static {
     fn serve_stream(
         &self,
-        stream: super::stream::Stream,
+        stream: Stream,
         conn: Arc<Conn>,
         events: Events,
         stop: CancellationToken,
@@ -109,28 +103,31 @@ pub trait StreamService: Send + Sync + 'static {
 impl StreamService for Answering {
     async fn serve_stream(
         &self,
-        stream: super::stream::Stream,
+        stream: Stream,
         conn: Arc<Conn>,
         events: Events,
         stop: CancellationToken,
     ) -> CloseReason {
-        connection::serve_io(stream, &conn, &self.0, &events, &stop).await
+        connection::serve_stream(stream, &conn, &self.0, &events, &stop).await
     }
 }
 
 impl<S: StreamService + Service> Service for Tls<S> {
-    async fn serve(&self, stream: TcpStream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
-        let local = local_end(&stream, &conn);
-        let shaking = tokio::time::timeout(HANDSHAKE, self.acceptor.accept(stream));
+    async fn serve(&self, stream: Stream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
+        let local = local_end(&stream);
+        // TLS is served over TCP (another kind of stream needs its own TLS variant).
+        let Stream::Plain(tcp) = stream else {
+            return CloseReason::Error(crate::error::io_reason(&io::ErrorKind::Unsupported.into()));
+        };
+        let shaking = tokio::time::timeout(HANDSHAKE, self.acceptor.accept(tcp));
         let shaken = tokio::select! {
             shaken = shaking => shaken,
             () = stop.cancelled() => return CloseReason::Stopping,
         };
         let reason = match shaken {
             Ok(Ok(tls)) => {
-                let info = crate::tls::describe(tls.get_ref().1);
-                events.send(accepted(&conn, local, Some(info))).await;
-                let stream = super::stream::Stream::TlsServer(Box::new(tls));
+                let stream = Stream::TlsServer(Box::new(tls));
+                events.send(accepted(&conn, local, stream.tls_info())).await;
                 return self.inner.serve_stream(stream, conn, events, stop).await;
             }
             Ok(Err(e)) => CloseReason::TlsFailed(crate::tls::handshake_error(&e)),
@@ -236,7 +233,7 @@ pub(crate) async fn run_service<S: Service>(
                     let peer = canonical(peer);
                     if let Err(reason) = opts.access.check(peer.ip()) {
                         drop(stream);
-                        events.send(EventKind::Rejected { peer, reason, turned: Turned::ClosedAtOnce }).await;
+                        events.send(EventKind::Rejected { peer: peer.into(), reason, turned: Turned::ClosedAtOnce }).await;
                         continue;
                     }
                     if let Some(max) = opts.max_conn {
@@ -244,7 +241,7 @@ pub(crate) async fn run_service<S: Service>(
                         if n >= max {
                             drop(stream);
                             let reason = Rejection::MaxConn { connected: n, max };
-                            events.send(EventKind::Rejected { peer, reason, turned: Turned::ClosedAtOnce }).await;
+                            events.send(EventKind::Rejected { peer: peer.into(), reason, turned: Turned::ClosedAtOnce }).await;
                             continue;
                         }
                     }
@@ -256,7 +253,7 @@ pub(crate) async fn run_service<S: Service>(
                     let (registry, totals, events, stop, service) =
                         (registry.clone(), totals.clone(), events.clone(), stop.clone(), service.clone());
                     tracker.spawn(async move {
-                        let reason = service.serve(stream, conn.clone(), events.clone(), stop).await;
+                        let reason = service.serve(Stream::Plain(stream), conn.clone(), events.clone(), stop).await;
                         lock(&registry).remove(&id);
                         let counters = conn.counters();
                         {
@@ -264,7 +261,7 @@ pub(crate) async fn run_service<S: Service>(
                             t.clients += 1;
                             t.counters.add(&counters);
                         }
-                        events.send(EventKind::Closed { id, peer, reason, counters, duration: conn.age() }).await;
+                        events.send(EventKind::Closed { id, peer: peer.into(), reason, counters, duration: conn.age() }).await;
                     });
                 }
                 Err(e) if is_transient(&e) => {}

@@ -1,8 +1,11 @@
-//! A connection that is plain TCP or TLS over TCP, as one type: reads and writes go to
-//! whichever it is, and the TCP socket underneath stays reachable for its options (to pass
-//! a reset on, for one).
+//! A connection of any kind as one type: plain TCP or TLS over TCP today. Reads and writes
+//! go to whichever it is; [`Stream::tcp`] reaches the TCP socket underneath, for the paths
+//! only TCP has (readiness-based copy and splice, NODELAY, passing a reset on). A new kind
+//! (a Unix socket, a child's pipes) is a variant here whose `tcp()` is `None`: the engines
+//! then take their generic read/write path with no other change.
 
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -19,11 +22,38 @@ pub enum Stream {
 }
 
 impl Stream {
-    pub fn tcp(&self) -> &TcpStream {
+    /// The TCP socket underneath, when there is one.
+    pub fn tcp(&self) -> Option<&TcpStream> {
         match self {
-            Stream::Plain(s) => s,
-            Stream::TlsClient(s) => s.get_ref().0,
-            Stream::TlsServer(s) => s.get_ref().0,
+            Stream::Plain(s) => Some(s),
+            Stream::TlsClient(s) => Some(s.get_ref().0),
+            Stream::TlsServer(s) => Some(s.get_ref().0),
+        }
+    }
+
+    /// The peer's address, for a stream that has one.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.tcp().and_then(|s| s.peer_addr().ok()).map(crate::net::canonical)
+    }
+
+    /// Our end's address, for a stream that has one.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.tcp().and_then(|s| s.local_addr().ok()).map(crate::net::canonical)
+    }
+
+    /// NODELAY on, where the stream has such a thing: each reply goes out at once.
+    pub fn no_delay(&self) {
+        if let Some(s) = self.tcp() {
+            crate::net::no_delay(s);
+        }
+    }
+
+    /// What the TLS handshake agreed on, for a TLS stream.
+    pub fn tls_info(&self) -> Option<Box<crate::event::TlsInfo>> {
+        match self {
+            Stream::TlsClient(t) => Some(Box::new(crate::tls::describe(t.get_ref().1))),
+            Stream::TlsServer(t) => Some(Box::new(crate::tls::describe(t.get_ref().1))),
+            Stream::Plain(_) => None,
         }
     }
 

@@ -135,13 +135,13 @@ impl Peers {
     fn list(&self) -> Vec<ClientInfo> {
         self.by_id
             .iter()
-            .map(|(&id, p)| ClientInfo { id, peer: p.addr, since: p.since, counters: p.counters })
+            .map(|(&id, p)| ClientInfo { id, peer: p.addr.into(), since: p.since, counters: p.counters })
             .collect()
     }
 }
 
 fn closed(id: ConnId, peer: Peer, reason: CloseReason) -> EventKind {
-    EventKind::Closed { id, peer: peer.addr, reason, counters: peer.counters, duration: peer.first.elapsed() }
+    EventKind::Closed { id, peer: peer.addr.into(), reason, counters: peer.counters, duration: peer.first.elapsed() }
 }
 
 #[derive(Debug, Clone)]
@@ -222,7 +222,7 @@ pub async fn run_server(
                     };
                     if let Err(reason) = opts.access.check(from.ip()) {
                         if refused.first_time(from) {
-                            events.send(EventKind::Rejected { peer: canonical(from), reason, turned: Turned::Dropped }).await;
+                            events.send(EventKind::Rejected { peer: canonical(from).into(), reason, turned: Turned::Dropped }).await;
                         }
                         continue;
                     }
@@ -240,11 +240,11 @@ pub async fn run_server(
                     peers.last_sender = Some(noted.id);
                     if noted.new {
                         let here = crate::net::local_towards(local, shown);
-                        events.send(EventKind::Connected { id: noted.id, proto: Proto::Udp, peer: shown, local: here, side: Side::Accepted, tls: None }).await;
+                        events.send(EventKind::Connected { id: noted.id, proto: Proto::Udp, peer: shown.into(), local: here, side: Side::Accepted, tls: None }).await;
                     }
                     if want_data {
                         let (bytes, mark) = (Bytes::copy_from_slice(&buf[..n]), opts.messages.mark(&buf[..n]));
-                        events.send(EventKind::Data { id: noted.id, peer: shown, dir: Dir::In, bytes, mark }).await;
+                        events.send(EventKind::Data { id: noted.id, peer: shown.into(), dir: Dir::In, bytes, mark }).await;
                     }
                     // A datagram is a message: the responder answers it as the TCP engines do.
                     let answered = responder.answer(&buf[..n]);
@@ -258,7 +258,7 @@ pub async fn run_server(
                         }
                         count_out(&mut peers, &mut totals, noted.id, len);
                         if let Some(bytes) = shown_answer {
-                            events.send(EventKind::Data { id: noted.id, peer: shown, dir: Dir::Out, bytes, mark: crate::event::Mark::None }).await;
+                            events.send(EventKind::Data { id: noted.id, peer: shown.into(), dir: Dir::Out, bytes, mark: crate::event::Mark::None }).await;
                         }
                     }
                 }
@@ -336,7 +336,7 @@ async fn command(
                             events
                                 .send(EventKind::Data {
                                     id,
-                                    peer: shown,
+                                    peer: shown.into(),
                                     dir: Dir::Out,
                                     bytes: bytes.clone(),
                                     mark: crate::event::Mark::None,
@@ -429,7 +429,7 @@ impl Datagrams<'_> {
             self.events
                 .send(EventKind::Data {
                     id: 1,
-                    peer: self.target,
+                    peer: self.target.into(),
                     dir: Dir::Out,
                     bytes: bytes.clone(),
                     mark: crate::event::Mark::None,
@@ -465,7 +465,14 @@ pub async fn run_client(
 ) -> io::Result<UdpEnd> {
     let local = canonical(socket.local_addr()?);
     events
-        .send(EventKind::Connected { id: 1, proto: Proto::Udp, peer: target, local, side: Side::Initiated, tls: None })
+        .send(EventKind::Connected {
+            id: 1,
+            proto: Proto::Udp,
+            peer: target.into(),
+            local,
+            side: Side::Initiated,
+            tls: None,
+        })
         .await;
     let started = Instant::now();
     let last = Mutex::new(started);
@@ -506,7 +513,7 @@ pub async fn run_client(
                     .send(EventKind::Connected {
                         id: noted.id,
                         proto: Proto::Udp,
-                        peer: shown,
+                        peer: shown.into(),
                         local,
                         side: Side::Accepted,
                         tls: None,
@@ -518,7 +525,7 @@ pub async fn run_client(
                 events
                     .send(EventKind::Data {
                         id: noted.id,
-                        peer: shown,
+                        peer: shown.into(),
                         dir: Dir::In,
                         mark: opts.messages.mark(&bytes),
                         bytes,
@@ -554,7 +561,7 @@ pub async fn run_client(
         UdpEnd::Refused => CloseReason::PortUnreachable(target),
     };
     let counters = *lock(&counters);
-    events.send(EventKind::Closed { id: 1, peer: target, reason, counters, duration: started.elapsed() }).await;
+    events.send(EventKind::Closed { id: 1, peer: target.into(), reason, counters, duration: started.elapsed() }).await;
     Ok(end)
 }
 

@@ -236,7 +236,7 @@ fn client_line(c: &ClientInfo, clock: &mut LocalClock) -> String {
     format!(
         "  #{:<4} {:<24} since {}  in {} B/{}  out {} B/{}",
         c.id,
-        crate::net::show_addr(&c.peer),
+        c.peer.ip().map_or_else(|| c.peer.to_string(), |a| crate::net::show_addr(&a)),
         &since[..8],
         k.bytes_in,
         plural(k.msgs_in, "msg", "msgs"),
@@ -457,7 +457,7 @@ mod tests {
     fn data(id: ConnId, dir: Dir, bytes: &[u8]) -> Event {
         Event::now(EventKind::Data {
             id,
-            peer: "127.0.0.1:5000".parse().unwrap(),
+            peer: "127.0.0.1:5000".parse::<std::net::SocketAddr>().unwrap().into(),
             dir,
             bytes: Bytes::copy_from_slice(bytes),
             mark: crate::event::Mark::None,
@@ -506,7 +506,7 @@ mod tests {
         h.event(&data(1, Dir::In, &"你".as_bytes()[..2])).unwrap();
         h.event(&Event::now(EventKind::Closed {
             id: 1,
-            peer: "127.0.0.1:5000".parse().unwrap(),
+            peer: "127.0.0.1:5000".parse::<std::net::SocketAddr>().unwrap().into(),
             reason: CloseReason::PeerClosed,
             counters: Counters { bytes_in: 2, msgs_in: 1, ..Counters::default() },
             duration: Duration::from_millis(1500),

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::net::SocketAddr;
 
 use super::{Sink, write_line};
 use crate::event::{ConnId, Counters, Dir, Event, EventKind, Mark};
@@ -57,7 +56,7 @@ impl JsonObject {
         self
     }
 
-    pub fn addr(&mut self, key: &str, value: &SocketAddr) -> &mut Self {
+    pub fn addr(&mut self, key: &str, value: &impl std::fmt::Display) -> &mut Self {
         self.str(key, &value.to_string())
     }
 
@@ -320,7 +319,7 @@ mod tests {
             time: std::time::UNIX_EPOCH,
             kind: EventKind::Data {
                 id: 7,
-                peer: "[::1]:9".parse().unwrap(),
+                peer: "[::1]:9".parse::<std::net::SocketAddr>().unwrap().into(),
                 dir: Dir::In,
                 bytes: Bytes::from_static(b"\xc4\xe3\xff\xc4"),
                 mark: crate::event::Mark::None,

@@ -336,7 +336,7 @@ mod tests {
     fn chunk(n: usize) -> EventKind {
         EventKind::Data {
             id: 1,
-            peer: ([127, 0, 0, 1], 9).into(),
+            peer: std::net::SocketAddr::from(([127, 0, 0, 1], 9)).into(),
             dir: Dir::In,
             bytes: Bytes::from(vec![7u8; n]),
             mark: crate::event::Mark::None,

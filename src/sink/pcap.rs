@@ -300,9 +300,12 @@ impl Sink for Pcap {
         let t = event.time;
         match &event.kind {
             EventKind::Connected { id, proto, peer, local, side, .. } => {
+                // A peer without an address of its own gets a made-up loopback one, so
+                // that tshark still follows the conversation.
+                let peer = peer.ip().unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 2], 0)));
                 let (a, b) = match side {
-                    Side::Accepted => (*peer, *local),
-                    Side::Initiated => (*local, *peer),
+                    Side::Accepted => (peer, *local),
+                    Side::Initiated => (*local, peer),
                 };
                 let (seq_a, seq_b) = (self.isn(), self.isn());
                 let mut leg = Leg { proto: *proto, a, b, seq_a, seq_b, fin_a: false, fin_b: false };
@@ -343,20 +346,27 @@ mod tests {
         // Found by the pcap fuzz target: it made the writer fail, which would end the run.
         let out = Shared::default();
         let mut pcap = Pcap::new(Box::new(out.clone())).unwrap();
-        let (peer, local) = ("10.0.0.1:1000".parse().unwrap(), "10.0.0.2:2000".parse().unwrap());
+        let (peer, local): (crate::event::Peer, std::net::SocketAddr) =
+            ("10.0.0.1:1000".parse().unwrap(), "10.0.0.2:2000".parse().unwrap());
         let event = |kind| Event { time: UNIX_EPOCH + Duration::from_secs(1), kind };
         pcap.event(&event(EventKind::Connected {
             id: 1,
             proto: Proto::Udp,
-            peer,
+            peer: peer.clone(),
             local,
             side: Side::Accepted,
             tls: None,
         }))
         .unwrap();
         let big = Bytes::from(vec![7u8; 70_000]);
-        pcap.event(&event(EventKind::Data { id: 1, peer, dir: Dir::In, bytes: big, mark: crate::event::Mark::None }))
-            .unwrap();
+        pcap.event(&event(EventKind::Data {
+            id: 1,
+            peer: peer.clone(),
+            dir: Dir::In,
+            bytes: big,
+            mark: crate::event::Mark::None,
+        }))
+        .unwrap();
         pcap.event(&event(EventKind::Closed {
             id: 1,
             peer,

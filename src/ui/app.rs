@@ -3,7 +3,6 @@
 //! the event loop carries out. Everything here is tested directly.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -29,7 +28,7 @@ pub enum State {
 /// One client (server) or peer (UDP) in the connections panel.
 #[derive(Debug, Clone)]
 pub struct ClientRow {
-    pub peer: SocketAddr,
+    pub peer: crate::event::Peer,
     pub since: Instant,
     pub bytes_in: u64,
     pub bytes_out: u64,
@@ -270,8 +269,10 @@ impl App {
                 let tls = shown_name(&tls).into_owned();
                 self.log.info(t, Some(*id), format!("{what}{tls}"));
                 if row {
-                    self.clients
-                        .insert(*id, ClientRow { peer: *peer, since: Instant::now(), bytes_in: 0, bytes_out: 0 });
+                    self.clients.insert(
+                        *id,
+                        ClientRow { peer: peer.clone(), since: Instant::now(), bytes_in: 0, bytes_out: 0 },
+                    );
                 }
             }
             EventKind::Rejected { peer, reason, turned } => {
@@ -526,8 +527,8 @@ mod tests {
         Event { time: std::time::UNIX_EPOCH, kind }
     }
 
-    fn peer(port: u16) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], port))
+    fn peer(port: u16) -> crate::event::Peer {
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)).into()
     }
 
     fn server_app() -> App {
