@@ -447,7 +447,7 @@ pub struct MessageArgs {
         value_name = "SPEC",
         default_value = "raw",
         value_parser = parse_frame,
-        help = "Where a received message ends: raw (each read), line, crlf, delim:HEX, fixed:N, len:SIZE[:be|le][:OFFSET][:ADJUST], modbus-tcp"
+        help = "Where a received message ends: raw (each read), line, crlf, delim:HEX, fixed:N, len:SIZE[:be|le][:OFFSET][:ADJUST], modbus-tcp, idle:MS (a gap of MS ends it)"
     )]
     pub frame: crate::proto::frame::FrameSpec,
 

@@ -38,6 +38,27 @@ fn lines_are_messages_however_the_reads_fall() {
 }
 
 #[test]
+fn a_gap_ends_a_message_the_way_a_dtu_frames_them() {
+    let (mut p, port) = server(&["--frame", "idle:300", "--reply", "ok"]);
+    let mut c = client(port);
+    // Two writes with no gap between them are one message; the answer comes after the gap.
+    c.write_all(b"AT\r\n").unwrap();
+    c.write_all(b"+CSQ").unwrap();
+    assert_eq!(read_n(&mut c, 2), b"ok");
+    assert_eq!(messages(&mut p, 1)[0]["text"], "AT\r\n+CSQ");
+    c.write_all(b"X").unwrap();
+    assert_eq!(read_n(&mut c, 2), b"ok");
+    assert_eq!(messages(&mut p, 1)[0]["text"], "X");
+    // The end of the stream ends a message too: it is whole, not cut short.
+    c.write_all(b"bye").unwrap();
+    drop(c);
+    let last = messages(&mut p, 1).remove(0);
+    assert_eq!((last["text"].as_str(), last.get("partial")), (Some("bye"), None), "{last}");
+    let closed = p.event("closed", Some(1));
+    assert_eq!((closed["msgs_in"].as_u64(), closed["msgs_out"].as_u64()), (Some(3), Some(2)));
+}
+
+#[test]
 fn length_prefixed_and_past_the_limit() {
     let (mut p, port) = server(&["--frame", "modbus-tcp", "--max-frame", "64"]);
     let request = [0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x01, 0x03, 0x00, 0x00, 0x00, 0x02];

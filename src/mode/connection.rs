@@ -220,21 +220,37 @@ fn read_and_answer(
     })
 }
 
+/// `--frame idle:MS`: nothing came for the gap, so what is held is a message; its answer
+/// is written at once when a socket is given and takes it.
+fn after_gap(inbound: &mut Inbound<'_>, stream: Option<&TcpStream>, want_data: bool, answering: bool) -> Got {
+    let mut got = Got::default();
+    inbound.on_gap(|message, mark, answer| {
+        let answer = if answering { answer } else { Answer::Nothing };
+        got.message(message, mark, answer, stream, want_data)
+    });
+    got
+}
+
+/// After a read: with `idle:MS` and a message held, the gap starts again; returns whether
+/// it is armed.
+fn rearm(inbound: &Inbound<'_>, gap: std::pin::Pin<&mut tokio::time::Sleep>) -> bool {
+    match inbound.gap() {
+        Some(after) => {
+            gap.reset(Instant::now() + after);
+            true
+        }
+        None => false,
+    }
+}
+
 /// The stream ended: what the framer holds of a message that never completed is a message
-/// too, marked incomplete.
+/// too, marked incomplete (with `idle:MS` the end of the stream ends it: not marked).
 async fn incomplete(inbound: &mut Inbound<'_>, conn: &Conn, want_data: bool, events: &Events) {
+    let mark = if inbound.by_time() { Mark::None } else { Mark::Incomplete };
     if let Some(bytes) = inbound.rest() {
         conn.count_in_msgs(0, 1);
         if want_data {
-            events
-                .send(EventKind::Data {
-                    id: conn.id,
-                    peer: conn.peer.clone(),
-                    dir: Dir::In,
-                    bytes,
-                    mark: Mark::Incomplete,
-                })
-                .await;
+            events.send(EventKind::Data { id: conn.id, peer: conn.peer.clone(), dir: Dir::In, bytes, mark }).await;
         }
     }
 }
@@ -336,6 +352,9 @@ pub async fn serve(
     let mut idle = pin!(idle_timer(opts.idle_timeout));
     let mut deadline = pin!(tokio::time::sleep(FAR));
     let mut deadline_armed = false;
+    // `--frame idle:MS`: when the message held ends for want of more bytes.
+    let mut gap = pin!(tokio::time::sleep(FAR));
+    let mut gap_armed = false;
 
     let shutdown_write = || {
         let _ = SockRef::from(stream).shutdown(Shutdown::Write);
@@ -415,10 +434,20 @@ pub async fn serve(
                             deadline_armed = true;
                         }
                     }
-                    Ok(Read::Data(got)) => match got.report(conn, events).await {
-                        Ok(rest) => pending = rest,
-                        Err(e) => return io_reason(&e),
-                    },
+                    Ok(Read::Data(got)) => {
+                        gap_armed = rearm(&inbound, gap.as_mut());
+                        match got.report(conn, events).await {
+                            Ok(rest) => pending = rest,
+                            Err(e) => return io_reason(&e),
+                        }
+                    }
+                }
+            }
+            () = &mut gap, if gap_armed && pending.is_none() && read_open && finishing.is_none() => {
+                gap_armed = false;
+                match after_gap(&mut inbound, Some(stream), want_data, !half_closed).report(conn, events).await {
+                    Ok(rest) => pending = rest,
+                    Err(e) => return io_reason(&e),
                 }
             }
             () = &mut idle, if opts.idle_timeout.is_some() && finishing.is_none() => {
@@ -466,6 +495,8 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
     let mut idle = pin!(idle_timer(opts.idle_timeout));
     let mut eof_deadline = pin!(tokio::time::sleep(FAR));
     let mut eof_armed = false;
+    let mut gap = pin!(tokio::time::sleep(FAR));
+    let mut gap_armed = false;
 
     loop {
         match next_step(conn, pending.is_none(), half_closed) {
@@ -533,7 +564,15 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
                     let answer = if half_closed { Answer::Nothing } else { answer };
                     got.message(message, mark, answer, None, want_data)
                 });
+                gap_armed = rearm(&inbound, gap.as_mut());
                 match got.report(conn, events).await {
+                    Ok(rest) => pending = rest,
+                    Err(e) => return io_reason(&e),
+                }
+            }
+            () = &mut gap, if gap_armed && pending.is_none() && read_open => {
+                gap_armed = false;
+                match after_gap(&mut inbound, None, want_data, !half_closed).report(conn, events).await {
                     Ok(rest) => pending = rest,
                     Err(e) => return io_reason(&e),
                 }

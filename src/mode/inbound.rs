@@ -132,6 +132,17 @@ impl<'a> Responder<'a> {
     }
 }
 
+/// The answer to a message, with `--checksum` added.
+fn answered<'m>(responder: Responder<'m>, messages: &Messages, message: &'m [u8]) -> Answer<'m> {
+    match responder.answer(message) {
+        Answer::Send(bytes) => Answer::Send(match messages.outgoing(&bytes) {
+            Cow::Owned(with_sum) => Cow::Owned(with_sum),
+            Cow::Borrowed(_) => bytes,
+        }),
+        other => other,
+    }
+}
+
 /// One connection's receive side: its splitter (with what it holds), the responder, and
 /// what messages carry.
 pub struct Inbound<'a> {
@@ -159,16 +170,7 @@ impl<'a> Inbound<'a> {
             return each(chunk, Mark::None, responder.answer(chunk));
         }
         self.splitter.push(chunk, |frame| match frame {
-            Frame::Whole(message) => {
-                let answer = match responder.answer(message) {
-                    Answer::Send(bytes) => Answer::Send(match messages.outgoing(&bytes) {
-                        Cow::Owned(with_sum) => Cow::Owned(with_sum),
-                        Cow::Borrowed(_) => bytes,
-                    }),
-                    other => other,
-                };
-                each(message, messages.mark(message), answer)
-            }
+            Frame::Whole(message) => each(message, messages.mark(message), answered(responder, messages, message)),
             Frame::TooLong(bytes) => each(bytes, Mark::TooLong(messages.max_frame), Answer::Nothing),
         });
     }
@@ -176,6 +178,28 @@ impl<'a> Inbound<'a> {
     /// What is left of an incomplete message when the stream ends.
     pub fn rest(&mut self) -> Option<Bytes> {
         self.splitter.rest().map(Bytes::from)
+    }
+
+    /// `--frame idle:MS`: when the bytes held make a message if nothing comes for this
+    /// long. The engine calls [`Inbound::on_gap`] when it passes.
+    pub fn gap(&self) -> Option<std::time::Duration> {
+        self.splitter.gap().filter(|_| self.splitter.held() > 0)
+    }
+
+    /// `--frame`: whether the framing is by time (`idle:MS`): a stream's end then ends a
+    /// message rather than cutting one short.
+    pub fn by_time(&self) -> bool {
+        self.splitter.gap().is_some()
+    }
+
+    /// The gap passed: what is held is a message, marked and answered like any other.
+    pub fn on_gap(&mut self, each: impl FnOnce(&[u8], Mark, Answer<'_>)) {
+        let (responder, messages) = (self.responder, self.messages);
+        self.splitter.flush(|frame| {
+            if let Frame::Whole(message) = frame {
+                each(message, messages.mark(message), answered(responder, messages, message))
+            }
+        });
     }
 }
 

@@ -16,10 +16,15 @@ pub enum FrameSpec {
     Fixed(usize),
     /// A SIZE-byte length field at OFFSET counts the bytes after it, plus ADJUST.
     Len { size: usize, big_endian: bool, offset: usize, adjust: i64 },
+    /// A gap of this many milliseconds with nothing received ends a message (the serial
+    /// and DTU convention). The bytes never end one: the connection's clock does
+    /// ([`Splitter::flush`]).
+    Idle(u64),
 }
 
 impl FrameSpec {
-    /// `raw`, `line`, `crlf`, `delim:7e`, `fixed:8`, `len:2`, `len:2:be:4:-2`, `modbus-tcp`.
+    /// `raw`, `line`, `crlf`, `delim:7e`, `fixed:8`, `len:2`, `len:2:be:4:-2`, `modbus-tcp`,
+    /// `idle:50`.
     pub fn parse(text: &str) -> Result<FrameSpec, String> {
         let lower = text.trim().to_ascii_lowercase();
         let mut parts = lower.split(':');
@@ -40,6 +45,10 @@ impl FrameSpec {
             ("fixed", [n]) => match number(n, "fixed:N")? {
                 n @ 1.. => FrameSpec::Fixed(n as usize),
                 _ => return Err("fixed: a message is at least 1 byte".into()),
+            },
+            ("idle", [ms]) => match number(ms, "idle:MS")? {
+                ms @ 1..=60_000 => FrameSpec::Idle(ms as u64),
+                _ => return Err("idle: the gap is from 1 to 60000 ms".into()),
             },
             ("modbus-tcp" | "mbap", []) => FrameSpec::Len { size: 2, big_endian: true, offset: 4, adjust: 0 },
             ("len", args) if !args.is_empty() && args.len() <= 4 => {
@@ -71,7 +80,7 @@ impl FrameSpec {
             }
             _ => {
                 return Err(format!(
-                    "'{text}' is not a framing; one of: raw, line, crlf, delim:HEX, fixed:N, len:SIZE[:be|le][:OFFSET][:ADJUST], modbus-tcp"
+                    "'{text}' is not a framing; one of: raw, line, crlf, delim:HEX, fixed:N, len:SIZE[:be|le][:OFFSET][:ADJUST], modbus-tcp, idle:MS"
                 ));
             }
         };
@@ -83,6 +92,7 @@ impl FrameSpec {
     fn first(&self, data: &[u8]) -> Option<Result<usize, usize>> {
         match self {
             FrameSpec::Raw => (!data.is_empty()).then_some(Ok(data.len())),
+            FrameSpec::Idle(_) => None,
             FrameSpec::Delim(d) => find(data, d).map(|at| Ok(at + d.len())),
             FrameSpec::Fixed(n) => (data.len() >= *n).then_some(Ok(*n)),
             FrameSpec::Len { size, big_endian, offset, adjust } => {
@@ -115,6 +125,7 @@ impl fmt::Display for FrameSpec {
             FrameSpec::Len { size, big_endian, offset, adjust } => {
                 write!(f, "len:{size}:{}:{offset}:{adjust}", if *big_endian { "be" } else { "le" })
             }
+            FrameSpec::Idle(ms) => write!(f, "idle:{ms}"),
         }
     }
 }
@@ -207,6 +218,22 @@ impl Splitter {
     pub fn held(&self) -> usize {
         self.held.len()
     }
+
+    /// `idle:MS`: the gap after which what is held is a whole message.
+    pub fn gap(&self) -> Option<std::time::Duration> {
+        match self.spec {
+            FrameSpec::Idle(ms) => Some(std::time::Duration::from_millis(ms)),
+            _ => None,
+        }
+    }
+
+    /// The gap came (`idle:MS`): what is held is a whole message.
+    pub fn flush(&mut self, each: impl FnOnce(Frame<'_>)) {
+        if !self.held.is_empty() {
+            each(Frame::Whole(&self.held));
+            self.held.clear();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -263,6 +290,21 @@ mod tests {
     }
 
     #[test]
+    fn idle_holds_everything_until_the_gap() {
+        let mut s = Splitter::new(FrameSpec::parse("idle:20").unwrap(), 100);
+        assert_eq!(s.gap(), Some(std::time::Duration::from_millis(20)));
+        s.push(b"AT\r\n", |_| panic!("bytes never end an idle message"));
+        s.push(b"OK", |_| panic!("bytes never end an idle message"));
+        let mut out = Vec::new();
+        s.flush(|f| out.push(format!("{f:?}")));
+        assert_eq!(out, [format!("{:?}", Frame::Whole(b"AT\r\nOK"))]);
+        assert_eq!((s.held(), s.rest()), (0, None));
+        s.flush(|_| panic!("nothing held, nothing to flush"));
+        // Past the limit without a gap: shown raw, as for any framing.
+        assert_eq!(split("idle:20", 4, &[b"abc", b"defg"]).0, ["!abcdefg"]);
+    }
+
+    #[test]
     fn past_the_limit_is_shown_raw_and_the_stream_goes_on() {
         assert_eq!(split("line", 4, &[b"abcdefg", b"h\nok\n"]).0, ["!abcdefg", "h\n", "ok\n"]);
         assert_eq!(split("len:1", 4, &[b"\x09abc", b"\x01x"]).0, ["!\x09abc", "\x01x"]);
@@ -280,10 +322,12 @@ mod tests {
             ("len:2", "len:2:be:0:0"),
             ("len:4:le:2:-4", "len:4:le:2:-4"),
             ("modbus-tcp", "len:2:be:4:0"),
+            ("idle:50", "idle:50"),
         ] {
             assert_eq!(FrameSpec::parse(text).unwrap().to_string(), shown, "{text}");
         }
-        for bad in ["lines", "delim:", "delim:7", "fixed:0", "len:3", "len:2:be:-1", "len:2:be:1:2:3"] {
+        for bad in ["lines", "delim:", "delim:7", "fixed:0", "len:3", "len:2:be:-1", "len:2:be:1:2:3", "idle:0", "idle"]
+        {
             assert!(FrameSpec::parse(bad).is_err(), "{bad}");
         }
     }
