@@ -263,6 +263,23 @@ pub struct RelayArgs {
     #[arg(long, visible_alias = "show", value_enum, value_name = "HOW", default_value_t = Show::Len)]
     pub dump: Show,
 
+    /// Show and count messages, not reads, both ways: where a message ends (line, crlf,
+    /// delim:HEX, fixed:N, len:..., modbus-tcp; see listen --help). The bytes pass unchanged
+    #[arg(long, value_name = "SPEC", value_parser = parse_frame)]
+    pub frame: Option<crate::proto::frame::FrameSpec>,
+
+    /// --frame for what the client sends only (client to target)
+    #[arg(long, value_name = "SPEC", value_parser = parse_frame)]
+    pub frame_c2t: Option<crate::proto::frame::FrameSpec>,
+
+    /// --frame for what the target sends only (target to client)
+    #[arg(long, value_name = "SPEC", value_parser = parse_frame)]
+    pub frame_t2c: Option<crate::proto::frame::FrameSpec>,
+
+    /// A message longer than this without its end is shown raw, marked (e.g. 64K, 1M)
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_max_frame)]
+    pub max_frame: usize,
+
     /// Also write a capture file that Wireshark and tshark open
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,

@@ -17,6 +17,7 @@ use crate::mode::inbound::Messages;
 use crate::mode::server::ServerOptions;
 use crate::mode::udp::{UdpClientOptions, UdpServerOptions};
 use crate::net::{BindTo, BufferRequest, UdpSetup, max_datagram, parse_ip};
+use crate::proto::frame::FrameSpec;
 use crate::render::TextEncoding;
 use crate::render::escape::text_to_bytes;
 use crate::render::hex::parse_hex;
@@ -285,6 +286,25 @@ pub fn relay_tls(args: &RelayArgs) -> (Option<crate::tls::ServerSetup>, Option<c
         key: args.target_key.clone(),
     });
     (listen, target)
+}
+
+/// `relay --frame`, `--frame-c2t`, `--frame-t2c`: where a message ends, client to target
+/// and target to client. A direction's own flag wins over `--frame`.
+pub fn relay_frames(args: &RelayArgs) -> Result<(FrameSpec, FrameSpec)> {
+    let both = args.frame.clone().unwrap_or_default();
+    let c2t = args.frame_c2t.clone().unwrap_or_else(|| both.clone());
+    let t2c = args.frame_t2c.clone().unwrap_or(both);
+    let framed = c2t != FrameSpec::Raw || t2c != FrameSpec::Raw;
+    if framed && args.udp {
+        return Err(argument("--frame", "with --udp each datagram is one message already; leave --frame out"));
+    }
+    if matches!(c2t, FrameSpec::Idle(_)) || matches!(t2c, FrameSpec::Idle(_)) {
+        return Err(argument(
+            "--frame",
+            "idle:MS is for listen and connect; the relay frames by bytes (line, delim:HEX, len:..., fixed:N)",
+        ));
+    }
+    Ok((c2t, t2c))
 }
 
 /// The accept loop's settings for the relay; `dual_stack` is false until the socket says

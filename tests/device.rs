@@ -318,3 +318,44 @@ fn the_relay_waits_for_a_target_that_is_not_up_yet() {
     s.write_all(b"ok").unwrap();
     assert_eq!(read_n(&mut c, 2), b"ok");
 }
+
+#[test]
+fn the_relay_shows_and_counts_messages_per_direction() {
+    let target = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = target.local_addr().unwrap().port().to_string();
+    let args = ["relay", "0", "127.0.0.1", &to, "--bind", "127.0.0.1", "--json"];
+    let mut r = Proc::spawn(&[&args[..], &["--frame-c2t", "line", "--frame-t2c", "len:1"]].concat());
+    let mut c = client(r.port());
+    let (mut t, _) = target.accept().unwrap();
+    t.set_read_timeout(Some(PATIENCE)).unwrap();
+    // Lines from the client, one byte at a time; length-prefixed answers in one write.
+    for b in b"a\nbc\nd" {
+        c.write_all(&[*b]).unwrap();
+    }
+    t.write_all(b"\x02xy\x01z").unwrap();
+    assert_eq!(read_n(&mut t, 6), b"a\nbc\nd", "the bytes pass unchanged");
+    assert_eq!(read_n(&mut c, 5), b"\x02xy\x01z");
+    drop((c, t));
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        let v = r.event_where("a message", |v| v["event"] == "data");
+        seen.push((
+            v["dir"].as_str().unwrap().to_string(),
+            v["hex"].as_str().unwrap().to_string(),
+            v.get("partial").cloned(),
+        ));
+    }
+    let c2t: Vec<_> = seen.iter().filter(|s| s.0 == "c2t").map(|s| s.1.as_str()).collect();
+    let t2c: Vec<_> = seen.iter().filter(|s| s.0 == "t2c").map(|s| s.1.as_str()).collect();
+    assert_eq!((c2t, t2c), (vec!["610a", "62630a", "64"], vec!["027879", "017a"]));
+    assert!(seen.iter().any(|s| s.1 == "64" && s.2.as_ref().is_some_and(|p| p == "incomplete")), "{seen:?}");
+    let closed = r.event("closed", Some(1));
+    assert_eq!((closed["msgs_in"].as_u64(), closed["msgs_out"].as_u64()), (Some(3), Some(2)), "{closed}");
+    // Framing and UDP, or a time gap in the relay, are refused with their reasons.
+    for (extra, want) in [(&["--udp", "--frame", "line"][..], "datagram"), (&["--frame", "idle:50"][..], "idle:MS")] {
+        let out = bin().args([&args[..], extra].concat()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(want), "{err}");
+    }
+}

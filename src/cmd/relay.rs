@@ -33,6 +33,7 @@ pub(crate) fn relay_output(args: &cli::RelayArgs, stop: &CancellationToken) -> R
 }
 
 pub(crate) async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
+    let frames = config::relay_frames(&args)?;
     // A target name that does not resolve is found now, not at the first client.
     let target = net::resolve(&args.target_host, args.target_port).await?[0];
     let bind = config::bind_to(args.bind.as_deref())?;
@@ -63,6 +64,8 @@ pub(crate) async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
         drain: args.drain,
         retry: args.retry,
         target_tls,
+        frames,
+        max_frame: args.max_frame,
     };
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());

@@ -9,7 +9,9 @@ pub mod dial;
 pub mod inbound;
 pub mod recency;
 pub mod relay;
+mod relay_io;
 pub mod relay_udp;
+pub mod relay_view;
 pub mod server;
 #[cfg(target_os = "linux")]
 pub mod splice;

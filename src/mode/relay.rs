@@ -16,13 +16,15 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::connection::{CloseRequest, Conn, STOP_LINGER, idle_timer, with_read_buffer, write_now};
+use super::connection::{Conn, STOP_LINGER, idle_timer, with_read_buffer, write_now};
+use super::relay_view::Shown;
 use super::server::{Service, StreamService};
 use super::stream::Stream;
 use crate::event::Events;
 use crate::event::{CloseReason, Dir, EventKind, Proto, Side};
 use crate::net::BufferRequest;
 use crate::notice::Notice;
+use crate::proto::frame::FrameSpec;
 
 /// Where the relay sends its clients.
 #[derive(Clone)]
@@ -40,6 +42,15 @@ pub struct Relay {
     pub retry: Option<Duration>,
     /// Speak TLS to the target (`--tls-target`): how, and the name to ask for.
     pub target_tls: Option<(tokio_rustls::TlsConnector, rustls::pki_types::ServerName<'static>)>,
+    /// `--frame`: where a message ends, client to target and target to client; `--max-frame`.
+    pub frames: (FrameSpec, FrameSpec),
+    pub max_frame: usize,
+}
+
+impl Relay {
+    pub(super) fn shown(&self, events: &Events) -> Shown {
+        Shown::new(events.wants_data(), &self.frames.0, &self.frames.1, self.max_frame)
+    }
 }
 
 impl Service for Relay {
@@ -116,7 +127,7 @@ impl Relay {
             .await;
         match (client, target) {
             (Stream::Plain(client), Stream::Plain(target)) => pump(&client, &target, &conn, self, &events, &stop).await,
-            (client, target) => pump_io(client, target, &conn, self, &events, &stop).await,
+            (client, target) => super::relay_io::pump_io(client, target, &conn, self, &events, &stop).await,
         }
     }
 }
@@ -317,7 +328,8 @@ async fn pump(
     events: &Events,
     stop: &CancellationToken,
 ) -> CloseReason {
-    let want = events.wants_data();
+    let mut shown = relay.shown(events);
+    let want = shown.copies();
     let (mut c2t, mut t2c) = (Flow::new(Carry::new(want)), Flow::new(Carry::new(want)));
     let mut cancelled = pin!(stop.cancelled());
     let mut woken = pin!(conn.woken());
@@ -354,7 +366,7 @@ async fn pump(
             }
             () = &mut drain_deadline, if draining => {
                 for (flow, dir) in [(&mut c2t, Dir::C2T), (&mut t2c, Dir::T2C)] {
-                    undelivered(flow, conn, dir, want, events).await;
+                    undelivered(flow, conn, dir, &mut shown, events).await;
                 }
                 return finish(client, target, CloseReason::Stopping, STOP_LINGER).await;
             }
@@ -363,19 +375,19 @@ async fn pump(
                 Ok(())
             }
             ready = target.writable(), if c2t.carry.busy() => match ready {
-                Ok(()) => delivered(c2t.carry.drain(target, want), conn, Dir::C2T, events).await.map_err(Failure::Target),
+                Ok(()) => delivered(c2t.carry.drain(target, want), conn, Dir::C2T, &mut shown, events).await.map_err(Failure::Target),
                 Err(e) => Err(Failure::Target(e)),
             },
             ready = client.writable(), if t2c.carry.busy() => match ready {
-                Ok(()) => delivered(t2c.carry.drain(client, want), conn, Dir::T2C, events).await.map_err(Failure::Client),
+                Ok(()) => delivered(t2c.carry.drain(client, want), conn, Dir::T2C, &mut shown, events).await.map_err(Failure::Client),
                 Err(e) => Err(Failure::Client(e)),
             },
             ready = client.readable(), if !draining && !c2t.eof && !c2t.carry.busy() => match ready {
-                Ok(()) => step(client, target, &mut c2t, conn, Dir::C2T, want, events).await,
+                Ok(()) => step(client, target, &mut c2t, conn, Dir::C2T, &mut shown, events).await,
                 Err(e) => Err(Failure::Client(e)),
             },
             ready = target.readable(), if !draining && !t2c.eof && !t2c.carry.busy() => match ready {
-                Ok(()) => step(target, client, &mut t2c, conn, Dir::T2C, want, events).await,
+                Ok(()) => step(target, client, &mut t2c, conn, Dir::T2C, &mut shown, events).await,
                 Err(e) => Err(Failure::Target(e)),
             },
             () = &mut idle, if relay.idle_timeout.is_some() && !draining => {
@@ -390,29 +402,32 @@ async fn pump(
 }
 
 /// Counts and shows what a drain wrote.
-async fn delivered(moved: io::Result<Delivered>, conn: &Conn, dir: Dir, events: &Events) -> io::Result<()> {
+async fn delivered(
+    moved: io::Result<Delivered>,
+    conn: &Conn,
+    dir: Dir,
+    shown: &mut Shown,
+    events: &Events,
+) -> io::Result<()> {
     let moved = moved?;
     count(conn, dir, moved.n, false);
     if let Some(bytes) = moved.shown {
-        events
-            .send(EventKind::Data { id: conn.id, peer: conn.peer.clone(), dir, bytes, mark: crate::event::Mark::None })
-            .await;
+        shown.delivered(conn, dir, bytes, events).await;
     }
     Ok(())
 }
 
 /// The drain deadline passed with bytes of `flow` still unwritten: shows the part of a
 /// chunk that was written, and names what was not delivered.
-async fn undelivered(flow: &mut Flow, conn: &Conn, dir: Dir, want: bool, events: &Events) {
+async fn undelivered(flow: &mut Flow, conn: &Conn, dir: Dir, shown: &mut Shown, events: &Events) {
     let left = flow.carry.waiting();
     if left == 0 {
         return;
     }
-    if want && let Some(bytes) = flow.carry.written_part() {
-        events
-            .send(EventKind::Data { id: conn.id, peer: conn.peer.clone(), dir, bytes, mark: crate::event::Mark::None })
-            .await;
+    if let Some(bytes) = flow.carry.written_part() {
+        shown.delivered(conn, dir, bytes, events).await;
     }
+    shown.ended(conn, dir, events).await;
     events.send(EventKind::Error { id: Some(conn.id), notice: Notice::NotDelivered { left, dir, id: conn.id } }).await;
 }
 
@@ -423,33 +438,26 @@ async fn step(
     flow: &mut Flow,
     conn: &Conn,
     dir: Dir,
-    want: bool,
+    shown: &mut Shown,
     events: &Events,
 ) -> Result<(), Failure> {
     let from_client = dir == Dir::C2T;
     let side = |read_side: bool, e: io::Error| {
         if read_side == from_client { Failure::Client(e) } else { Failure::Target(e) }
     };
-    match flow.carry.step(src, dst, want) {
+    match flow.carry.step(src, dst, shown.copies()) {
         Err((true, e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
         Err((read, e)) => Err(side(read, e)),
         Ok(Step::Eof) => {
             flow.eof = true;
+            shown.ended(conn, dir, events).await;
             Ok(())
         }
         Ok(Step::Moved(moved)) => {
-            // A read is a message; its bytes count as they are written.
-            count(conn, dir, moved.n, true);
+            // Unframed, a read is a message; its bytes count as they are written.
+            count(conn, dir, moved.n, shown.reads_are_messages(dir));
             if let Some(bytes) = moved.shown {
-                events
-                    .send(EventKind::Data {
-                        id: conn.id,
-                        peer: conn.peer.clone(),
-                        dir,
-                        bytes,
-                        mark: crate::event::Mark::None,
-                    })
-                    .await;
+                shown.delivered(conn, dir, bytes, events).await;
             }
             Ok(())
         }
@@ -457,195 +465,8 @@ async fn step(
 }
 
 /// Counts `n` bytes delivered in `dir`, and a message when a read began one.
-fn count(conn: &Conn, dir: Dir, n: usize, message: bool) {
+pub(super) fn count(conn: &Conn, dir: Dir, n: usize, message: bool) {
     conn.count_delivered(dir == Dir::C2T, n, message);
-}
-
-/// One direction of the stream relay: bytes read, waiting to be written.
-#[derive(Default)]
-struct IoFlow {
-    pending: Option<(Bytes, usize)>,
-    eof: bool,
-    passed: bool,
-}
-
-impl IoFlow {
-    /// What is still to be written.
-    fn unsent(&self) -> &[u8] {
-        self.pending.as_ref().map_or(&[], |(b, at)| &b[*at..])
-    }
-
-    /// `n` more bytes were written: counted; when that finished the chunk, it is shown.
-    async fn wrote(&mut self, n: usize, conn: &Conn, dir: Dir, want: bool, events: &Events) {
-        count(conn, dir, n, false);
-        let (bytes, at) = self.pending.as_mut().expect("written only while pending");
-        *at += n;
-        if *at == bytes.len() {
-            let (bytes, _) = self.pending.take().expect("present");
-            if want {
-                events
-                    .send(EventKind::Data {
-                        id: conn.id,
-                        peer: conn.peer.clone(),
-                        dir,
-                        bytes,
-                        mark: crate::event::Mark::None,
-                    })
-                    .await;
-            }
-        }
-    }
-
-    /// A read from the source finished: end of stream, or a chunk to pass on (counted and
-    /// shown as it is written). An error is the source's failure.
-    fn took(&mut self, got: io::Result<usize>, buf: &[u8], conn: &Conn, dir: Dir) -> Result<(), ()> {
-        if ended(&got) {
-            self.eof = true;
-            return Ok(());
-        }
-        let n = got.map_err(drop)?;
-        count(conn, dir, 0, true);
-        self.pending = Some((Bytes::copy_from_slice(&buf[..n]), 0));
-        Ok(())
-    }
-
-    /// The drain deadline passed: shows what was written of the chunk in flight and names
-    /// what was not delivered.
-    async fn undelivered(&mut self, conn: &Conn, dir: Dir, want: bool, events: &Events) {
-        let Some((bytes, at)) = self.pending.take() else { return };
-        if want && at > 0 {
-            events
-                .send(EventKind::Data {
-                    id: conn.id,
-                    peer: conn.peer.clone(),
-                    dir,
-                    bytes: bytes.slice(..at),
-                    mark: crate::event::Mark::None,
-                })
-                .await;
-        }
-        events
-            .send(EventKind::Error {
-                id: Some(conn.id),
-                notice: Notice::NotDelivered { left: bytes.len() - at, dir, id: conn.id },
-            })
-            .await;
-    }
-}
-
-/// A read that ended the stream: FIN, or (TLS) a close without close_notify, which many
-/// peers do and which is no error here.
-fn ended(got: &io::Result<usize>) -> bool {
-    matches!(got, Ok(0)) || matches!(got, Err(e) if e.kind() == io::ErrorKind::UnexpectedEof)
-}
-
-/// The relay for streams that only read and write (TLS on either side): the same rules as
-/// [`pump`], copying through a buffer per direction.
-async fn pump_io(
-    client: Stream,
-    target: Stream,
-    conn: &Conn,
-    relay: &Relay,
-    events: &Events,
-    stop: &CancellationToken,
-) -> CloseReason {
-    use std::os::fd::{AsRawFd, BorrowedFd};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    let want = events.wants_data();
-    // The sockets underneath, to pass a reset on after the streams are split.
-    // (A stream that is not TCP has no reset to pass on: it is closed.)
-    let (client_fd, target_fd) = (client.tcp().map(|s| s.as_raw_fd()), target.tcp().map(|s| s.as_raw_fd()));
-    let reset = |fd: Option<std::os::fd::RawFd>| {
-        if let Some(fd) = fd {
-            // SAFETY: the fd belongs to a stream this function owns until it returns.
-            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-            let _ = SockRef::from(&fd).set_linger(Some(Duration::ZERO));
-        }
-    };
-    let (mut crd, mut cwr) = tokio::io::split(client);
-    let (mut trd, mut twr) = tokio::io::split(target);
-    let (mut cbuf, mut tbuf) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
-    let (mut c2t, mut t2c) = (IoFlow::default(), IoFlow::default());
-    let mut cancelled = pin!(stop.cancelled());
-    let mut woken = pin!(conn.woken());
-    let mut idle = pin!(idle_timer(relay.idle_timeout));
-    let mut draining = false;
-    let mut drain_deadline = pin!(tokio::time::sleep(super::connection::FAR));
-
-    loop {
-        let stopped = draining && c2t.pending.is_none() && t2c.pending.is_none();
-        if let Some(reason) = conn.close_now().or(stopped.then_some(CloseReason::Stopping)) {
-            let linger = super::connection::linger_for(&reason, relay.linger);
-            let _ = tokio::time::timeout(linger, async { tokio::join!(cwr.shutdown(), twr.shutdown()) }).await;
-            return reason;
-        }
-        if c2t.eof && c2t.pending.is_none() && !c2t.passed {
-            c2t.passed = true;
-            let _ = twr.shutdown().await;
-            events.send(EventKind::HalfClosed { id: conn.id, dir: Dir::C2T }).await;
-        }
-        if t2c.eof && t2c.pending.is_none() && !t2c.passed {
-            t2c.passed = true;
-            let _ = cwr.shutdown().await;
-            events.send(EventKind::HalfClosed { id: conn.id, dir: Dir::T2C }).await;
-        }
-        if c2t.passed && t2c.passed {
-            return CloseReason::BothClosed;
-        }
-        tokio::select! {
-            biased;
-            () = &mut cancelled, if !draining => {
-                draining = true;
-                drain_deadline.as_mut().reset(Instant::now() + relay.drain);
-            }
-            () = &mut drain_deadline, if draining => {
-                c2t.undelivered(conn, Dir::C2T, want, events).await;
-                t2c.undelivered(conn, Dir::T2C, want, events).await;
-                conn.close(CloseRequest::Now(CloseReason::Stopping));
-            }
-            () = &mut woken => woken.set(conn.woken()),
-            wrote = twr.write(c2t.unsent()), if c2t.pending.is_some() => {
-                let ok = match wrote {
-                    Ok(n) => {
-                        c2t.wrote(n, conn, Dir::C2T, want, events).await;
-                        c2t.pending.is_some() || twr.flush().await.is_ok()
-                    }
-                    Err(_) => false,
-                };
-                if !ok {
-                    reset(client_fd);
-                    return CloseReason::TargetReset;
-                }
-            }
-            wrote = cwr.write(t2c.unsent()), if t2c.pending.is_some() => {
-                let ok = match wrote {
-                    Ok(n) => {
-                        t2c.wrote(n, conn, Dir::T2C, want, events).await;
-                        t2c.pending.is_some() || cwr.flush().await.is_ok()
-                    }
-                    Err(_) => false,
-                };
-                if !ok {
-                    reset(target_fd);
-                    return CloseReason::ClientReset;
-                }
-            }
-            got = crd.read(&mut cbuf), if !draining && !c2t.eof && c2t.pending.is_none() => {
-                if c2t.took(got, &cbuf, conn, Dir::C2T).is_err() {
-                    reset(target_fd);
-                    return CloseReason::ClientReset;
-                }
-            }
-            got = trd.read(&mut tbuf), if !draining && !t2c.eof && t2c.pending.is_none() => {
-                if t2c.took(got, &tbuf, conn, Dir::T2C).is_err() {
-                    reset(client_fd);
-                    return CloseReason::TargetReset;
-                }
-            }
-            () = &mut idle, if relay.idle_timeout.is_some() && !draining => conn.idle_fired(relay.idle_timeout.expect("guarded"), idle.as_mut()),
-        }
-    }
 }
 
 /// Closes both sides with FIN, reading what still comes for a moment so the closes stay
