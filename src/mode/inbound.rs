@@ -24,7 +24,8 @@ use bytes::Bytes;
 use crate::event::Mark;
 use crate::proto::checksum::{Check, Checksum};
 use crate::proto::frame::{Frame, FrameSpec, Splitter};
-use crate::proto::rules::{Outcome, RuleSet};
+use crate::proto::rules::{Outcome, RuleSet, Rules};
+use std::sync::Arc;
 
 /// How a connection answers what it receives.
 #[derive(Debug, Clone)]
@@ -99,32 +100,39 @@ impl<'m> Answer<'m> {
     }
 }
 
-/// Chooses the answer to a message: the first rule that matches, else the reply.
-#[derive(Debug, Clone, Copy)]
+/// Chooses the answer to a message: the first rule that matches, else the reply. Holds its
+/// own snapshot of the rules, taken again when they are reloaded: a message costs no lock
+/// and no count shared with other connections.
+#[derive(Debug, Clone)]
 pub struct Responder<'a> {
     reply: &'a Reply,
-    rules: Option<&'a RuleSet>,
+    rules: Option<(&'a RuleSet, u64, Arc<Rules>)>,
 }
 
 impl<'a> Responder<'a> {
     pub fn new(reply: &'a Reply, rules: Option<&'a RuleSet>) -> Responder<'a> {
-        Responder { reply, rules }
+        Responder { reply, rules: rules.map(|set| (set, set.generation(), set.current())) }
     }
 
     /// What to do about `message`.
-    pub fn answer<'m>(&self, message: &'m [u8]) -> Answer<'m>
+    pub fn answer<'m>(&mut self, message: &'m [u8]) -> Answer<'m>
     where
         'a: 'm,
     {
-        if let Some(rules) = self.rules {
-            match rules.current().answer(message) {
+        if let Some((set, seen, rules)) = &mut self.rules {
+            let now = set.generation();
+            if now != *seen {
+                (*seen, *rules) = (now, set.current());
+            }
+            match rules.answer(message) {
                 Outcome::NoMatch => {}
                 Outcome::Reply(bytes) => return Answer::Send(Cow::Owned(bytes)),
                 Outcome::Drop => return Answer::Nothing,
                 Outcome::Close => return Answer::Close,
             }
         }
-        match self.reply {
+        let reply: &'a Reply = self.reply;
+        match reply {
             Reply::None => Answer::Nothing,
             Reply::Echo => Answer::Send(Cow::Borrowed(message)),
             Reply::Bytes(b) => Answer::Send(Cow::Borrowed(b)),
@@ -133,7 +141,7 @@ impl<'a> Responder<'a> {
 }
 
 /// The answer to a message, with `--checksum` added.
-fn answered<'m>(responder: Responder<'m>, messages: &Messages, message: &'m [u8]) -> Answer<'m> {
+fn answered<'a: 'm, 'm>(responder: &mut Responder<'a>, messages: &Messages, message: &'m [u8]) -> Answer<'m> {
     match responder.answer(message) {
         Answer::Send(bytes) => Answer::Send(match messages.outgoing(&bytes) {
             Cow::Owned(with_sum) => Cow::Owned(with_sum),
@@ -164,7 +172,7 @@ impl<'a> Inbound<'a> {
     /// message (and for bytes past the limit, marked, with no answer).
     #[inline]
     pub fn on_read(&mut self, chunk: &[u8], mut each: impl FnMut(&[u8], Mark, Answer<'_>)) {
-        let (responder, messages) = (self.responder, self.messages);
+        let (responder, messages) = (&mut self.responder, self.messages);
         if self.plain {
             // Each read a message, nothing to check or add: the echo server's hot path.
             return each(chunk, Mark::None, responder.answer(chunk));
@@ -194,7 +202,7 @@ impl<'a> Inbound<'a> {
 
     /// The gap passed: what is held is a message, marked and answered like any other.
     pub fn on_gap(&mut self, each: impl FnOnce(&[u8], Mark, Answer<'_>)) {
-        let (responder, messages) = (self.responder, self.messages);
+        let (responder, messages) = (&mut self.responder, self.messages);
         self.splitter.flush(|frame| {
             if let Frame::Whole(message) = frame {
                 each(message, messages.mark(message), answered(responder, messages, message))

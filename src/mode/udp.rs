@@ -185,7 +185,7 @@ pub async fn run_server(
     let local = socket.local_addr()?;
     events.send(super::server::listening(Proto::Udp, local, opts.dual_stack, None, None)).await;
     let want_data = events.wants_data();
-    let responder = super::inbound::Responder::new(&opts.reply, opts.messages.rules.as_deref());
+    let mut responder = super::inbound::Responder::new(&opts.reply, opts.messages.rules.as_deref());
     let mut peers = Peers::new(opts.max_peers);
     let mut totals = Counters::default();
     let mut buf = vec![0u8; DATAGRAM];

@@ -22,7 +22,10 @@ enum Match {
     Exact(Vec<u8>),
     Prefix(Vec<u8>),
     Contains(Vec<u8>),
+    /// On the decoded text; with UTF-8, on the bytes as they came (no decoding, and groups
+    /// are the message's own bytes).
     Regex(regex::Regex),
+    RegexUtf8(regex::bytes::Regex),
     Any,
 }
 
@@ -65,6 +68,9 @@ pub struct Rules {
 #[derive(Debug)]
 pub struct RuleSet {
     current: std::sync::RwLock<std::sync::Arc<Rules>>,
+    /// Bumped at each reload: a connection keeps its own snapshot of the rules and takes
+    /// the new one when this changes (a load per message, no lock, no shared count).
+    generation: AtomicU64,
     given: Vec<String>,
     file: Option<std::path::PathBuf>,
     encoding: TextEncoding,
@@ -79,6 +85,7 @@ impl RuleSet {
     ) -> Result<Option<RuleSet>, String> {
         let set = RuleSet {
             current: std::sync::RwLock::new(std::sync::Arc::new(Rules::default())),
+            generation: AtomicU64::new(0),
             given: given.to_vec(),
             file: file.map(std::path::Path::to_path_buf),
             encoding,
@@ -111,7 +118,13 @@ impl RuleSet {
         let rules = self.read()?;
         let n = rules.rules.len();
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(rules);
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(n)
+    }
+
+    /// Which version of the rules is current (changes at each reload).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The file SIGHUP re-reads, if any.
@@ -152,6 +165,9 @@ impl Rules {
     /// The first matching rule's answer to `message`.
     pub fn answer(&self, message: &[u8]) -> Outcome {
         let encoding = self.encoding.unwrap_or(TextEncoding::UTF8);
+        // Decoded once, for the first `re:` rule that needs it (not with UTF-8: those
+        // rules read the bytes).
+        let mut text: Option<String> = None;
         for rule in &self.rules {
             let groups: Option<Vec<Vec<u8>>> = match &rule.matcher {
                 Match::Exact(b) => (message == b.as_slice()).then(Vec::new),
@@ -160,9 +176,17 @@ impl Rules {
                     (b.is_empty() || message.windows(b.len()).any(|w| w == b.as_slice())).then(Vec::new)
                 }
                 Match::Any => Some(Vec::new()),
+                Match::RegexUtf8(re) if !rule.uses_groups() => re.is_match(message).then(Vec::new),
+                Match::RegexUtf8(re) => re
+                    .captures(message)
+                    .map(|c| (0..c.len()).map(|i| c.get(i).map_or_else(Vec::new, |m| m.as_bytes().to_vec())).collect()),
+                Match::Regex(re) if !rule.uses_groups() => {
+                    let text = text.get_or_insert_with(|| encoding.decode_lossy(message));
+                    re.is_match(text).then(Vec::new)
+                }
                 Match::Regex(re) => {
-                    let text = encoding.decode_lossy(message);
-                    re.captures(&text).map(|c| {
+                    let text = text.get_or_insert_with(|| encoding.decode_lossy(message));
+                    re.captures(text).map(|c| {
                         (0..c.len())
                             .map(|i| {
                                 c.get(i).map_or_else(Vec::new, |m| encoding.encode(m.as_str()).unwrap_or_default())
@@ -204,6 +228,11 @@ impl Rules {
 }
 
 impl Rule {
+    /// Whether the reply uses a regex group (`{1}`..`{9}`): only then are they captured.
+    fn uses_groups(&self) -> bool {
+        matches!(&self.action, Action::Reply(parts) if parts.iter().any(|p| matches!(p, Part::Group(_))))
+    }
+
     fn parse(line: &str, encoding: TextEncoding) -> Result<Rule, String> {
         let Some((matcher, reply)) = line.split_once("=>") else {
             return Err("write it as MATCH => REPLY (e.g. 'prefix:AT => OK\\r\\n')".into());
@@ -218,6 +247,9 @@ impl Rule {
             Some(("contains", t)) => Match::Contains(text(t)?),
             Some(("hex", h)) => Match::Exact(hex(h)?),
             Some(("hexprefix", h)) => Match::Prefix(hex(h)?),
+            Some(("re", r)) if encoding == TextEncoding::UTF8 => {
+                Match::RegexUtf8(regex::bytes::Regex::new(r).map_err(|e| format!("bad regex: {e}"))?)
+            }
             Some(("re", r)) => Match::Regex(regex::Regex::new(r).map_err(|e| format!("bad regex: {e}"))?),
             _ => {
                 return Err(format!(
@@ -325,6 +357,18 @@ mod tests {
         let gbk = TextEncoding::from_name("gbk").unwrap();
         let r = Rules::parse(&["prefix:你好 => 收到".to_string()], gbk).unwrap();
         assert_eq!(r.answer(&[0xc4, 0xe3, 0xba, 0xc3, 0x21]), Outcome::Reply(vec![0xca, 0xd5, 0xb5, 0xbd]));
+    }
+
+    #[test]
+    fn regexes_read_utf8_bytes_as_they_came_and_other_encodings_decoded() {
+        // Binary around the text: the groups are the message's own bytes.
+        let r = rules(&[r"re:ID=(\d+) => ok {1}", r"re:^\xff => never"]);
+        assert_eq!(r.answer(b"\xfe\x00ID=42\xff"), Outcome::Reply(b"ok 42".to_vec()));
+        assert_eq!(r.answer(b"\xff\x01"), Outcome::NoMatch, "\\xff in a pattern is U+00FF, not the byte");
+        let gbk = TextEncoding::from_name("gbk").unwrap();
+        let r = Rules::parse(&[r"re:温度=(\d+) => T{1}".to_string()], gbk).unwrap();
+        let message = gbk.encode("温度=21").unwrap();
+        assert_eq!(r.answer(&message), Outcome::Reply(b"T21".to_vec()));
     }
 
     #[test]
