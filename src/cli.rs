@@ -484,7 +484,8 @@ pub struct MessageArgs {
 
     /// Answer like the device would: 'MATCH => REPLY', checked in order before --reply
     /// (repeatable). MATCH: text:T prefix:T contains:T hex:HEX hexprefix:HEX re:REGEX any;
-    /// REPLY: text or hex:HEX with {echo} {1}..{9} {counter} {time} {crc16-modbus}..., drop, close
+    /// REPLY: text or hex:HEX with {echo} {1}..{9} {counter} {time} {crc16-modbus}..., drop,
+    /// close; "after MS REPLY" delays it
     #[arg(long, value_name = "RULE")]
     pub rule: Vec<String>,
 

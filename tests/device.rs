@@ -359,3 +359,43 @@ fn the_relay_shows_and_counts_messages_per_direction() {
         assert!(err.contains(want), "{err}");
     }
 }
+
+#[test]
+fn after_ms_delays_a_reply_while_others_go_at_once() {
+    // TCP: the delayed answer comes after the one to the message that followed it.
+    let (mut p, port) = server(&["--frame", "line", "--rule", r"text:PING\n => after 300 PONG", "--reply", "x"]);
+    let mut c = client(port);
+    c.write_all(b"PING\nQ\n").unwrap();
+    assert_eq!(read_n(&mut c, 5), b"xPONG");
+    drop(c);
+    let closed = p.event("closed", Some(1));
+    assert_eq!((closed["msgs_in"].as_u64(), closed["msgs_out"].as_u64()), (Some(2), Some(2)), "{closed}");
+    // UDP the same, with the checksum added to the delayed answer too.
+    let mut u = Proc::spawn(&[
+        "listen",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--udp",
+        "--json",
+        "--checksum",
+        "xor8",
+        "--rule",
+        "text:PING => after 300 PONG",
+        "--reply",
+        "x",
+    ]);
+    let port = u.port();
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.send_to(b"PING", ("127.0.0.1", port)).unwrap();
+    s.send_to(b"Q", ("127.0.0.1", port)).unwrap();
+    let mut buf = [0u8; 64];
+    let n = s.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"xx", "x and its xor8");
+    let n = s.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"PONG\x16", "PONG and its xor8");
+    let out =
+        u.event_where("the delayed answer shown", |v| v["event"] == "data" && v["dir"] == "out" && v["text"] != "xx");
+    assert_eq!(out["hex"], "504f4e4716");
+}

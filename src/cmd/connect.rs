@@ -28,10 +28,10 @@ pub(crate) async fn connect_udp(args: ConnectArgs, host: String, port: u16) -> R
     let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
     narrate(&events, &args.socket, steps, buffers).await;
     let input = reads_stdin.then(|| input::stdin_messages(opts.line, events.clone()));
-    let ended = mode::udp::run_client(socket, target, connected, opts, events, input, stop).await;
+    let ended = mode::udp_client::run_client(socket, target, connected, opts, events, input, stop).await;
     finish(writer)?;
     match ended.map_err(|source| Error::Io { context: "the UDP socket failed".into(), source })? {
-        mode::udp::UdpEnd::Refused => Err(Error::UdpRefused { addr: net::canonical(target) }),
+        mode::udp_client::UdpEnd::Refused => Err(Error::UdpRefused { addr: net::canonical(target) }),
         _ => Ok(ExitCode::SUCCESS),
     }
 }

@@ -27,8 +27,10 @@ use crate::event::{CloseReason, Dir, EventKind};
 pub use super::conn::{CloseRequest, Conn, Push};
 pub use super::inbound::Reply;
 use super::inbound::{Answer, Inbound, Messages};
+use super::received::{
+    Got, Later, Out, Read, after_gap, finished_write, incomplete, read_and_answer, rearm, schedule, send_later,
+};
 pub use super::stream::Stream;
-use crate::event::Mark;
 
 #[derive(Debug, Clone)]
 pub struct ConnOptions {
@@ -54,23 +56,7 @@ pub(crate) fn idle_timer(limit: Option<Duration>) -> tokio::time::Sleep {
 /// 256 KiB for bulk echo, and as fast as a hand-written C epoll echo server.
 const READ_BUF: usize = 64 * 1024;
 thread_local! {
-    static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUF]);
-}
-
-/// Bytes being written; `at` of them have gone.
-struct Out {
-    bytes: Bytes,
-    at: usize,
-    /// Taken from the queue, whose byte count includes it until it is written.
-    queued: bool,
-    /// How many messages the bytes hold (answers to several messages of one read).
-    msgs: u64,
-}
-
-impl Out {
-    fn queued(bytes: Bytes) -> Out {
-        Out { bytes, at: 0, queued: true, msgs: 1 }
-    }
+    pub(super) static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; READ_BUF]);
 }
 
 /// Runs `f` on this worker thread's read buffer. `f` must not await: the buffer is only
@@ -91,188 +77,6 @@ pub(crate) fn write_now(stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
         }
     }
     Ok(at)
-}
-
-/// What one read produced.
-enum Read {
-    Eof,
-    Data(Got),
-}
-
-/// One read's messages and their answers.
-#[derive(Default)]
-struct Got {
-    /// Bytes read.
-    n: usize,
-    /// Whole messages in them.
-    msgs: u64,
-    /// Copies of the messages with their marks, for the views, when they want them.
-    shown: Vec<(Bytes, Mark)>,
-    /// Answers written whole at once: bytes, count, copies for the views.
-    written: usize,
-    written_msgs: u64,
-    written_shown: Vec<Bytes>,
-    /// Answers the socket did not take at once (the first in part): written later.
-    rest: Option<Out>,
-    error: Option<io::Error>,
-    /// A rule said to close the connection.
-    close: bool,
-}
-
-impl Got {
-    /// A message was received; `answer` is what to send back, written at once when a
-    /// socket is given and takes it, else kept to be written later.
-    #[inline]
-    fn message(&mut self, message: &[u8], mark: Mark, answer: Answer<'_>, stream: Option<&TcpStream>, want_data: bool) {
-        self.msgs += 1;
-        if want_data {
-            self.shown.push((Bytes::copy_from_slice(message), mark));
-        }
-        if answer == Answer::Close {
-            self.close = true;
-        }
-        if self.close {
-            return;
-        }
-        let Some(answer) = answer.bytes() else { return };
-        if self.error.is_some() {
-            return;
-        }
-        if let Some(rest) = &mut self.rest {
-            // Behind an answer still waiting: in order, after it.
-            let mut joined = Vec::with_capacity(rest.bytes.len() + answer.len());
-            joined.extend_from_slice(&rest.bytes);
-            joined.extend_from_slice(answer);
-            rest.bytes = Bytes::from(joined);
-            rest.msgs += 1;
-            return;
-        }
-        let written = match stream.map(|s| write_now(s, answer)) {
-            Some(Ok(w)) => w,
-            Some(Err(e)) => {
-                self.error = Some(e);
-                return;
-            }
-            None => 0,
-        };
-        if written == answer.len() {
-            self.written += written;
-            self.written_msgs += 1;
-            if want_data {
-                self.written_shown.push(Bytes::copy_from_slice(answer));
-            }
-        } else {
-            self.rest = Some(Out { bytes: Bytes::copy_from_slice(answer), at: written, queued: false, msgs: 1 });
-        }
-    }
-
-    /// Counts and shows what was received and answered; returns what is left to write.
-    async fn report(self, conn: &Conn, events: &Events) -> io::Result<Option<Out>> {
-        if self.close {
-            conn.close(CloseRequest::Now(CloseReason::RuleClose));
-        }
-        // Counted before anything is shown: what was written is counted even while the
-        // views are behind (`:list` in the meantime sees it).
-        conn.count_in_msgs(self.n, self.msgs);
-        if self.written_msgs > 0 {
-            conn.count_out_msgs(self.written, self.written_msgs);
-        }
-        for (bytes, mark) in self.shown {
-            events.send(EventKind::Data { id: conn.id, peer: conn.peer.clone(), dir: Dir::In, bytes, mark }).await;
-        }
-        if let Some(e) = self.error {
-            return Err(e);
-        }
-        for bytes in self.written_shown {
-            events
-                .send(EventKind::Data {
-                    id: conn.id,
-                    peer: conn.peer.clone(),
-                    dir: Dir::Out,
-                    bytes,
-                    mark: crate::event::Mark::None,
-                })
-                .await;
-        }
-        Ok(self.rest)
-    }
-}
-
-/// Reads what the socket has into this thread's buffer and hands it to `inbound`; answers
-/// are written at once, while the bytes are still in the buffer.
-fn read_and_answer(
-    stream: &TcpStream,
-    inbound: &mut Inbound<'_>,
-    want_data: bool,
-    answering: bool,
-) -> io::Result<Read> {
-    READ_BUFFER.with_borrow_mut(|buf| {
-        let n = stream.try_read(buf)?;
-        if n == 0 {
-            return Ok(Read::Eof);
-        }
-        let mut got = Got { n, ..Got::default() };
-        inbound.on_read(&buf[..n], |message, mark, answer| {
-            let answer = if answering { answer } else { Answer::Nothing };
-            got.message(message, mark, answer, Some(stream), want_data)
-        });
-        Ok(Read::Data(got))
-    })
-}
-
-/// `--frame idle:MS`: nothing came for the gap, so what is held is a message; its answer
-/// is written at once when a socket is given and takes it.
-fn after_gap(inbound: &mut Inbound<'_>, stream: Option<&TcpStream>, want_data: bool, answering: bool) -> Got {
-    let mut got = Got::default();
-    inbound.on_gap(|message, mark, answer| {
-        let answer = if answering { answer } else { Answer::Nothing };
-        got.message(message, mark, answer, stream, want_data)
-    });
-    got
-}
-
-/// After a read: with `idle:MS` and a message held, the gap starts again; returns whether
-/// it is armed.
-fn rearm(inbound: &Inbound<'_>, gap: std::pin::Pin<&mut tokio::time::Sleep>) -> bool {
-    match inbound.gap() {
-        Some(after) => {
-            gap.reset(Instant::now() + after);
-            true
-        }
-        None => false,
-    }
-}
-
-/// The stream ended: what the framer holds of a message that never completed is a message
-/// too, marked incomplete (with `idle:MS` the end of the stream ends it: not marked).
-async fn incomplete(inbound: &mut Inbound<'_>, conn: &Conn, want_data: bool, events: &Events) {
-    let mark = if inbound.by_time() { Mark::None } else { Mark::Incomplete };
-    if let Some(bytes) = inbound.rest() {
-        conn.count_in_msgs(0, 1);
-        if want_data {
-            events.send(EventKind::Data { id: conn.id, peer: conn.peer.clone(), dir: Dir::In, bytes, mark }).await;
-        }
-    }
-}
-
-/// A write finished: count it, give its room in the queue back, show it.
-async fn finished_write(done: Out, conn: &Conn, want_data: bool, events: &Events) {
-    conn.count_out_msgs(done.bytes.len(), done.msgs);
-    if done.queued {
-        conn.outbox().queued -= done.bytes.len();
-        conn.space.notify_waiters();
-    }
-    if want_data {
-        events
-            .send(EventKind::Data {
-                id: conn.id,
-                peer: conn.peer.clone(),
-                dir: Dir::Out,
-                bytes: done.bytes,
-                mark: crate::event::Mark::None,
-            })
-            .await;
-    }
 }
 
 fn io_reason(e: &io::Error) -> CloseReason {
@@ -355,6 +159,9 @@ pub async fn serve(
     // `--frame idle:MS`: when the message held ends for want of more bytes.
     let mut gap = pin!(tokio::time::sleep(FAR));
     let mut gap_armed = false;
+    // Replies a rule delays (`after MS`).
+    let mut later: Later<Bytes> = Later::default();
+    let mut later_timer = pin!(tokio::time::sleep(FAR));
 
     let shutdown_write = || {
         let _ = SockRef::from(stream).shutdown(Shutdown::Write);
@@ -434,8 +241,9 @@ pub async fn serve(
                             deadline_armed = true;
                         }
                     }
-                    Ok(Read::Data(got)) => {
+                    Ok(Read::Data(mut got)) => {
                         gap_armed = rearm(&inbound, gap.as_mut());
+                        schedule(&mut later, &mut got, later_timer.as_mut());
                         match got.report(conn, events).await {
                             Ok(rest) => pending = rest,
                             Err(e) => return io_reason(&e),
@@ -445,9 +253,16 @@ pub async fn serve(
             }
             () = &mut gap, if gap_armed && pending.is_none() && read_open && finishing.is_none() => {
                 gap_armed = false;
-                match after_gap(&mut inbound, Some(stream), want_data, !half_closed).report(conn, events).await {
+                let mut got = after_gap(&mut inbound, Some(stream), want_data, !half_closed);
+                schedule(&mut later, &mut got, later_timer.as_mut());
+                match got.report(conn, events).await {
                     Ok(rest) => pending = rest,
                     Err(e) => return io_reason(&e),
+                }
+            }
+            () = &mut later_timer, if later.waiting() && finishing.is_none() => {
+                if let Some(bytes) = later.due(later_timer.as_mut()) {
+                    send_later(conn, bytes);
                 }
             }
             () = &mut idle, if opts.idle_timeout.is_some() && finishing.is_none() => {
@@ -497,6 +312,8 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
     let mut eof_armed = false;
     let mut gap = pin!(tokio::time::sleep(FAR));
     let mut gap_armed = false;
+    let mut later: Later<Bytes> = Later::default();
+    let mut later_timer = pin!(tokio::time::sleep(FAR));
 
     loop {
         match next_step(conn, pending.is_none(), half_closed) {
@@ -565,6 +382,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
                     got.message(message, mark, answer, None, want_data)
                 });
                 gap_armed = rearm(&inbound, gap.as_mut());
+                schedule(&mut later, &mut got, later_timer.as_mut());
                 match got.report(conn, events).await {
                     Ok(rest) => pending = rest,
                     Err(e) => return io_reason(&e),
@@ -572,9 +390,16 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
             }
             () = &mut gap, if gap_armed && pending.is_none() && read_open => {
                 gap_armed = false;
-                match after_gap(&mut inbound, None, want_data, !half_closed).report(conn, events).await {
+                let mut got = after_gap(&mut inbound, None, want_data, !half_closed);
+                schedule(&mut later, &mut got, later_timer.as_mut());
+                match got.report(conn, events).await {
                     Ok(rest) => pending = rest,
                     Err(e) => return io_reason(&e),
+                }
+            }
+            () = &mut later_timer, if later.waiting() => {
+                if let Some(bytes) = later.due(later_timer.as_mut()) {
+                    send_later(conn, bytes);
                 }
             }
             () = &mut idle, if opts.idle_timeout.is_some() => {

@@ -86,6 +86,8 @@ impl Messages {
 pub enum Answer<'m> {
     Nothing,
     Send(Cow<'m, [u8]>),
+    /// A rule said `after MS`: send it that much later.
+    Later(std::time::Duration, Vec<u8>),
     /// A rule said `close`.
     Close,
 }
@@ -127,6 +129,7 @@ impl<'a> Responder<'a> {
             match rules.answer(message) {
                 Outcome::NoMatch => {}
                 Outcome::Reply(bytes) => return Answer::Send(Cow::Owned(bytes)),
+                Outcome::Later(after, bytes) => return Answer::Later(after, bytes),
                 Outcome::Drop => return Answer::Nothing,
                 Outcome::Close => return Answer::Close,
             }
@@ -147,6 +150,7 @@ fn answered<'a: 'm, 'm>(responder: &mut Responder<'a>, messages: &Messages, mess
             Cow::Owned(with_sum) => Cow::Owned(with_sum),
             Cow::Borrowed(_) => bytes,
         }),
+        Answer::Later(after, bytes) => Answer::Later(after, messages.outgoing(&bytes).into_owned()),
         other => other,
     }
 }

@@ -15,24 +15,25 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{Feed, Outlet, Payload, feed};
 use super::connection::Reply;
+use super::received::Later;
 use crate::event::Events;
 use crate::event::{ClientInfo, CloseReason, Command, ConnId, Counters, Dir, EventKind, Proto, Side, Target};
 use crate::input::LineFormat;
 use crate::net::{canonical, max_datagram};
 use crate::notice::{HelpFor, Notice, Turned};
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Room for the largest datagram there is (65535 bytes of IPv6 payload).
-const DATAGRAM: usize = 65_536;
+pub(super) const DATAGRAM: usize = 65_536;
 /// Datagrams taken per wake-up before the other work (stdin, timers, stop) gets a turn.
 const BATCH: usize = 64;
 
-struct Peer {
+/// One source address seen: its id, where answers go, and its counts.
+pub(super) struct Source {
     /// As shown: IPv4 clients of a dual-stack socket as IPv4.
     addr: SocketAddr,
     /// As the socket knows it, for replies.
@@ -45,27 +46,27 @@ struct Peer {
 }
 
 /// The sources seen so far, by address and by id.
-struct Peers {
-    ids: HashMap<SocketAddr, ConnId>,
-    by_id: BTreeMap<ConnId, Peer>,
-    next: ConnId,
-    last_sender: Option<ConnId>,
-    max: usize,
-    seen_total: u64,
+pub(super) struct Peers {
+    pub(super) ids: HashMap<SocketAddr, ConnId>,
+    pub(super) by_id: BTreeMap<ConnId, Source>,
+    pub(super) next: ConnId,
+    pub(super) last_sender: Option<ConnId>,
+    pub(super) max: usize,
+    pub(super) seen_total: u64,
     /// Ids by when they were last seen: the one to forget first, idle ones, in O(1).
-    recency: super::recency::Recency<ConnId>,
+    pub(super) recency: super::recency::Recency<ConnId>,
 }
 
 /// What `Peers::note` found.
-struct Noted {
-    id: ConnId,
-    new: bool,
+pub(super) struct Noted {
+    pub(super) id: ConnId,
+    pub(super) new: bool,
     /// The peer forgotten to make room, if the table was full.
-    forgotten: Option<(ConnId, Peer)>,
+    pub(super) forgotten: Option<(ConnId, Source)>,
 }
 
 impl Peers {
-    fn new(max: usize) -> Peers {
+    pub(super) fn new(max: usize) -> Peers {
         Peers {
             ids: HashMap::new(),
             by_id: BTreeMap::new(),
@@ -78,7 +79,7 @@ impl Peers {
     }
 
     /// Records traffic with `reply_to`, giving it an id if it is new.
-    fn note(&mut self, reply_to: SocketAddr) -> Noted {
+    pub(super) fn note(&mut self, reply_to: SocketAddr) -> Noted {
         let now = Instant::now();
         if let Some(&id) = self.ids.get(&reply_to) {
             self.seen(id, now);
@@ -94,7 +95,7 @@ impl Peers {
         self.next += 1;
         self.seen_total += 1;
         self.ids.insert(reply_to, id);
-        let peer = Peer {
+        let peer = Source {
             addr: canonical(reply_to),
             reply_to,
             since: SystemTime::now(),
@@ -108,7 +109,7 @@ impl Peers {
     }
 
     /// Traffic with `id` just now.
-    fn seen(&mut self, id: ConnId, now: Instant) {
+    pub(super) fn seen(&mut self, id: ConnId, now: Instant) {
         if let Some(p) = self.by_id.get_mut(&id) {
             p.seen = now;
             self.recency.touch(id);
@@ -117,12 +118,12 @@ impl Peers {
 
     /// The source quiet the longest, if it has been quiet for `limit`: sweeping looks at
     /// the idle ones and one more, never at every source.
-    fn oldest_idle(&self, limit: Duration) -> Option<ConnId> {
+    pub(super) fn oldest_idle(&self, limit: Duration) -> Option<ConnId> {
         let id = self.recency.oldest()?;
         self.by_id.get(&id).is_some_and(|p| p.seen.elapsed() >= limit).then_some(id)
     }
 
-    fn forget(&mut self, id: ConnId) -> Option<Peer> {
+    pub(super) fn forget(&mut self, id: ConnId) -> Option<Source> {
         self.recency.remove(id);
         let peer = self.by_id.remove(&id)?;
         self.ids.remove(&peer.reply_to);
@@ -132,7 +133,7 @@ impl Peers {
         Some(peer)
     }
 
-    fn list(&self) -> Vec<ClientInfo> {
+    pub(super) fn list(&self) -> Vec<ClientInfo> {
         self.by_id
             .iter()
             .map(|(&id, p)| ClientInfo { id, peer: p.addr.into(), since: p.since, counters: p.counters })
@@ -140,7 +141,7 @@ impl Peers {
     }
 }
 
-fn closed(id: ConnId, peer: Peer, reason: CloseReason) -> EventKind {
+fn closed(id: ConnId, peer: Source, reason: CloseReason) -> EventKind {
     EventKind::Closed { id, peer: peer.addr.into(), reason, counters: peer.counters, duration: peer.first.elapsed() }
 }
 
@@ -192,11 +193,20 @@ pub async fn run_server(
     let mut refused = Refused::default();
     let sweep_every = opts.idle_timeout.map_or(Duration::from_secs(3600), |d| (d / 4).max(Duration::from_millis(20)));
     let mut sweep = tokio::time::interval(sweep_every);
+    // Answers a rule delays (`after MS`): to whom, and what.
+    let mut later: Later<(ConnId, SocketAddr, SocketAddr, Bytes)> = Later::default();
+    let mut later_timer = std::pin::pin!(tokio::time::sleep(super::connection::FAR));
 
     loop {
         tokio::select! {
             biased;
             () = stop.cancelled() => break,
+            () = &mut later_timer, if later.waiting() => {
+                if let Some((id, to, shown, bytes)) = later.due(later_timer.as_mut()) {
+                    let answer = Answering { socket: &socket, events: &events, want_data };
+                    answer.send(&mut peers, &mut totals, (id, to, shown), &bytes).await;
+                }
+            }
             cmd = super::server::next_command(&mut commands) => match cmd {
                 Some(cmd) => command(cmd, &socket, &mut peers, &mut totals, &events, &stop).await,
                 None => commands = None,
@@ -248,18 +258,14 @@ pub async fn run_server(
                     }
                     // A datagram is a message: the responder answers it as the TCP engines do.
                     let answered = responder.answer(&buf[..n]);
+                    if let super::inbound::Answer::Later(after, bytes) = &answered {
+                        let bytes = Bytes::from(opts.messages.outgoing(bytes).into_owned());
+                        later.add(*after, (noted.id, from, shown, bytes), later_timer.as_mut());
+                    }
                     let answer = answered.bytes().map(|a| opts.messages.outgoing(a));
                     if let Some(answer) = answer.as_deref() {
-                        let len = answer.len();
-                        let shown_answer = want_data.then(|| Bytes::copy_from_slice(answer));
-                        if let Err(e) = send_to(&socket, answer, from).await {
-                            events.send(EventKind::Error { id: Some(noted.id), notice: Notice::CannotAnswer { to: shown, why: crate::error::io_reason(&e) } }).await;
-                            continue;
-                        }
-                        count_out(&mut peers, &mut totals, noted.id, len);
-                        if let Some(bytes) = shown_answer {
-                            events.send(EventKind::Data { id: noted.id, peer: shown.into(), dir: Dir::Out, bytes, mark: crate::event::Mark::None }).await;
-                        }
+                        let answering = Answering { socket: &socket, events: &events, want_data };
+                        answering.send(&mut peers, &mut totals, (noted.id, from, shown), answer).await;
                     }
                 }
             }
@@ -270,7 +276,7 @@ pub async fn run_server(
 }
 
 /// Errors a UDP socket reports about earlier datagrams (ICMP), not about itself.
-fn is_transient(e: &io::Error) -> bool {
+pub(super) fn is_transient(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::ConnectionRefused
@@ -279,6 +285,38 @@ fn is_transient(e: &io::Error) -> bool {
             | io::ErrorKind::NetworkUnreachable
             | io::ErrorKind::Interrupted
     )
+}
+
+/// Sends a datagram's answer (now, or when a rule's delay is over): counted and shown; a
+/// failure is said, and serving goes on.
+struct Answering<'a> {
+    socket: &'a UdpSocket,
+    events: &'a Events,
+    want_data: bool,
+}
+
+impl Answering<'_> {
+    /// To `(id, address to send to, address shown)`.
+    async fn send(
+        &self,
+        peers: &mut Peers,
+        totals: &mut Counters,
+        to: (ConnId, SocketAddr, SocketAddr),
+        answer: &[u8],
+    ) {
+        let (id, addr, shown) = to;
+        if let Err(e) = send_to(self.socket, answer, addr).await {
+            let notice = Notice::CannotAnswer { to: shown, why: crate::error::io_reason(&e) };
+            return self.events.send(EventKind::Error { id: Some(id), notice }).await;
+        }
+        count_out(peers, totals, id, answer.len());
+        if self.want_data {
+            let bytes = Bytes::copy_from_slice(answer);
+            self.events
+                .send(EventKind::Data { id, peer: shown.into(), dir: Dir::Out, bytes, mark: crate::event::Mark::None })
+                .await;
+        }
+    }
 }
 
 async fn send_to(socket: &UdpSocket, bytes: &[u8], to: SocketAddr) -> io::Result<()> {
@@ -363,206 +401,6 @@ async fn command(
         Command::Help => events.send(EventKind::Note(Notice::Help(HelpFor::Udp))).await,
         Command::Quit => stop.cancel(),
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct UdpClientOptions {
-    /// Each one datagram (files are read whole beforehand).
-    pub payloads: Vec<Payload>,
-    pub interval: Option<Duration>,
-    pub rounds: Option<u64>,
-    pub wait: Option<Duration>,
-    pub line: LineFormat,
-    /// `--verify` marks what comes back (each datagram is one message).
-    pub messages: super::inbound::Messages,
-}
-
-/// How a UDP client run ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UdpEnd {
-    /// Nothing left to send and no datagram for the wait.
-    Done,
-    Stopped,
-    /// An ICMP port unreachable came back: nothing listens there.
-    Refused,
-}
-
-/// Sends datagrams to the target and shows what comes back.
-struct Datagrams<'a> {
-    socket: &'a UdpSocket,
-    target: SocketAddr,
-    connected: bool,
-    events: &'a Events,
-    /// When a datagram last went either way, and the counters (one task uses them; the
-    /// locks are never held across an await).
-    last: &'a Mutex<Instant>,
-    counters: &'a Mutex<Counters>,
-    /// Set when an ICMP port unreachable came back: the run ends.
-    refused: &'a tokio::sync::Notify,
-}
-
-impl Datagrams<'_> {
-    async fn send(&self, bytes: &Bytes) -> Result<(), Notice> {
-        let max = max_datagram(&self.target);
-        if bytes.len() > max {
-            return Err(Notice::TooBigForDatagram { len: bytes.len(), to: self.target, max });
-        }
-        let sent =
-            if self.connected { self.socket.send(bytes).await } else { self.socket.send_to(bytes, self.target).await };
-        match sent {
-            // The ICMP error for an earlier datagram is reported to whichever call comes
-            // next: this one. It ends the run, with its own line.
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                self.refused.notify_one();
-                return Ok(());
-            }
-            Err(e) => return Err(Notice::CannotSend { to: self.target, why: crate::error::io_reason(&e) }),
-            Ok(_) => {}
-        }
-        {
-            let mut c = lock(self.counters);
-            c.bytes_out += bytes.len() as u64;
-            c.msgs_out += 1;
-        }
-        *lock(self.last) = Instant::now();
-        if self.events.wants_data() {
-            self.events
-                .send(EventKind::Data {
-                    id: 1,
-                    peer: self.target.into(),
-                    dir: Dir::Out,
-                    bytes: bytes.clone(),
-                    mark: crate::event::Mark::None,
-                })
-                .await;
-        }
-        Ok(())
-    }
-}
-
-impl Outlet for Datagrams<'_> {
-    async fn put(&self, payload: &Payload) -> Result<(), Notice> {
-        match payload {
-            Payload::Bytes(b) => self.send(b).await,
-            Payload::File(path) => Err(Notice::FileUnread { path: path.display().to_string() }),
-        }
-    }
-
-    async fn put_line(&self, bytes: Bytes) -> Result<(), Notice> {
-        self.send(&bytes).await
-    }
-}
-
-/// Runs the UDP client: sends, shows every datagram that comes back with its source.
-pub async fn run_client(
-    socket: UdpSocket,
-    target: SocketAddr,
-    connected: bool,
-    opts: UdpClientOptions,
-    events: Events,
-    mut input: Option<mpsc::Receiver<Bytes>>,
-    stop: CancellationToken,
-) -> io::Result<UdpEnd> {
-    let local = canonical(socket.local_addr()?);
-    events
-        .send(EventKind::Connected {
-            id: 1,
-            proto: Proto::Udp,
-            peer: target.into(),
-            local,
-            side: Side::Initiated,
-            tls: None,
-        })
-        .await;
-    let started = Instant::now();
-    let last = Mutex::new(started);
-    let counters = Mutex::new(Counters::default());
-    // Replies from other sources (broadcast, multicast) get ids of their own.
-    let peers = Mutex::new(Peers::new(4096));
-    lock(&peers).note(target);
-    let refused = tokio::sync::Notify::new();
-    let out = Datagrams {
-        socket: &socket,
-        target,
-        connected,
-        events: &events,
-        last: &last,
-        counters: &counters,
-        refused: &refused,
-    };
-
-    let receiving = async {
-        let mut buf = vec![0u8; DATAGRAM];
-        loop {
-            let (n, from) = match socket.recv_from(&mut buf).await {
-                Ok(got) => got,
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return Ok(UdpEnd::Refused),
-                Err(e) if is_transient(&e) => continue,
-                Err(e) => return Err(e),
-            };
-            *lock(&last) = Instant::now();
-            {
-                let mut c = lock(&counters);
-                c.bytes_in += n as u64;
-                c.msgs_in += 1;
-            }
-            let noted = lock(&peers).note(from);
-            let shown = canonical(from);
-            if noted.new {
-                events
-                    .send(EventKind::Connected {
-                        id: noted.id,
-                        proto: Proto::Udp,
-                        peer: shown.into(),
-                        local,
-                        side: Side::Accepted,
-                        tls: None,
-                    })
-                    .await;
-            }
-            if events.wants_data() {
-                let bytes = Bytes::copy_from_slice(&buf[..n]);
-                events
-                    .send(EventKind::Data {
-                        id: noted.id,
-                        peer: shown.into(),
-                        dir: Dir::In,
-                        mark: opts.messages.mark(&bytes),
-                        bytes,
-                    })
-                    .await;
-            }
-        }
-    };
-    let sending = async {
-        let plan = Feed { payloads: &opts.payloads, interval: opts.interval, rounds: opts.rounds };
-        if let Err(notice) = feed(&out, &plan, input.as_mut(), &events).await {
-            events.send(EventKind::Error { id: Some(1), notice }).await;
-        }
-        let Some(wait) = opts.wait else { return std::future::pending().await };
-        loop {
-            let quiet = lock(&last).elapsed();
-            if quiet >= wait {
-                return UdpEnd::Done;
-            }
-            tokio::time::sleep(wait - quiet).await;
-        }
-    };
-    let end = tokio::select! {
-        biased;
-        () = refused.notified() => UdpEnd::Refused,
-        end = receiving => end?,
-        end = sending => end,
-        () = stop.cancelled() => UdpEnd::Stopped,
-    };
-    let reason = match &end {
-        UdpEnd::Done => CloseReason::Done(opts.wait.unwrap_or_default()),
-        UdpEnd::Stopped => CloseReason::Stopping,
-        UdpEnd::Refused => CloseReason::PortUnreachable(target),
-    };
-    let counters = *lock(&counters);
-    events.send(EventKind::Closed { id: 1, peer: target.into(), reason, counters, duration: started.elapsed() }).await;
-    Ok(end)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //!   message), `{1}`..`{9}` (the regex's groups), `{counter}` (how many times this rule
 //!   answered), `{time}`, and a checksum name (`{crc16-modbus}`, `{sum8}`, ...) for the
 //!   checksum of all the reply bytes before it. `drop` answers nothing; `close` closes the
-//!   connection.
+//!   connection; `after MS REPLY` sends the reply that much later.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -53,6 +53,8 @@ pub struct Rule {
     pub text: String,
     matcher: Match,
     action: Action,
+    /// `after MS`: the reply goes this much later.
+    after: Option<std::time::Duration>,
     count: AtomicU64,
 }
 
@@ -139,6 +141,8 @@ pub enum Outcome {
     /// No rule matched: the usual reply applies.
     NoMatch,
     Reply(Vec<u8>),
+    /// `after MS REPLY`: send it this much later.
+    Later(std::time::Duration, Vec<u8>),
     Drop,
     Close,
 }
@@ -219,7 +223,10 @@ impl Rules {
                             }
                         }
                     }
-                    Outcome::Reply(out)
+                    match rule.after {
+                        Some(after) => Outcome::Later(after, out),
+                        None => Outcome::Reply(out),
+                    }
                 }
             };
         }
@@ -257,6 +264,22 @@ impl Rule {
                 ));
             }
         };
+        // `after MS REPLY`: the reply waits.
+        let (after, reply) = match reply.strip_prefix("after ") {
+            Some(rest) => {
+                let (ms, reply) = rest.trim_start().split_once(char::is_whitespace).unwrap_or((rest.trim(), ""));
+                let ms: u64 =
+                    ms.parse().ok().filter(|ms| (1..=3_600_000).contains(ms)).ok_or_else(|| {
+                        format!("'after {ms}': give milliseconds from 1 to 3600000, like after 500 OK")
+                    })?;
+                let reply = reply.trim();
+                if matches!(reply, "" | "drop" | "close") {
+                    return Err(format!("'after {ms}' delays a reply; write after {ms} REPLY"));
+                }
+                (Some(std::time::Duration::from_millis(ms)), reply)
+            }
+            None => (None, reply),
+        };
         let action = match reply {
             "drop" => Action::Drop,
             "close" => Action::Close,
@@ -265,7 +288,7 @@ impl Rule {
                 None => parts(reply, &|lit| text(lit))?,
             }),
         };
-        Ok(Rule { text: line.to_string(), matcher, action, count: AtomicU64::new(0) })
+        Ok(Rule { text: line.to_string(), matcher, action, after, count: AtomicU64::new(0) })
     }
 }
 
@@ -369,6 +392,17 @@ mod tests {
         let r = Rules::parse(&[r"re:温度=(\d+) => T{1}".to_string()], gbk).unwrap();
         let message = gbk.encode("温度=21").unwrap();
         assert_eq!(r.answer(&message), Outcome::Reply(b"T21".to_vec()));
+    }
+
+    #[test]
+    fn after_delays_a_reply() {
+        let r = rules(&[r"text:PING => after 250 PONG\n"]);
+        assert_eq!(r.answer(b"PING"), Outcome::Later(std::time::Duration::from_millis(250), b"PONG\n".to_vec()));
+        let bad = |l: &str| Rules::parse(&[l.to_string()], TextEncoding::UTF8).unwrap_err();
+        assert!(bad("any => after x OK").contains("milliseconds"), "{}", bad("any => after x OK"));
+        assert!(bad("any => after 0 OK").contains("milliseconds"));
+        assert!(bad("any => after 10").contains("delays a reply"));
+        assert!(bad("any => after 10 close").contains("delays a reply"));
     }
 
     #[test]

@@ -140,7 +140,7 @@ async fn client(
         let target = crate::net::resolve(&host, port).await.map_err(|e| e.to_string())?[0];
         let (socket, connected, _) = crate::net::udp_client(target, &UdpSetup::default()).map_err(|e| e.to_string())?;
         let socket = tokio::net::UdpSocket::from_std(socket).map_err(|e| e.to_string())?;
-        let opts = crate::mode::udp::UdpClientOptions {
+        let opts = crate::mode::udp_client::UdpClientOptions {
             messages: crate::mode::inbound::Messages::default(),
             payloads: Vec::new(),
             interval: None,
@@ -148,8 +148,10 @@ async fn client(
             wait: None,
             line: line_format(&s),
         };
-        return match crate::mode::udp::run_client(socket, target, connected, opts, events, Some(input), stop).await {
-            Ok(crate::mode::udp::UdpEnd::Refused) => {
+        return match crate::mode::udp_client::run_client(socket, target, connected, opts, events, Some(input), stop)
+            .await
+        {
+            Ok(crate::mode::udp_client::UdpEnd::Refused) => {
                 Err(format!("nothing listens on {target} (UDP): ICMP port unreachable"))
             }
             Ok(_) => Ok(()),

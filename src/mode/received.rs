@@ -1,0 +1,290 @@
+//! What one read (or a gap, `--frame idle:MS`) produced on a connection: its messages,
+//! their answers (written at once while the bytes are still in the buffer, else kept in
+//! order), what is shown of them, and replies a rule delays (`after MS`). Both connection
+//! loops in [`super::connection`] use it; only how bytes move differs between them.
+
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
+
+use super::conn::{CloseRequest, Conn};
+use super::connection::{READ_BUFFER, write_now};
+use super::inbound::{Answer, Inbound};
+use crate::event::{CloseReason, Dir, EventKind, Events, Mark};
+
+/// Bytes being written; `at` of them have gone.
+pub(super) struct Out {
+    pub(super) bytes: Bytes,
+    pub(super) at: usize,
+    /// Taken from the queue, whose byte count includes it until it is written.
+    pub(super) queued: bool,
+    /// How many messages the bytes hold (answers to several messages of one read).
+    pub(super) msgs: u64,
+}
+
+impl Out {
+    pub(super) fn queued(bytes: Bytes) -> Out {
+        Out { bytes, at: 0, queued: true, msgs: 1 }
+    }
+}
+
+/// What one read produced.
+pub(super) enum Read {
+    Eof,
+    Data(Got),
+}
+
+/// One read's messages and their answers.
+#[derive(Default)]
+pub(super) struct Got {
+    /// Bytes read.
+    pub(super) n: usize,
+    /// Whole messages in them.
+    pub(super) msgs: u64,
+    /// Copies of the messages with their marks, for the views, when they want them.
+    pub(super) shown: Vec<(Bytes, Mark)>,
+    /// Answers written whole at once: bytes, count, copies for the views.
+    pub(super) written: usize,
+    pub(super) written_msgs: u64,
+    pub(super) written_shown: Vec<Bytes>,
+    /// Answers the socket did not take at once (the first in part): written later.
+    pub(super) rest: Option<Out>,
+    pub(super) error: Option<io::Error>,
+    /// A rule said to close the connection.
+    pub(super) close: bool,
+    /// Replies a rule delays (`after MS`), for the connection's [`Later`].
+    pub(super) later: Vec<(Duration, Bytes)>,
+}
+
+impl Got {
+    /// A message was received; `answer` is what to send back, written at once when a
+    /// socket is given and takes it, else kept to be written later.
+    #[inline]
+    pub(super) fn message(
+        &mut self,
+        message: &[u8],
+        mark: Mark,
+        answer: Answer<'_>,
+        stream: Option<&TcpStream>,
+        want_data: bool,
+    ) {
+        self.msgs += 1;
+        if want_data {
+            self.shown.push((Bytes::copy_from_slice(message), mark));
+        }
+        if answer == Answer::Close {
+            self.close = true;
+        }
+        if self.close {
+            return;
+        }
+        if let Answer::Later(after, bytes) = answer {
+            self.later.push((after, Bytes::from(bytes)));
+            return;
+        }
+        let Some(answer) = answer.bytes() else { return };
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(rest) = &mut self.rest {
+            // Behind an answer still waiting: in order, after it.
+            let mut joined = Vec::with_capacity(rest.bytes.len() + answer.len());
+            joined.extend_from_slice(&rest.bytes);
+            joined.extend_from_slice(answer);
+            rest.bytes = Bytes::from(joined);
+            rest.msgs += 1;
+            return;
+        }
+        let written = match stream.map(|s| write_now(s, answer)) {
+            Some(Ok(w)) => w,
+            Some(Err(e)) => {
+                self.error = Some(e);
+                return;
+            }
+            None => 0,
+        };
+        if written == answer.len() {
+            self.written += written;
+            self.written_msgs += 1;
+            if want_data {
+                self.written_shown.push(Bytes::copy_from_slice(answer));
+            }
+        } else {
+            self.rest = Some(Out { bytes: Bytes::copy_from_slice(answer), at: written, queued: false, msgs: 1 });
+        }
+    }
+
+    /// Counts and shows what was received and answered; returns what is left to write.
+    pub(super) async fn report(self, conn: &Conn, events: &Events) -> io::Result<Option<Out>> {
+        if self.close {
+            conn.close(CloseRequest::Now(CloseReason::RuleClose));
+        }
+        // Counted before anything is shown: what was written is counted even while the
+        // views are behind (`:list` in the meantime sees it).
+        conn.count_in_msgs(self.n, self.msgs);
+        if self.written_msgs > 0 {
+            conn.count_out_msgs(self.written, self.written_msgs);
+        }
+        for (bytes, mark) in self.shown {
+            events.send(EventKind::Data { id: conn.id, peer: conn.peer.clone(), dir: Dir::In, bytes, mark }).await;
+        }
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        for bytes in self.written_shown {
+            events
+                .send(EventKind::Data {
+                    id: conn.id,
+                    peer: conn.peer.clone(),
+                    dir: Dir::Out,
+                    bytes,
+                    mark: crate::event::Mark::None,
+                })
+                .await;
+        }
+        Ok(self.rest)
+    }
+}
+
+/// Reads what the socket has into this thread's buffer and hands it to `inbound`; answers
+/// are written at once, while the bytes are still in the buffer.
+pub(super) fn read_and_answer(
+    stream: &TcpStream,
+    inbound: &mut Inbound<'_>,
+    want_data: bool,
+    answering: bool,
+) -> io::Result<Read> {
+    READ_BUFFER.with_borrow_mut(|buf| {
+        let n = stream.try_read(buf)?;
+        if n == 0 {
+            return Ok(Read::Eof);
+        }
+        let mut got = Got { n, ..Got::default() };
+        inbound.on_read(&buf[..n], |message, mark, answer| {
+            let answer = if answering { answer } else { Answer::Nothing };
+            got.message(message, mark, answer, Some(stream), want_data)
+        });
+        Ok(Read::Data(got))
+    })
+}
+
+/// `--frame idle:MS`: nothing came for the gap, so what is held is a message; its answer
+/// is written at once when a socket is given and takes it.
+pub(super) fn after_gap(
+    inbound: &mut Inbound<'_>,
+    stream: Option<&TcpStream>,
+    want_data: bool,
+    answering: bool,
+) -> Got {
+    let mut got = Got::default();
+    inbound.on_gap(|message, mark, answer| {
+        let answer = if answering { answer } else { Answer::Nothing };
+        got.message(message, mark, answer, stream, want_data)
+    });
+    got
+}
+
+/// After a read: with `idle:MS` and a message held, the gap starts again; returns whether
+/// it is armed.
+pub(super) fn rearm(inbound: &Inbound<'_>, gap: std::pin::Pin<&mut tokio::time::Sleep>) -> bool {
+    match inbound.gap() {
+        Some(after) => {
+            gap.reset(Instant::now() + after);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The stream ended: what the framer holds of a message that never completed is a message
+/// too, marked incomplete (with `idle:MS` the end of the stream ends it: not marked).
+pub(super) async fn incomplete(inbound: &mut Inbound<'_>, conn: &Conn, want_data: bool, events: &Events) {
+    let mark = if inbound.by_time() { Mark::None } else { Mark::Incomplete };
+    if let Some(bytes) = inbound.rest() {
+        conn.count_in_msgs(0, 1);
+        if want_data {
+            events.send(EventKind::Data { id: conn.id, peer: conn.peer.clone(), dir: Dir::In, bytes, mark }).await;
+        }
+    }
+}
+
+/// A write finished: count it, give its room in the queue back, show it.
+pub(super) async fn finished_write(done: Out, conn: &Conn, want_data: bool, events: &Events) {
+    conn.count_out_msgs(done.bytes.len(), done.msgs);
+    if done.queued {
+        conn.outbox().queued -= done.bytes.len();
+        conn.space.notify_waiters();
+    }
+    if want_data {
+        events
+            .send(EventKind::Data {
+                id: conn.id,
+                peer: conn.peer.clone(),
+                dir: Dir::Out,
+                bytes: done.bytes,
+                mark: crate::event::Mark::None,
+            })
+            .await;
+    }
+}
+
+/// Replies waiting for their time (`after MS`), earliest first, with the one timer that
+/// wakes the connection for the first of them.
+pub(crate) struct Later<T> {
+    queue: VecDeque<(Instant, T)>,
+}
+
+impl<T> Default for Later<T> {
+    fn default() -> Self {
+        Later { queue: VecDeque::new() }
+    }
+}
+
+impl<T> Later<T> {
+    /// Schedules `item` for `after` from now, and sets the timer for the earliest.
+    pub(crate) fn add(&mut self, after: Duration, item: T, timer: Pin<&mut Sleep>) {
+        let at = Instant::now() + after;
+        // Usually last (one delay for all): look from the back.
+        let i = self.queue.iter().rposition(|(t, _)| *t <= at).map_or(0, |i| i + 1);
+        self.queue.insert(i, (at, item));
+        self.arm(timer);
+    }
+
+    /// Whether something waits (the timer is set for it).
+    pub(crate) fn waiting(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// The timer fired: the item now due, and the timer set for the next.
+    pub(crate) fn due(&mut self, timer: Pin<&mut Sleep>) -> Option<T> {
+        let item = self.queue.pop_front().map(|(_, item)| item);
+        self.arm(timer);
+        item
+    }
+
+    fn arm(&self, timer: Pin<&mut Sleep>) {
+        if let Some((at, _)) = self.queue.front() {
+            timer.reset(*at);
+        }
+    }
+}
+
+/// Hands a connection's delayed replies to its queue, in order with what others queue for it.
+pub(super) fn schedule(later: &mut Later<Bytes>, got: &mut Got, mut timer: Pin<&mut Sleep>) {
+    for (after, bytes) in got.later.drain(..) {
+        later.add(after, bytes, timer.as_mut());
+    }
+}
+
+/// A delayed reply is due: it joins the connection's queue (a peer that does not read and
+/// lets the queue fill is dropped, as for any queued bytes).
+pub(super) fn send_later(conn: &Conn, bytes: Bytes) {
+    if conn.push(bytes) == super::conn::Push::Full {
+        conn.close(CloseRequest::Now(CloseReason::QueueFull(conn.queue_limit())));
+    }
+}
