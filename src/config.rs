@@ -469,9 +469,8 @@ pub fn ui_listen(args: &ListenArgs) -> Result<crate::ui::app::Settings> {
     let reply = match (&args.reply, &args.reply_hex, args.echo) {
         (Some(t), _, _) => AutoReply::Text(t.clone()),
         (_, Some(h), _) => {
-            let mut text = String::new();
-            crate::render::escape::escape_bytes_into(&hex_arg("--reply-hex", h)?, &mut text);
-            AutoReply::Text(text)
+            hex_arg("--reply-hex", h)?;
+            AutoReply::Text(format!("hex:{h}"))
         }
         (_, _, true) => AutoReply::Echo,
         _ => AutoReply::Off,
@@ -488,6 +487,9 @@ pub fn ui_listen(args: &ListenArgs) -> Result<crate::ui::app::Settings> {
         eol: args.line.eol,
         interval_ms: None,
         count: None,
+        frame: args.messages.frame.clone(),
+        checksum: args.messages.checksum,
+        verify: args.messages.verify,
     })
 }
 
@@ -510,6 +512,9 @@ pub fn ui_connect(args: &ConnectArgs) -> Result<crate::ui::app::Settings> {
         eol: args.line.eol,
         interval_ms: args.interval.map(|d| d.as_millis() as u64),
         count: args.count,
+        frame: args.messages.frame.clone(),
+        checksum: args.messages.checksum,
+        verify: args.messages.verify,
     })
 }
 

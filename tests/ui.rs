@@ -136,3 +136,42 @@ fn connect_ui_kicks_and_reopens_with_keys() {
     ui.wait_for("OPEN (F2)");
     server.event("connected", Some(2));
 }
+
+#[test]
+fn rules_and_the_reply_apply_at_once_without_dropping_a_device() {
+    let Some(ui) = Tmux::start("rules", 100, 30, &["listen", "0", "--ui", "--frame", "line", "--checksum", "sum8"])
+    else {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    };
+    let port = port_on(&ui.wait_for("listening on [::]:"));
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    ui.wait_for("#1 connected");
+    // F3, a: a rule typed in; the connected client gets its answer, with the checksum.
+    ui.keys(&["F3", "a"]);
+    ui.wait_for("Rule MATCH => REPLY");
+    ui.type_text(r"prefix:PING => PONG\n");
+    ui.keys(&["Enter"]);
+    ui.wait_for("rules in force");
+    c.write_all(b"PING 1\n").unwrap();
+    assert_eq!(read_n(&mut c, 6), b"PONG\n\x3e", "PONG\\n and its sum8");
+    // Space turns it off, F3 closes the panel; the reply typed in settings answers instead.
+    ui.keys(&["Space", "F3", "Tab"]);
+    for _ in 0..6 {
+        ui.keys(&["Down"]);
+    }
+    ui.keys(&["Enter"]);
+    ui.wait_for("Reply (Enter sets");
+    ui.keys(&["C-u"]);
+    ui.type_text("hex:06");
+    ui.keys(&["Enter"]);
+    ui.wait_for("reply in force");
+    c.write_all(b"PING 2\n").unwrap();
+    assert_eq!(read_n(&mut c, 2), b"\x06\x06");
+    // One connection all along; the rules were kept beside packets.txt.
+    assert!(!ui.screen().contains("#2 connected"));
+    let saved = std::env::temp_dir().join(format!("netassist-ui-{}-rules", std::process::id())).join("rules.txt");
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(text.contains(r"#off prefix:PING => PONG\n"), "{text}");
+}

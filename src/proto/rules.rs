@@ -115,6 +115,27 @@ impl RuleSet {
         self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// A set with no rules yet, for rules given while the run goes on (the UI's panel).
+    pub fn empty(encoding: TextEncoding) -> RuleSet {
+        RuleSet {
+            current: std::sync::RwLock::new(std::sync::Arc::new(Rules::default())),
+            generation: AtomicU64::new(0),
+            given: Vec::new(),
+            file: None,
+            encoding,
+        }
+    }
+
+    /// Puts these rules in place of the current ones (every connection takes them at its
+    /// next message); a rule that does not parse leaves the rules as they were.
+    pub fn replace(&self, lines: &[String], encoding: TextEncoding) -> Result<usize, String> {
+        let rules = Rules::parse(lines, encoding)?;
+        let n = rules.rules.len();
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(rules);
+        self.generation.fetch_add(1, Ordering::Release);
+        Ok(n)
+    }
+
     /// Re-reads the file; returns how many rules there are now.
     pub fn reload(&self) -> Result<usize, String> {
         let rules = self.read()?;

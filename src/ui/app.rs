@@ -8,10 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 
 use crate::event::{ConnId, Counters, Dir, Event, EventKind, Proto, Side, Target, seconds};
-use crate::input::Eol;
 use crate::render::TextEncoding;
 use crate::render::escape::shown_name;
-use crate::render::hex::parse_hex;
 
 pub use super::log::{Entry, EntryKind, LINE_BOUND, Log};
 pub use super::settings::{AutoReply, Field, Role, Settings};
@@ -52,6 +50,8 @@ pub enum Ask {
     PacketName,
     /// Editing a settings field.
     Field(Field),
+    /// A reply rule: a new one, or rule N edited.
+    Rule(Option<usize>),
 }
 
 /// RX/TX totals since the last reset, and the rate over the last second or so.
@@ -148,6 +148,12 @@ pub struct App {
     pub packets: Vec<Packet>,
     /// The saved-packets list is shown, with its cursor.
     pub packets_open: Option<usize>,
+    /// Reply rules (F3), and the panel's cursor when it is shown.
+    pub rules: Vec<super::rules::RuleLine>,
+    pub rules_open: Option<usize>,
+    /// The rules in force: the panel's, then the automatic reply. The session holds the
+    /// same set, so a change reaches every connection without reopening.
+    pub live: std::sync::Arc<crate::proto::rules::RuleSet>,
     /// Periodic send running: sent so far, and when the next is due.
     pub repeat: Option<(u64, Instant)>,
     /// Rows of the log's window at the last draw.
@@ -188,6 +194,9 @@ impl App {
             ask: None,
             packets: Vec::new(),
             packets_open: None,
+            rules: Vec::new(),
+            rules_open: None,
+            live: std::sync::Arc::new(crate::proto::rules::RuleSet::empty(TextEncoding::UTF8)),
             repeat: None,
             log_rows: 10,
             areas: Areas::default(),
@@ -350,82 +359,6 @@ impl App {
         }
     }
 
-    /// The send box's text as bytes to send, or why it cannot be: text in the chosen
-    /// encoding with the line ending after each line, or hex.
-    pub fn send_bytes(&self) -> Result<Bytes, String> {
-        let lines = self.send.lines();
-        if self.settings.send_hex {
-            return parse_hex(&lines.join(" ")).map(Bytes::from).map_err(|e| e.to_string());
-        }
-        let eol: &[u8] = match self.settings.eol {
-            Eol::None => b"\n",
-            other => other.bytes(),
-        };
-        let mut out = Vec::new();
-        for (i, line) in lines.iter().enumerate() {
-            if i > 0 {
-                out.extend_from_slice(eol);
-            }
-            out.extend(self.settings.encoding.encode(line).map_err(|e| e.to_string())?);
-        }
-        out.extend_from_slice(self.settings.eol.bytes());
-        Ok(Bytes::from(out))
-    }
-
-    /// Checks the send box as the user types (hex mode: a bad digit is shown at once).
-    pub fn check_send(&mut self) {
-        let empty = self.send.lines().iter().all(|l| l.is_empty());
-        self.send_error = if empty { None } else { self.send_bytes().err() };
-    }
-
-    /// Enter in the send box: what to send, and the box is kept in the history.
-    pub fn send_now(&mut self) -> Option<Effect> {
-        if !matches!(self.state, State::Open(_)) {
-            self.say("not open: F2 opens the connection (or starts the server)");
-            return None;
-        }
-        match self.send_bytes() {
-            Err(e) => {
-                self.say(format!("not sent: {e}"));
-                None
-            }
-            Ok(bytes) => {
-                let text = self.send.lines().join("\n");
-                if !text.is_empty() && self.history.last() != Some(&text) {
-                    self.history.push(text);
-                }
-                self.history_at = None;
-                // Up brings it back.
-                self.send = ratatui_textarea::TextArea::default();
-                self.send_error = None;
-                Some(Effect::Send(self.target(), bytes))
-            }
-        }
-    }
-
-    /// Up/Down in the send box at its first/last line: older or newer history.
-    pub fn history_step(&mut self, older: bool) {
-        if self.history.is_empty() {
-            return;
-        }
-        let at = match (self.history_at, older) {
-            (None, true) => self.history.len() - 1,
-            (None, false) => return,
-            (Some(0), true) => 0,
-            (Some(i), true) => i - 1,
-            (Some(i), false) if i + 1 >= self.history.len() => {
-                self.history_at = None;
-                self.send = ratatui_textarea::TextArea::default();
-                return;
-            }
-            (Some(i), false) => i + 1,
-        };
-        self.history_at = Some(at);
-        self.send = ratatui_textarea::TextArea::new(self.history[at].lines().map(String::from).collect());
-        self.send.move_cursor(ratatui_textarea::CursorMove::End);
-        self.check_send();
-    }
-
     /// The clients in the panel, in order.
     pub fn client_ids(&self) -> Vec<ConnId> {
         self.clients.keys().copied().collect()
@@ -462,45 +395,9 @@ impl App {
         self.say("counters reset");
     }
 
-    /// Periodic send: the next due time has come.
-    pub fn repeat_due(&mut self, now: Instant) -> Option<Effect> {
-        let (sent, due) = self.repeat?;
-        if now < due {
-            return None;
-        }
-        let every = Duration::from_millis(self.settings.interval_ms.unwrap_or(1000).max(1));
-        if self.settings.count.is_some_and(|n| sent >= n) {
-            self.repeat = None;
-            self.say(format!("periodic send done: {sent} times"));
-            return None;
-        }
-        match self.send_bytes() {
-            Ok(bytes) => {
-                self.repeat = Some((sent + 1, due + every));
-                Some(Effect::Send(self.target(), bytes))
-            }
-            Err(e) => {
-                self.repeat = None;
-                self.say(format!("periodic send stopped: {e}"));
-                None
-            }
-        }
-    }
-
-    /// F9: starts or stops sending the send box every interval.
-    pub fn toggle_repeat(&mut self) {
-        if self.repeat.take().is_some() {
-            self.say("periodic send stopped");
-            return;
-        }
-        match self.settings.interval_ms {
-            None => self.say("set an interval first (settings: Every)"),
-            Some(ms) => {
-                self.repeat = Some((0, Instant::now()));
-                let times = self.settings.count.map_or("until stopped".into(), |n| format!("{n} times"));
-                self.say(format!("sending every {} ms, {times}", ms));
-            }
-        }
+    /// Puts the rules and the automatic reply in force (at once, in a running session).
+    pub fn apply_rules(&self) -> Result<(), String> {
+        super::rules::apply(&self.live, &self.rules, &self.settings.reply, self.settings.encoding)
     }
 
     pub fn uptime(&self, row: &ClientRow) -> String {
@@ -508,18 +405,8 @@ impl App {
     }
 }
 
-/// Converts a packet's spec into bytes.
-pub fn packet_bytes(spec: &str, encoding: TextEncoding) -> Result<Bytes, String> {
-    if let Some(hex) = spec.strip_prefix("hex:") {
-        parse_hex(hex).map(Bytes::from).map_err(|e| e.to_string())
-    } else {
-        let text = spec.strip_prefix("text:").unwrap_or(spec);
-        crate::render::escape::text_to_bytes(text, encoding).map(Bytes::from).map_err(|e| e.to_string())
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::event::{CloseReason, TlsInfo};
 
@@ -531,7 +418,7 @@ mod tests {
         std::net::SocketAddr::from(([127, 0, 0, 1], port)).into()
     }
 
-    fn server_app() -> App {
+    pub(crate) fn server_app() -> App {
         let mut app =
             App::new(Settings { encoding: TextEncoding::from_name("gbk").unwrap(), ..Settings::default() }, 100);
         app.on_event(&at(EventKind::Listening {
@@ -645,33 +532,6 @@ mod tests {
     }
 
     #[test]
-    fn what_the_send_box_sends() {
-        let mut app = server_app();
-        app.send.insert_str("你好");
-        app.settings.eol = Eol::Crlf;
-        assert_eq!(app.send_bytes().unwrap(), Bytes::from_static(b"\xc4\xe3\xba\xc3\r\n"));
-        app.send.insert_newline();
-        app.send.insert_str("2");
-        assert_eq!(app.send_bytes().unwrap(), Bytes::from_static(b"\xc4\xe3\xba\xc3\r\n2\r\n"));
-        // Hex is checked as it is typed.
-        app.send = ratatui_textarea::TextArea::default();
-        app.settings.send_hex = true;
-        app.send.insert_str("01 023");
-        app.check_send();
-        assert!(app.send_error.as_deref().unwrap().contains("odd number of hex digits"));
-        app.send = ratatui_textarea::TextArea::new(vec!["01 zz".into()]);
-        app.check_send();
-        assert!(app.send_error.as_deref().unwrap().contains("'z' at position 4"), "{:?}", app.send_error);
-        app.send = ratatui_textarea::TextArea::new(vec!["01 02 ff".into()]);
-        app.check_send();
-        assert_eq!(app.send_error, None);
-        assert_eq!(app.send_now(), Some(Effect::Send(Target::All, Bytes::from_static(b"\x01\x02\xff"))));
-        assert!(app.send.lines().iter().all(String::is_empty), "cleared after sending");
-        app.history_step(true);
-        assert_eq!(app.send.lines(), ["01 02 ff"]);
-    }
-
-    #[test]
     fn selected_clients_are_the_target_and_can_be_kicked() {
         let mut app = server_app();
         assert_eq!(app.target_label(), "all clients");
@@ -684,14 +544,6 @@ mod tests {
         assert_eq!(app.target(), Target::Ids(vec![1, 2]));
         app.select_all();
         assert_eq!(app.target(), Target::All);
-    }
-
-    #[test]
-    fn nothing_is_sent_while_closed() {
-        let mut app = App::new(Settings::default(), 10);
-        app.send.insert_str("x");
-        assert_eq!(app.send_now(), None);
-        assert!(app.status.as_ref().unwrap().0.contains("F2 opens"));
     }
 
     #[test]
@@ -708,21 +560,6 @@ mod tests {
         assert_eq!(s.value(Field::Interval), "250 ms");
         s.set_text(Field::Reply, "ok\\r\\n").unwrap();
         assert_eq!(s.reply, AutoReply::Text("ok\\r\\n".into()));
-    }
-
-    #[test]
-    fn periodic_send_counts_and_stops() {
-        let mut app = server_app();
-        app.send.insert_str("tick");
-        app.settings.interval_ms = Some(100);
-        app.settings.count = Some(2);
-        app.toggle_repeat();
-        let t0 = Instant::now();
-        assert!(matches!(app.repeat_due(t0), Some(Effect::Send(..))));
-        assert_eq!(app.repeat_due(t0), None, "not due yet");
-        assert!(matches!(app.repeat_due(t0 + Duration::from_millis(150)), Some(Effect::Send(..))));
-        assert_eq!(app.repeat_due(t0 + Duration::from_secs(1)), None);
-        assert_eq!(app.repeat, None, "done after two");
     }
 
     #[test]

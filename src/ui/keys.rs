@@ -4,8 +4,9 @@
 use crossterm::event::{Event as Term, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
-use super::app::{App, Ask, Effect, Field, Focus, Packet, State, packet_bytes};
+use super::app::{App, Ask, Effect, Field, Focus, Packet, State};
 use super::packets;
+use super::send::packet_bytes;
 
 const ORDER: [Focus; 4] = [Focus::Settings, Focus::Clients, Focus::Log, Focus::Send];
 
@@ -45,9 +46,14 @@ fn key_event(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if app.packets_open.is_some() {
         return packets_key(app, key);
     }
+    if app.rules_open.is_some() {
+        super::rules::key(app, key);
+        return Vec::new();
+    }
     match key.code {
         KeyCode::F(1) => app.help = true,
         KeyCode::F(2) => return vec![if app.state == State::Closed { Effect::Open } else { Effect::Close }],
+        KeyCode::F(3) => app.rules_open = Some(0),
         KeyCode::F(4) => {
             app.settings.send_hex = !app.settings.send_hex;
             app.check_send();
@@ -125,9 +131,23 @@ fn settings_key(app: &mut App, key: KeyEvent) {
     };
     if changed {
         app.check_send();
-        if open && matches!(field, Field::Role | Field::Reply) {
-            app.say("takes effect when reopened: F2 twice");
+        after_change(app, field, open);
+    }
+}
+
+/// A setting changed: the reply is in force at once; what the socket or the framing is made
+/// of takes a reopen.
+fn after_change(app: &mut App, field: Field, open: bool) {
+    match field {
+        Field::Reply => match app.apply_rules() {
+            Ok(()) if open => app.say("reply in force"),
+            Ok(()) => {}
+            Err(e) => app.say(format!("reply not in force: {e}")),
+        },
+        Field::Role | Field::Address | Field::Port | Field::Frame | Field::Verify if open => {
+            app.say("takes effect when reopened: F2 twice")
         }
+        _ => {}
     }
 }
 
@@ -185,6 +205,8 @@ fn ask_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Backspace => {
             text.pop();
         }
+        // Ctrl-U empties the line, as in a shell.
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
         KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
         _ => {}
     }
@@ -194,13 +216,10 @@ fn ask_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 
 fn answer(app: &mut App, ask: Ask, text: String) -> Vec<Effect> {
     match ask {
-        Ask::Field(field) => {
-            if let Err(e) = app.settings.set_text(field, &text) {
-                app.say(e);
-            } else if app.state != State::Closed && matches!(field, Field::Address | Field::Port | Field::Reply) {
-                app.say("takes effect when reopened: F2 twice");
-            }
-        }
+        Ask::Field(field) => match app.settings.set_text(field, &text) {
+            Err(e) => app.say(e),
+            Ok(()) => after_change(app, field, app.state != State::Closed),
+        },
         Ask::Search => {
             app.log.search = (!text.is_empty()).then_some(text);
             let rows = app.log_rows;
@@ -249,6 +268,7 @@ fn answer(app: &mut App, ask: Ask, text: String) -> Vec<Effect> {
             }
             app.packets_open = Some(app.packets.len() - 1);
         }
+        Ask::Rule(at) => super::rules::typed(app, at, &text),
     }
     Vec::new()
 }

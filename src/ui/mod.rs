@@ -11,6 +11,8 @@ pub mod app;
 pub mod keys;
 pub mod log;
 pub mod packets;
+pub mod rules;
+pub mod send;
 pub mod session;
 pub mod settings;
 pub mod view;
@@ -69,6 +71,7 @@ async fn event_loop(terminal: &mut DefaultTerminal, start: UiStart) -> io::Resul
     let (events, mut incoming) = Events::channel(true);
     let mut app = App::new(start.settings, start.log_lines);
     app.packets = packets::load();
+    app.rules = rules::load();
     let mut session: Option<Session> = None;
     if start.open {
         apply(Effect::Open, &mut app, &mut session, &events);
@@ -163,7 +166,11 @@ fn apply(effect: Effect, app: &mut App, session: &mut Option<Session>, events: &
                 None,
                 format!("opening: {} {}", app.settings.role.label(), app.settings.port),
             );
-            *session = Some(session::open(&app.settings, events.clone()));
+            // The rules are read in the encoding chosen now.
+            if let Err(e) = app.apply_rules() {
+                app.say(format!("rules not in force: {e}"));
+            }
+            *session = Some(session::open(&app.settings, app.live.clone(), events.clone()));
             app.state = State::Opening;
         }
         Effect::Open => {}
@@ -174,6 +181,11 @@ fn apply(effect: Effect, app: &mut App, session: &mut Option<Session>, events: &
         }
         Effect::Send(to, bytes) => match session {
             Some(s) => {
+                // Whatever is sent (the box, a packet, a file, a periodic send) ends with the checksum.
+                let bytes = match &app.settings.checksum {
+                    Some(c) => bytes::Bytes::from(c.append(&bytes)),
+                    None => bytes,
+                };
                 if let Err(e) = s.send(to, bytes) {
                     app.say(e);
                 }

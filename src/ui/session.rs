@@ -10,13 +10,16 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::app::{AutoReply, Role, Settings};
+use super::app::{Role, Settings};
 use crate::config::{CLIENT_QUEUE, LINGER, UDP_PEERS};
 use crate::event::Command;
 use crate::event::Events;
 use crate::input::{LineFormat, StdinFormat};
 use crate::mode::connection::{ConnOptions, Reply};
+use crate::mode::inbound::Messages;
 use crate::net::{BufferRequest, UdpSetup};
+use crate::proto::frame::FrameSpec;
+use crate::proto::rules::RuleSet;
 
 /// Where the UI's input goes.
 pub enum Input {
@@ -49,16 +52,17 @@ impl Session {
     }
 }
 
-fn reply(settings: &Settings) -> Result<Reply, String> {
-    Ok(match &settings.reply {
-        AutoReply::Off => Reply::None,
-        AutoReply::Echo => Reply::Echo,
-        AutoReply::Text(t) => Reply::Bytes(
-            crate::render::escape::text_to_bytes(t, settings.encoding)
-                .map(Bytes::from)
-                .map_err(|e| format!("auto-reply: {e}"))?,
-        ),
-    })
+/// What a message is (the settings' framing and checksums) and how it is answered: by the
+/// UI's live rules, which end with the automatic reply.
+fn messages(settings: &Settings, live: &Arc<RuleSet>) -> Messages {
+    Messages {
+        // A datagram is a message already.
+        frame: if settings.role.is_udp() { FrameSpec::Raw } else { settings.frame.clone() },
+        max_frame: 1 << 20,
+        verify: settings.verify,
+        append: settings.checksum,
+        rules: Some(live.clone()),
+    }
 }
 
 fn line_format(settings: &Settings) -> LineFormat {
@@ -66,22 +70,23 @@ fn line_format(settings: &Settings) -> LineFormat {
 }
 
 /// Starts what the settings describe.
-pub fn open(settings: &Settings, events: Events) -> Session {
+pub fn open(settings: &Settings, live: Arc<RuleSet>, events: Events) -> Session {
     let stop = CancellationToken::new();
     let s = settings.clone();
     let token = stop.clone();
     let (input, task) = if settings.role.is_server() {
         let (tx, rx) = mpsc::channel(256);
-        (Input::Commands(tx), tokio::spawn(async move { serve(s, events, rx, token).await.err() }))
+        (Input::Commands(tx), tokio::spawn(async move { serve(s, live, events, rx, token).await.err() }))
     } else {
         let (tx, rx) = mpsc::channel(256);
-        (Input::Bytes(tx), tokio::spawn(async move { client(s, events, rx, token).await.err() }))
+        (Input::Bytes(tx), tokio::spawn(async move { client(s, live, events, rx, token).await.err() }))
     };
     Session { stop, input, task }
 }
 
 async fn serve(
     s: Settings,
+    live: Arc<RuleSet>,
     events: Events,
     commands: mpsc::Receiver<Command>,
     stop: CancellationToken,
@@ -89,19 +94,14 @@ async fn serve(
     let port = crate::cli::parse_port(&s.port)?;
     let bind =
         crate::config::bind_to((!s.address.is_empty()).then_some(s.address.as_str())).map_err(|e| e.to_string())?;
-    let conn = ConnOptions {
-        reply: reply(&s)?,
-        messages: crate::mode::inbound::Messages::default(),
-        idle_timeout: None,
-        linger: LINGER,
-    };
+    let conn = ConnOptions { reply: Reply::None, messages: messages(&s, &live), idle_timeout: None, linger: LINGER };
     let access = Arc::new(crate::access::Access::default());
     if s.role == Role::UdpServer {
         let bound = crate::net::bind_udp(bind, port, &UdpSetup::default()).map_err(|e| e.to_string())?;
         let socket = tokio::net::UdpSocket::from_std(bound.socket).map_err(|e| e.to_string())?;
         let opts = crate::mode::udp::UdpServerOptions {
-            messages: crate::mode::inbound::Messages::default(),
-            reply: conn.reply,
+            messages: conn.messages.clone(),
+            reply: Reply::None,
             idle_timeout: None,
             line: line_format(&s),
             dual_stack: bound.dual_stack,
@@ -130,6 +130,7 @@ async fn serve(
 
 async fn client(
     s: Settings,
+    live: Arc<RuleSet>,
     events: Events,
     input: mpsc::Receiver<Bytes>,
     stop: CancellationToken,
@@ -141,7 +142,7 @@ async fn client(
         let (socket, connected, _) = crate::net::udp_client(target, &UdpSetup::default()).map_err(|e| e.to_string())?;
         let socket = tokio::net::UdpSocket::from_std(socket).map_err(|e| e.to_string())?;
         let opts = crate::mode::udp_client::UdpClientOptions {
-            messages: crate::mode::inbound::Messages::default(),
+            messages: messages(&s, &live),
             payloads: Vec::new(),
             interval: None,
             rounds: Some(1),
@@ -167,12 +168,7 @@ async fn client(
     };
     let Some(connected) = dial.dial(&stop).await.map_err(|e| e.to_string())? else { return Ok(()) };
     let opts = crate::mode::client::ClientOptions {
-        conn: ConnOptions {
-            reply: Reply::None,
-            messages: crate::mode::inbound::Messages::default(),
-            idle_timeout: None,
-            linger: LINGER,
-        },
+        conn: ConnOptions { reply: Reply::None, messages: messages(&s, &live), idle_timeout: None, linger: LINGER },
         payloads: Vec::new(),
         interval: None,
         rounds: Some(1),

@@ -1,7 +1,10 @@
 //! The UI's settings: the session's role and address, encodings, views, the automatic
-//! reply, periodic sends; edited field by field in the settings panel.
+//! reply, framing and checksums, periodic sends; edited field by field in the settings
+//! panel.
 
 use crate::input::Eol;
+use crate::proto::checksum::Checksum;
+use crate::proto::frame::FrameSpec;
 use crate::render::TextEncoding;
 
 /// What the session is.
@@ -64,6 +67,12 @@ pub struct Settings {
     pub interval_ms: Option<u64>,
     /// How many times (none: until stopped).
     pub count: Option<u64>,
+    /// Where a received message ends (`--frame`).
+    pub frame: FrameSpec,
+    /// Appended to what is sent and to replies (`--checksum`).
+    pub checksum: Option<Checksum>,
+    /// Checked on what is received (`--verify`).
+    pub verify: Option<Checksum>,
 }
 
 impl Default for Settings {
@@ -80,6 +89,9 @@ impl Default for Settings {
             eol: Eol::None,
             interval_ms: None,
             count: None,
+            frame: FrameSpec::Raw,
+            checksum: None,
+            verify: None,
         }
     }
 }
@@ -94,14 +106,17 @@ pub enum Field {
     Receive,
     Timestamps,
     Reply,
+    Frame,
+    Verify,
     SendAs,
     LineEnd,
+    Checksum,
     Interval,
     Count,
 }
 
 impl Field {
-    pub const ALL: [Field; 11] = [
+    pub const ALL: [Field; 14] = [
         Field::Role,
         Field::Address,
         Field::Port,
@@ -109,8 +124,11 @@ impl Field {
         Field::Receive,
         Field::Timestamps,
         Field::Reply,
+        Field::Frame,
+        Field::Verify,
         Field::SendAs,
         Field::LineEnd,
+        Field::Checksum,
         Field::Interval,
         Field::Count,
     ];
@@ -124,6 +142,9 @@ impl Field {
             Field::Receive => "Recv",
             Field::Timestamps => "Time",
             Field::Reply => "Reply",
+            Field::Frame => "Frame",
+            Field::Verify => "Check",
+            Field::Checksum => "Sum",
             Field::SendAs => "Send",
             Field::LineEnd => "EOL",
             Field::Interval => "Every",
@@ -133,7 +154,17 @@ impl Field {
 
     /// Fields typed in (the others cycle through their values).
     pub fn is_text(self) -> bool {
-        matches!(self, Field::Address | Field::Port | Field::Reply | Field::Interval | Field::Count)
+        matches!(
+            self,
+            Field::Address
+                | Field::Port
+                | Field::Reply
+                | Field::Frame
+                | Field::Verify
+                | Field::Checksum
+                | Field::Interval
+                | Field::Count
+        )
     }
 }
 
@@ -152,6 +183,9 @@ impl Settings {
                 AutoReply::Echo => "echo".into(),
                 AutoReply::Text(t) => t.clone(),
             },
+            Field::Frame => self.frame.to_string(),
+            Field::Verify => self.verify.as_ref().map_or("off".into(), |c| c.to_string()),
+            Field::Checksum => self.checksum.as_ref().map_or("off".into(), |c| c.to_string()),
             Field::SendAs => if self.send_hex { "hex" } else { "text" }.into(),
             Field::LineEnd => match self.eol {
                 Eol::None => "none",
@@ -212,6 +246,9 @@ impl Settings {
                     t => AutoReply::Text(t.into()),
                 }
             }
+            Field::Frame => self.frame = FrameSpec::parse(if text.is_empty() { "raw" } else { text })?,
+            Field::Verify => self.verify = checksum(text)?,
+            Field::Checksum => self.checksum = checksum(text)?,
             Field::Interval => {
                 self.interval_ms = match text {
                     "" | "off" | "0" => None,
@@ -232,5 +269,13 @@ impl Settings {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// `off` (or nothing), or a checksum name (`crc16-modbus`, `sum8:le`).
+fn checksum(text: &str) -> Result<Option<Checksum>, String> {
+    match text {
+        "" | "off" => Ok(None),
+        name => Checksum::parse(name).map(Some),
     }
 }

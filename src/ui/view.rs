@@ -12,9 +12,9 @@ use super::app::{App, Ask, EntryKind, Field, Focus, State};
 use crate::event::Dir;
 use crate::render::time::LocalClock;
 
-const DIM: Style = Style::new().fg(Color::DarkGray);
+pub(super) const DIM: Style = Style::new().fg(Color::DarkGray);
 
-fn panel(title: String, focused: bool) -> Block<'static> {
+pub(super) fn panel(title: String, focused: bool) -> Block<'static> {
     let style = if focused { Style::new().fg(Color::Cyan) } else { Style::new() };
     Block::default()
         .borders(Borders::ALL)
@@ -50,6 +50,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
     draw_status(frame, app, status);
     if app.packets_open.is_some() {
         draw_packets(frame, app, area);
+    }
+    if app.rules_open.is_some() {
+        super::rules::draw(frame, app, area);
     }
     if let Some((ask, text)) = &app.ask {
         draw_ask(frame, ask, text, area);
@@ -169,11 +172,14 @@ fn draw_log(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
 
 fn draw_send(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
     let focused = app.focus == Focus::Send;
-    let how = format!(
+    let mut how = format!(
         "{}, {}",
         if app.settings.send_hex { "hex" } else { app.settings.encoding.name() },
         app.settings.value(Field::LineEnd)
     );
+    if let Some(sum) = &app.settings.checksum {
+        how.push_str(&format!(", +{sum}"));
+    }
     let repeat = app
         .repeat
         .map(|(n, _)| format!(" every {} ms: {n} sent", app.settings.interval_ms.unwrap_or(0)))
@@ -221,7 +227,7 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 }
 
 pub const HELP: &str = "\
-Everywhere  F1 help (Esc closes)  F2 open/close  Tab/Shift-Tab panels
+Everywhere  F1 help  F2 open/close  F3 reply rules  Tab/Shift-Tab panels
             F4 send text/hex  F5 send a file  F6 save the log
             F7 saved packets  F8 reset counters  F9 periodic send
             F10, Ctrl-Q or Ctrl-C quit
@@ -232,6 +238,7 @@ Clients     Up/Down move  Space select  a all/none  k kick
             what is sent goes to the selected clients, or to all
 Log         arrows PgUp/PgDn Home/End scroll  p pause  / search
             n next match  h text/hex  c clear
+Rules (F3)  a add  Enter edit  Space on/off  d delete  + up: in force at once
 Mouse       click a panel or a client; the wheel scrolls the log";
 
 fn draw_help(frame: &mut Frame<'_>, area: Rect) {
@@ -248,6 +255,7 @@ fn draw_ask(frame: &mut Frame<'_>, ask: &Ask, text: &str, area: Rect) {
         Ask::Search => "Search the log for".to_string(),
         Ask::PacketName => "Save the send box as the packet named".to_string(),
         Ask::Field(f) => format!("{} (Enter sets, Esc cancels)", f.label()),
+        Ask::Rule(_) => "Rule MATCH => REPLY, e.g. prefix:AT => OK\\r\\n (Enter keeps, Esc cancels)".to_string(),
     };
     let rect = centered(area, 70, 3);
     frame.render_widget(Clear, rect);
