@@ -490,6 +490,7 @@ pub fn ui_listen(args: &ListenArgs) -> Result<crate::ui::app::Settings> {
         frame: args.messages.frame.clone(),
         checksum: args.messages.checksum,
         verify: args.messages.verify,
+        reconnect: false,
     })
 }
 
@@ -515,6 +516,7 @@ pub fn ui_connect(args: &ConnectArgs) -> Result<crate::ui::app::Settings> {
         frame: args.messages.frame.clone(),
         checksum: args.messages.checksum,
         verify: args.messages.verify,
+        reconnect: args.reconnect.is_some(),
     })
 }
 

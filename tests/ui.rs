@@ -175,3 +175,24 @@ fn rules_and_the_reply_apply_at_once_without_dropping_a_device() {
     let text = std::fs::read_to_string(&saved).unwrap();
     assert!(text.contains(r"#off prefix:PING => PONG\n"), "{text}");
 }
+
+#[test]
+fn a_client_with_retry_on_comes_back_when_the_server_closes() {
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port().to_string();
+    let Some(ui) = Tmux::start("retry", 100, 30, &["connect", "127.0.0.1", &port, "--ui", "--reconnect"]) else {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    };
+    ui.wait_for("Retry on");
+    let (first, _) = server.accept().unwrap();
+    drop(first);
+    ui.wait_for("attempt 1: peer closed the connection");
+    let (mut second, _) = server.accept().unwrap();
+    ui.wait_for("#2 connected");
+    // Typed lines go to the new connection.
+    ui.type_text("hello");
+    ui.keys(&["Enter"]);
+    second.set_read_timeout(Some(PATIENCE)).unwrap();
+    assert_eq!(read_n(&mut second, 5), b"hello");
+}

@@ -12,12 +12,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::app::{Role, Settings};
 use crate::config::{CLIENT_QUEUE, LINGER, UDP_PEERS};
-use crate::event::Command;
 use crate::event::Events;
+use crate::event::{CloseReason, Command, EventKind};
 use crate::input::{LineFormat, StdinFormat};
 use crate::mode::connection::{ConnOptions, Reply};
 use crate::mode::inbound::Messages;
 use crate::net::{BufferRequest, UdpSetup};
+use crate::notice::Notice;
 use crate::proto::frame::FrameSpec;
 use crate::proto::rules::RuleSet;
 
@@ -166,7 +167,6 @@ async fn client(
         sizes: BufferRequest::default(),
         tls: None,
     };
-    let Some(connected) = dial.dial(&stop).await.map_err(|e| e.to_string())? else { return Ok(()) };
     let opts = crate::mode::client::ClientOptions {
         conn: ConnOptions { reply: Reply::None, messages: messages(&s, &live), idle_timeout: None, linger: LINGER },
         payloads: Vec::new(),
@@ -176,10 +176,44 @@ async fn client(
         line: line_format(&s),
         queue_limit: CLIENT_QUEUE,
     };
-    let stream = connected.stream;
     let mut input = input;
-    crate::mode::client::run(stream, 1, &opts, events, Some(&mut input), stop)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    // With Retry on: connect again after a failure or the server's close, waiting 1 s,
+    // doubling to 30 s, as `connect --reconnect`; typed lines wait meanwhile.
+    let mut delay = RETRY_FIRST;
+    for attempt in 1.. {
+        let why = match dial.dial(&stop).await {
+            Ok(None) => return Ok(()),
+            Err(e) if !s.reconnect => return Err(e.to_string()),
+            Err(e) => Notice::Failed(crate::error::Shared::new(e)),
+            Ok(Some(connected)) => {
+                delay = RETRY_FIRST;
+                let ended = crate::mode::client::run(
+                    connected.stream,
+                    attempt,
+                    &opts,
+                    events.clone(),
+                    Some(&mut input),
+                    stop.clone(),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+                match ended.0 {
+                    CloseReason::Stopping | CloseReason::Done(_) => return Ok(()),
+                    _ if !s.reconnect => return Ok(()),
+                    reason => Notice::Closed(reason),
+                }
+            }
+        };
+        events.send(EventKind::Note(Notice::Reconnecting { attempt, why: Box::new(why), delay })).await;
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = stop.cancelled() => return Ok(()),
+        }
+        delay = (delay * 2).min(RETRY_MAX);
+    }
+    Ok(())
 }
+
+/// The first wait of Retry, and the longest.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_MAX: Duration = Duration::from_secs(30);

@@ -73,6 +73,8 @@ pub struct Settings {
     pub checksum: Option<Checksum>,
     /// Checked on what is received (`--verify`).
     pub verify: Option<Checksum>,
+    /// A TCP client connects again when the connection fails or the server ends it.
+    pub reconnect: bool,
 }
 
 impl Default for Settings {
@@ -92,6 +94,7 @@ impl Default for Settings {
             frame: FrameSpec::Raw,
             checksum: None,
             verify: None,
+            reconnect: false,
         }
     }
 }
@@ -106,6 +109,7 @@ pub enum Field {
     Receive,
     Timestamps,
     Reply,
+    Retry,
     Frame,
     Verify,
     SendAs,
@@ -116,7 +120,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 14] = [
+    pub const ALL: [Field; 15] = [
         Field::Role,
         Field::Address,
         Field::Port,
@@ -124,6 +128,7 @@ impl Field {
         Field::Receive,
         Field::Timestamps,
         Field::Reply,
+        Field::Retry,
         Field::Frame,
         Field::Verify,
         Field::SendAs,
@@ -142,6 +147,7 @@ impl Field {
             Field::Receive => "Recv",
             Field::Timestamps => "Time",
             Field::Reply => "Reply",
+            Field::Retry => "Retry",
             Field::Frame => "Frame",
             Field::Verify => "Check",
             Field::Checksum => "Sum",
@@ -183,6 +189,8 @@ impl Settings {
                 AutoReply::Echo => "echo".into(),
                 AutoReply::Text(t) => t.clone(),
             },
+            Field::Retry if self.role != Role::TcpClient => "-".into(),
+            Field::Retry => if self.reconnect { "on" } else { "off" }.into(),
             Field::Frame => self.frame.to_string(),
             Field::Verify => self.verify.as_ref().map_or("off".into(), |c| c.to_string()),
             Field::Checksum => self.checksum.as_ref().map_or("off".into(), |c| c.to_string()),
@@ -212,6 +220,7 @@ impl Settings {
             }
             Field::Receive => self.recv_hex = !self.recv_hex,
             Field::Timestamps => self.timestamps = !self.timestamps,
+            Field::Retry => self.reconnect = !self.reconnect,
             Field::SendAs => self.send_hex = !self.send_hex,
             Field::LineEnd => {
                 let all = [Eol::None, Eol::Lf, Eol::Crlf];
