@@ -480,7 +480,7 @@ pub fn ui_listen(args: &ListenArgs) -> Result<crate::ui::app::Settings> {
         address: args.bind.clone().unwrap_or_default(),
         port: args.port.to_string(),
         encoding: args.view.encoding,
-        recv_hex: args.view.show == crate::sink::human::Show::Hex,
+        recv: recv_view(args.view.show),
         timestamps: !args.view.no_time,
         reply,
         send_hex: args.line.stdin_format == crate::input::StdinFormat::Hex,
@@ -492,6 +492,17 @@ pub fn ui_listen(args: &ListenArgs) -> Result<crate::ui::app::Settings> {
         verify: args.messages.verify,
         reconnect: false,
     })
+}
+
+/// `--show` as the UI's receive view: `both` is the hexdump.
+fn recv_view(show: crate::sink::human::Show) -> crate::ui::settings::RecvView {
+    use crate::sink::human::Show;
+    use crate::ui::settings::RecvView;
+    match show {
+        Show::Hex => RecvView::Hex,
+        Show::Both => RecvView::Dump,
+        _ => RecvView::Text,
+    }
 }
 
 /// The UI's settings for `connect --ui`.
@@ -506,7 +517,7 @@ pub fn ui_connect(args: &ConnectArgs) -> Result<crate::ui::app::Settings> {
         address: host,
         port: port.to_string(),
         encoding: args.view.encoding,
-        recv_hex: args.view.show == crate::sink::human::Show::Hex,
+        recv: recv_view(args.view.show),
         timestamps: !args.view.no_time,
         reply: AutoReply::Off,
         send_hex: args.line.stdin_format == crate::input::StdinFormat::Hex,

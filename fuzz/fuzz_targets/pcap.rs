@@ -49,19 +49,25 @@ fuzz_target!(|data: &[u8]| {
             0 => EventKind::Connected {
                 id,
                 proto: if arg & 2 == 0 { Proto::Tcp } else { Proto::Udp },
-                peer: addr(v6, 1),
+                peer: addr(v6, 1).into(),
                 local: addr(v6, 2),
                 side: if arg & 4 == 0 { Side::Accepted } else { Side::Initiated },
                 tls: None,
             },
             1 | 2 => {
                 payload += usize::from(arg) * 300;
-                EventKind::Data { id, peer: addr(v6, 1), dir, bytes: Bytes::from(vec![arg; usize::from(arg) * 300]), mark: netassist::event::Mark::None }
+                EventKind::Data {
+                    id,
+                    peer: addr(v6, 1).into(),
+                    dir,
+                    bytes: Bytes::from(vec![arg; usize::from(arg) * 300]),
+                    mark: netassist::event::Mark::None,
+                }
             }
             3 => EventKind::HalfClosed { id, dir },
             4 => EventKind::Closed {
                 id,
-                peer: addr(v6, 1),
+                peer: addr(v6, 1).into(),
                 reason: [
                     CloseReason::PeerClosed,
                     CloseReason::ClientReset,
@@ -72,7 +78,7 @@ fuzz_target!(|data: &[u8]| {
                 counters: Counters::default(),
                 duration: Duration::ZERO,
             },
-            _ => EventKind::Note("x".into()),
+            _ => EventKind::Note(netassist::notice::Notice::NoClient),
         };
         pcap.event(&Event { time, kind: event }).unwrap();
     }

@@ -190,7 +190,10 @@ fn log_key(app: &mut App, key: KeyEvent) {
         }
         KeyCode::Char('/') => app.ask = Some((Ask::Search, app.log.search.clone().unwrap_or_default())),
         KeyCode::Char('n') if !app.log.find_next(rows) => app.say("no match"),
-        KeyCode::Char('h') => app.settings.recv_hex = !app.settings.recv_hex,
+        KeyCode::Char('h') => app.settings.recv = app.settings.recv.next(true),
+        KeyCode::Char('w') => app.log.wrap = !app.log.wrap,
+        KeyCode::Left if !app.log.wrap => app.log.hscroll = app.log.hscroll.saturating_sub(8),
+        KeyCode::Right if !app.log.wrap => app.log.hscroll += 8,
         KeyCode::Char('c') => app.log.clear(),
         KeyCode::Char('?') => app.help = true,
         _ => {}

@@ -65,6 +65,10 @@ pub struct Log {
     pub(crate) datagrams: std::collections::HashSet<ConnId>,
     /// Follow the newest line; off when scrolled back or paused.
     pub follow: bool,
+    /// Long lines wrap (on by default); when off they are cut and scroll sideways.
+    pub wrap: bool,
+    /// Columns scrolled sideways, when not wrapping.
+    pub hscroll: usize,
     /// The first line shown when not following.
     pub top: u64,
     pub paused: bool,
@@ -80,6 +84,8 @@ impl Log {
             decoders: HashMap::new(),
             datagrams: Default::default(),
             follow: true,
+            wrap: true,
+            hscroll: 0,
             top: 0,
             paused: false,
             search: None,

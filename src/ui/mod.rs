@@ -10,6 +10,7 @@
 pub mod app;
 pub mod keys;
 pub mod log;
+pub mod log_view;
 pub mod packets;
 pub mod rules;
 pub mod send;

@@ -37,6 +37,34 @@ impl Role {
     }
 }
 
+/// How received messages are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecvView {
+    Text,
+    Hex,
+    /// Offset, hex and the text column, as `hexdump -C` (in the chosen encoding).
+    Dump,
+}
+
+impl RecvView {
+    pub fn label(self) -> &'static str {
+        match self {
+            RecvView::Text => "text",
+            RecvView::Hex => "hex",
+            RecvView::Dump => "hexdump",
+        }
+    }
+
+    /// The next view (`h` in the log, Left/Right in the settings).
+    pub fn next(self, forward: bool) -> RecvView {
+        match (self, forward) {
+            (RecvView::Text, true) | (RecvView::Dump, false) => RecvView::Hex,
+            (RecvView::Hex, true) | (RecvView::Text, false) => RecvView::Dump,
+            (RecvView::Dump, true) | (RecvView::Hex, false) => RecvView::Text,
+        }
+    }
+}
+
 /// How a server answers what it receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AutoReply {
@@ -56,8 +84,8 @@ pub struct Settings {
     pub address: String,
     pub port: String,
     pub encoding: TextEncoding,
-    /// Show received bytes as hex.
-    pub recv_hex: bool,
+    /// How received bytes are shown.
+    pub recv: RecvView,
     pub timestamps: bool,
     pub reply: AutoReply,
     /// The send box holds hex.
@@ -84,7 +112,7 @@ impl Default for Settings {
             address: String::new(),
             port: "9090".into(),
             encoding: TextEncoding::UTF8,
-            recv_hex: false,
+            recv: RecvView::Text,
             timestamps: true,
             reply: AutoReply::Off,
             send_hex: false,
@@ -182,7 +210,7 @@ impl Settings {
             Field::Address => self.address.clone(),
             Field::Port => self.port.clone(),
             Field::Encoding => self.encoding.name().into(),
-            Field::Receive => if self.recv_hex { "hex" } else { "text" }.into(),
+            Field::Receive => self.recv.label().into(),
             Field::Timestamps => if self.timestamps { "on" } else { "off" }.into(),
             Field::Reply => match &self.reply {
                 AutoReply::Off => "off".into(),
@@ -218,7 +246,7 @@ impl Settings {
                 let i = ENCODINGS.iter().position(|e| *e == self.encoding.name()).unwrap_or(0);
                 self.encoding = TextEncoding::from_name(ENCODINGS[step(i, ENCODINGS.len())]).expect("a known encoding");
             }
-            Field::Receive => self.recv_hex = !self.recv_hex,
+            Field::Receive => self.recv = self.recv.next(forward),
             Field::Timestamps => self.timestamps = !self.timestamps,
             Field::Retry => self.reconnect = !self.reconnect,
             Field::SendAs => self.send_hex = !self.send_hex,

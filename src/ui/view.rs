@@ -8,9 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
-use super::app::{App, Ask, EntryKind, Field, Focus, State};
-use crate::event::Dir;
-use crate::render::time::LocalClock;
+use super::app::{App, Ask, Field, Focus, State};
 
 pub(super) const DIM: Style = Style::new().fg(Color::DarkGray);
 
@@ -45,7 +43,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
     app.areas = super::app::Areas { settings, clients, log, send };
     draw_settings(frame, app, settings);
     draw_clients(frame, app, clients);
-    draw_log(frame, app, log);
+    super::log_view::draw_log(frame, app, log);
     draw_send(frame, app, send);
     draw_status(frame, app, status);
     if app.packets_open.is_some() {
@@ -108,65 +106,6 @@ fn draw_clients(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let rows = area.height.saturating_sub(2) as usize;
     let skip = (app.client_cursor * 2 + 2).saturating_sub(rows);
     let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
-    frame.render_widget(Paragraph::new(lines).block(panel(title, focused)), area);
-}
-
-fn draw_log(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
-    let rows = area.height.saturating_sub(2) as usize;
-    app.log_rows = rows;
-    let focused = app.focus == Focus::Log;
-    let mut title = format!(" Log ({}) ", if app.settings.recv_hex { "hex" } else { "text" });
-    if app.log.paused {
-        title.push_str("[PAUSED] ");
-    } else if !app.log.follow {
-        title.push_str("[scrolled back, End follows] ");
-    }
-    if let Some(q) = &app.log.search {
-        title.push_str(&format!("search: {q} "));
-    }
-    let first = app.log.first_shown(rows);
-    let mut clock = LocalClock::default();
-    let query = app.log.search.as_ref().map(|q| q.to_lowercase()).filter(|q| !q.is_empty());
-    let lines: Vec<Line> = app
-        .log
-        .entries
-        .iter()
-        .skip(first)
-        .take(rows)
-        .map(|e| {
-            let mut spans = Vec::new();
-            if app.settings.timestamps {
-                spans.push(Span::styled(format!("{} ", clock.format(e.time)), DIM));
-            }
-            if let Some(id) = e.id {
-                spans.push(Span::raw(format!("#{id} ")));
-            }
-            let hit = query.as_ref().is_some_and(|q| e.text.to_lowercase().contains(q.as_str()));
-            let body_style = if hit { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
-            match &e.kind {
-                EntryKind::Data { dir, len } => {
-                    let (arrow, color) = match dir {
-                        Dir::In | Dir::C2T => ("←", Color::Green),
-                        Dir::Out | Dir::T2C => ("→", Color::Cyan),
-                    };
-                    spans.push(Span::styled(format!("{arrow} {len} "), Style::new().fg(color)));
-                    let body = if app.settings.recv_hex {
-                        let mut hex: Vec<String> = e.bytes.iter().map(|b| format!("{b:02x}")).collect();
-                        if e.bytes.len() < *len {
-                            hex.push("...".into());
-                        }
-                        hex.join(" ")
-                    } else {
-                        e.text.clone()
-                    };
-                    spans.push(Span::styled(body, body_style));
-                }
-                EntryKind::Info => spans.push(Span::styled(e.text.clone(), body_style.fg(Color::Yellow))),
-                EntryKind::Error => spans.push(Span::styled(e.text.clone(), body_style.fg(Color::Red))),
-            }
-            Line::from(spans)
-        })
-        .collect();
     frame.render_widget(Paragraph::new(lines).block(panel(title, focused)), area);
 }
 
@@ -338,9 +277,9 @@ mod tests {
             })
         };
         let gbk = TextEncoding::from_name("gbk").unwrap();
-        app.on_event(&data(1, Dir::In, &gbk.encode("你好服务端，我是客户端小黑!").unwrap()));
-        app.on_event(&data(1, Dir::Out, &gbk.encode("ok，问题正在处理中...").unwrap()));
-        app.on_event(&data(2, Dir::In, b"hello2\x1b[2J"));
+        app.on_event(&data(1, crate::event::Dir::In, &gbk.encode("你好服务端，我是客户端小黑!").unwrap()));
+        app.on_event(&data(1, crate::event::Dir::Out, &gbk.encode("ok，问题正在处理中...").unwrap()));
+        app.on_event(&data(2, crate::event::Dir::In, b"hello2\x1b[2J"));
         app.selected.insert(2);
         app.send.insert_str("收到");
         app
@@ -359,9 +298,33 @@ mod tests {
     }
 
     #[test]
+    fn at_80x24_long_lines_wrap_and_the_hexdump_view() {
+        let mut app = busy_server();
+        // A Modbus answer that a cut line lost the registers of.
+        let modbus = [0x13, 0x00, 0x01, 0x00, 0x00, 0x00, 0x07, 0x01, 0x03, 0x04, 0x12, 0x34, 0x56, 0x78];
+        app.settings.recv = crate::ui::settings::RecvView::Hex;
+        app.on_event(&at(EventKind::Data {
+            id: 2,
+            peer: "127.0.0.1:51714".parse().unwrap(),
+            dir: crate::event::Dir::In,
+            bytes: Bytes::copy_from_slice(&modbus),
+            mark: crate::event::Mark::None,
+        }));
+        let wrapped = screen(&mut app, 80, 24);
+        assert!(wrapped.contains("56 78"), "the last register is on screen:\n{wrapped}");
+        insta::assert_snapshot!("wrapped_hex", wrapped);
+        app.settings.recv = crate::ui::settings::RecvView::Dump;
+        insta::assert_snapshot!("hexdump", screen(&mut app, 80, 24));
+        // Wrap off: cut, and a sideways scroll brings the end into view.
+        app.settings.recv = crate::ui::settings::RecvView::Text;
+        app.log.wrap = false;
+        insta::assert_snapshot!("cut", screen(&mut app, 80, 24));
+    }
+
+    #[test]
     fn hex_view_and_a_bad_hex_send_box() {
         let mut app = busy_server();
-        app.settings.recv_hex = true;
+        app.settings.recv = crate::ui::settings::RecvView::Hex;
         app.settings.send_hex = true;
         app.send = ratatui_textarea::TextArea::new(vec!["01 0g".into()]);
         app.check_send();
