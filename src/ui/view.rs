@@ -176,7 +176,7 @@ Settings    Up/Down choose  Left/Right/Space change  Enter type a value
 Clients     Up/Down move  Space select  a all/none  k kick
             what is sent goes to the selected clients, or to all
 Log         arrows PgUp/PgDn Home/End scroll  p pause  / search
-            n next match  h text/hex  c clear
+            n next match  h text/hex/dump  w wrap  c clear
 Rules (F3)  a add  Enter edit  Space on/off  d delete  + up: in force at once
 Mouse       click a panel or a client; the wheel scrolls the log";
 
