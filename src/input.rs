@@ -22,6 +22,8 @@ pub enum Eol {
     Lf,
     /// "\r\n", as many devices and Windows programs expect
     Crlf,
+    /// "\r" alone, as AT modems take a command
+    Cr,
     /// nothing
     None,
 }
@@ -31,6 +33,7 @@ impl Eol {
         match self {
             Eol::Lf => b"\n",
             Eol::Crlf => b"\r\n",
+            Eol::Cr => b"\r",
             Eol::None => b"",
         }
     }

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 
-use crate::event::{ConnId, Counters, Dir, Event, EventKind, Proto, Side, Target, seconds};
+use crate::event::{ConnId, Dir, Event, EventKind, Proto, Side, Target, seconds};
 use crate::render::TextEncoding;
 use crate::render::escape::shown_name;
 
 pub use super::log::{Entry, EntryKind, LINE_BOUND, Log};
+pub use super::meter::Meter;
 pub use super::settings::{AutoReply, Field, Role, Settings};
 
 /// What the session is doing.
@@ -52,60 +53,6 @@ pub enum Ask {
     Field(Field),
     /// A reply rule: a new one, or rule N edited.
     Rule(Option<usize>),
-}
-
-/// RX/TX totals since the last reset, and the rate over the last second or so.
-#[derive(Debug, Clone)]
-pub struct Meter {
-    pub totals: Counters,
-    pub since: Instant,
-    window_start: Instant,
-    window_in: u64,
-    window_out: u64,
-    pub rate_in: f64,
-    pub rate_out: f64,
-}
-
-impl Meter {
-    fn new() -> Meter {
-        let now = Instant::now();
-        Meter {
-            totals: Counters::default(),
-            since: now,
-            window_start: now,
-            window_in: 0,
-            window_out: 0,
-            rate_in: 0.0,
-            rate_out: 0.0,
-        }
-    }
-
-    fn count(&mut self, dir: Dir, n: usize) {
-        match dir {
-            Dir::In | Dir::C2T => {
-                self.totals.bytes_in += n as u64;
-                self.totals.msgs_in += 1;
-                self.window_in += n as u64;
-            }
-            Dir::Out | Dir::T2C => {
-                self.totals.bytes_out += n as u64;
-                self.totals.msgs_out += 1;
-                self.window_out += n as u64;
-            }
-        }
-    }
-
-    /// Updates the rates once a second has passed.
-    pub fn tick(&mut self, now: Instant) {
-        let span = now.duration_since(self.window_start);
-        if span >= Duration::from_secs(1) {
-            self.rate_in = self.window_in as f64 / span.as_secs_f64();
-            self.rate_out = self.window_out as f64 / span.as_secs_f64();
-            self.window_start = now;
-            self.window_in = 0;
-            self.window_out = 0;
-        }
-    }
 }
 
 /// What the event loop is asked to do.
@@ -156,6 +103,8 @@ pub struct App {
     pub live: std::sync::Arc<crate::proto::rules::RuleSet>,
     /// Periodic send running: sent so far, and when the next is due.
     pub repeat: Option<(u64, Instant)>,
+    /// Where a peer can reach the listening server (shown while no client is connected).
+    pub reachable: Vec<String>,
     /// Rows of the log's window at the last draw.
     pub log_rows: usize,
     /// Where the panels were drawn, for the mouse.
@@ -198,6 +147,7 @@ impl App {
             rules_open: None,
             live: std::sync::Arc::new(crate::proto::rules::RuleSet::empty(TextEncoding::UTF8)),
             repeat: None,
+            reachable: Vec::new(),
             log_rows: 10,
             areas: Areas::default(),
             quit: false,
@@ -254,12 +204,19 @@ impl App {
     pub fn on_event(&mut self, event: &Event) {
         let t = event.time;
         match &event.kind {
-            EventKind::Listening { proto, addr, .. } => {
+            EventKind::Listening { proto, addr, reachable, .. } => {
+                // Where a peer can reach us: other machines' addresses first.
+                let mut shown: Vec<&crate::event::Reachable> = reachable.iter().collect();
+                shown.sort_by_key(|r| r.loopback);
+                self.reachable = shown.iter().map(|r| crate::net::show_addr(&r.addr)).collect();
                 let what = format!("listening on {addr} ({})", proto.as_str());
+                // What was said before (`not open: ...`) is no longer true.
+                self.status = None;
                 self.log.info(t, None, what.clone());
                 self.state = State::Open(what);
             }
             EventKind::Connected { id, proto, peer, local, side, tls } => {
+                self.status = None;
                 if *proto == Proto::Udp {
                     self.log.datagrams.insert(*id);
                 }
@@ -336,6 +293,7 @@ impl App {
             self.log.info(SystemTime::now(), None, "closed".into());
         }
         self.state = State::Closed;
+        self.reachable.clear();
         self.clients.clear();
         self.selected.clear();
         self.repeat = None;
@@ -408,7 +366,7 @@ impl App {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::event::{CloseReason, TlsInfo};
+    use crate::event::{CloseReason, Counters, TlsInfo};
 
     fn at(kind: EventKind) -> Event {
         Event { time: std::time::UNIX_EPOCH, kind }
@@ -589,5 +547,28 @@ pub(super) mod tests {
             (Some("data"), Some("c4e3"), Some("你"))
         );
         assert!(app.export(false).lines().last().unwrap().ends_with("#1 recv 2 你"));
+    }
+
+    #[test]
+    fn a_listening_server_says_where_peers_reach_it_and_the_status_follows_the_state() {
+        let mut app = App::new(Settings::default(), 10);
+        app.say("not open: F2 opens the connection (or starts the server)");
+        let reach = |ip: &str, loopback| crate::event::Reachable {
+            addr: format!("{ip}:9090").parse().unwrap(),
+            interface: "x".into(),
+            loopback,
+        };
+        app.on_event(&at(EventKind::Listening {
+            proto: Proto::Tcp,
+            addr: "[::]:9090".parse().unwrap(),
+            dual_stack: true,
+            backlog: None,
+            reachable: vec![reach("127.0.0.1", true), reach("192.168.1.7", false)],
+            relay_to: None,
+        }));
+        assert_eq!(app.reachable, ["192.168.1.7:9090", "127.0.0.1:9090"], "other machines' first");
+        assert_eq!(app.status, None, "the stale line gives way to the state");
+        app.session_ended(None);
+        assert!(app.reachable.is_empty());
     }
 }

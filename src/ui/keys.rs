@@ -55,7 +55,7 @@ fn key_event(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::F(2) => return vec![if app.state == State::Closed { Effect::Open } else { Effect::Close }],
         KeyCode::F(3) => app.rules_open = Some(0),
         KeyCode::F(4) => {
-            app.settings.send_hex = !app.settings.send_hex;
+            app.settings.send_as = super::settings::next_send_as(app.settings.send_as, true);
             app.check_send();
         }
         KeyCode::F(5) => app.ask = Some((Ask::SendFile, String::new())),
@@ -256,7 +256,7 @@ fn answer(app: &mut App, ask: Ask, text: String) -> Vec<Effect> {
         }
         Ask::PacketName => {
             let lines = app.send.lines().join("\n");
-            let spec = if app.settings.send_hex {
+            let spec = if app.settings.send_as == crate::input::StdinFormat::Hex {
                 format!("hex:{lines}")
             } else {
                 let mut escaped = String::new();

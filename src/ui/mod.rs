@@ -11,6 +11,7 @@ pub mod app;
 pub mod keys;
 pub mod log;
 pub mod log_view;
+pub mod meter;
 pub mod packets;
 pub mod rules;
 pub mod send;
@@ -187,8 +188,10 @@ fn apply(effect: Effect, app: &mut App, session: &mut Option<Session>, events: &
                     Some(c) => bytes::Bytes::from(c.append(&bytes)),
                     None => bytes,
                 };
-                if let Err(e) = s.send(to, bytes) {
-                    app.say(e);
+                match s.send(to, bytes) {
+                    Err(e) => app.say(e),
+                    // A stale `not sent` or `not open` line gives way to the state.
+                    Ok(()) => app.status = None,
                 }
             }
             None => app.say("not open: F2 opens the connection (or starts the server)"),

@@ -7,18 +7,21 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::app::{App, Effect, State};
-use crate::input::Eol;
+use crate::input::{Eol, StdinFormat};
 use crate::render::TextEncoding;
+use crate::render::escape::text_to_bytes;
 use crate::render::hex::parse_hex;
 
 impl App {
     /// The send box's text as bytes to send, or why it cannot be: text in the chosen
-    /// encoding with the line ending after each line, or hex.
+    /// encoding (with its escapes turned into bytes in `escapes` mode) with the line ending
+    /// after each line, or hex (exactly those bytes).
     pub fn send_bytes(&self) -> Result<Bytes, String> {
         let lines = self.send.lines();
-        if self.settings.send_hex {
+        if self.settings.send_as == StdinFormat::Hex {
             return parse_hex(&lines.join(" ")).map(Bytes::from).map_err(|e| e.to_string());
         }
+        let escapes = self.settings.send_as == StdinFormat::Escapes;
         let eol: &[u8] = match self.settings.eol {
             Eol::None => b"\n",
             other => other.bytes(),
@@ -28,7 +31,11 @@ impl App {
             if i > 0 {
                 out.extend_from_slice(eol);
             }
-            out.extend(self.settings.encoding.encode(line).map_err(|e| e.to_string())?);
+            if escapes {
+                out.extend(text_to_bytes(line, self.settings.encoding).map_err(|e| e.to_string())?);
+            } else {
+                out.extend(self.settings.encoding.encode(line).map_err(|e| e.to_string())?);
+            }
         }
         out.extend_from_slice(self.settings.eol.bytes());
         Ok(Bytes::from(out))
@@ -156,9 +163,20 @@ mod tests {
         app.send.insert_newline();
         app.send.insert_str("2");
         assert_eq!(app.send_bytes().unwrap(), Bytes::from_static(b"\xc4\xe3\xba\xc3\r\n2\r\n"));
+        // An AT command typed with its escapes, sent with CR alone; plain text keeps them literal.
+        app.send = ratatui_textarea::TextArea::new(vec![r"AT+RST\r\n\x1a".into()]);
+        app.settings.eol = Eol::Cr;
+        app.settings.send_as = StdinFormat::Escapes;
+        assert_eq!(app.send_bytes().unwrap(), Bytes::from_static(b"AT+RST\r\n\x1a\r"));
+        app.settings.send_as = StdinFormat::Text;
+        assert_eq!(app.send_bytes().unwrap(), Bytes::from_static(b"AT+RST\\r\\n\\x1a\r"));
+        app.settings.send_as = StdinFormat::Escapes;
+        app.send = ratatui_textarea::TextArea::new(vec![r"bad \q".into()]);
+        app.check_send();
+        assert!(app.send_error.is_some(), "a bad escape is shown as typed");
         // Hex is checked as it is typed.
         app.send = ratatui_textarea::TextArea::default();
-        app.settings.send_hex = true;
+        app.settings.send_as = StdinFormat::Hex;
         app.send.insert_str("01 023");
         app.check_send();
         assert!(app.send_error.as_deref().unwrap().contains("odd number of hex digits"));

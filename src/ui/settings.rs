@@ -2,7 +2,7 @@
 //! reply, framing and checksums, periodic sends; edited field by field in the settings
 //! panel.
 
-use crate::input::Eol;
+use crate::input::{Eol, StdinFormat};
 use crate::proto::checksum::Checksum;
 use crate::proto::frame::FrameSpec;
 use crate::render::TextEncoding;
@@ -88,8 +88,8 @@ pub struct Settings {
     pub recv: RecvView,
     pub timestamps: bool,
     pub reply: AutoReply,
-    /// The send box holds hex.
-    pub send_hex: bool,
+    /// What the send box holds: text, text with escapes (`\r \n \xHH`), or hex.
+    pub send_as: StdinFormat,
     pub eol: Eol,
     /// Send the send box again every this many milliseconds (NetAssist's 定时发送).
     pub interval_ms: Option<u64>,
@@ -115,7 +115,7 @@ impl Default for Settings {
             recv: RecvView::Text,
             timestamps: true,
             reply: AutoReply::Off,
-            send_hex: false,
+            send_as: StdinFormat::Text,
             eol: Eol::None,
             interval_ms: None,
             count: None,
@@ -222,11 +222,12 @@ impl Settings {
             Field::Frame => self.frame.to_string(),
             Field::Verify => self.verify.as_ref().map_or("off".into(), |c| c.to_string()),
             Field::Checksum => self.checksum.as_ref().map_or("off".into(), |c| c.to_string()),
-            Field::SendAs => if self.send_hex { "hex" } else { "text" }.into(),
+            Field::SendAs => send_as_label(self.send_as).into(),
             Field::LineEnd => match self.eol {
                 Eol::None => "none",
                 Eol::Lf => "LF",
                 Eol::Crlf => "CRLF",
+                Eol::Cr => "CR",
             }
             .into(),
             Field::Interval => self.interval_ms.map_or("off".into(), |ms| format!("{ms} ms")),
@@ -249,9 +250,9 @@ impl Settings {
             Field::Receive => self.recv = self.recv.next(forward),
             Field::Timestamps => self.timestamps = !self.timestamps,
             Field::Retry => self.reconnect = !self.reconnect,
-            Field::SendAs => self.send_hex = !self.send_hex,
+            Field::SendAs => self.send_as = next_send_as(self.send_as, forward),
             Field::LineEnd => {
-                let all = [Eol::None, Eol::Lf, Eol::Crlf];
+                let all = [Eol::None, Eol::Lf, Eol::Crlf, Eol::Cr];
                 let i = all.iter().position(|e| *e == self.eol).unwrap_or(0);
                 self.eol = all[step(i, all.len())];
             }
@@ -315,4 +316,20 @@ fn checksum(text: &str) -> Result<Option<Checksum>, String> {
         "" | "off" => Ok(None),
         name => Checksum::parse(name).map(Some),
     }
+}
+
+/// The send box's mode as the settings show it.
+pub fn send_as_label(format: StdinFormat) -> &'static str {
+    match format {
+        StdinFormat::Text => "text",
+        StdinFormat::Escapes => "escapes",
+        StdinFormat::Hex => "hex",
+    }
+}
+
+/// The next send mode (F4, or Left/Right in the settings): text, escapes, hex.
+pub fn next_send_as(format: StdinFormat, forward: bool) -> StdinFormat {
+    let all = [StdinFormat::Text, StdinFormat::Escapes, StdinFormat::Hex];
+    let i = all.iter().position(|f| *f == format).unwrap_or(0);
+    all[if forward { (i + 1) % 3 } else { (i + 2) % 3 }]
 }

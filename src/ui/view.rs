@@ -99,8 +99,14 @@ fn draw_clients(frame: &mut Frame<'_>, app: &App, area: Rect) {
             DIM,
         ));
     }
-    if lines.is_empty() {
-        lines.push(Line::styled(if app.settings.role.is_server() { "no client yet" } else { "not connected" }, DIM));
+    if lines.is_empty() && app.settings.role.is_server() {
+        lines.push(Line::styled("no client connected", DIM));
+        if matches!(app.state, State::Open(_)) && !app.reachable.is_empty() {
+            lines.push(Line::styled("peers reach this server at:", DIM));
+            lines.extend(app.reachable.iter().map(|a| Line::raw(format!(" {a}"))));
+        }
+    } else if lines.is_empty() {
+        lines.push(Line::styled("not connected", DIM));
     }
     // Keep the cursor's client in view.
     let rows = area.height.saturating_sub(2) as usize;
@@ -111,11 +117,16 @@ fn draw_clients(frame: &mut Frame<'_>, app: &App, area: Rect) {
 
 fn draw_send(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
     let focused = app.focus == Focus::Send;
-    let mut how = format!(
-        "{}, {}",
-        if app.settings.send_hex { "hex" } else { app.settings.encoding.name() },
-        app.settings.value(Field::LineEnd)
-    );
+    // Exactly what the bytes will be: hex adds no line end.
+    let end = match app.settings.eol {
+        crate::input::Eol::None => "no line end".to_string(),
+        _ => format!("+ {}", app.settings.value(Field::LineEnd)),
+    };
+    let mut how = match app.settings.send_as {
+        crate::input::StdinFormat::Hex => "hex, no line end".to_string(),
+        crate::input::StdinFormat::Escapes => format!("{} with \\ escapes, {end}", app.settings.encoding.name()),
+        crate::input::StdinFormat::Text => format!("{}, {end}", app.settings.encoding.name()),
+    };
     if let Some(sum) = &app.settings.checksum {
         how.push_str(&format!(", +{sum}"));
     }
@@ -325,7 +336,7 @@ mod tests {
     fn hex_view_and_a_bad_hex_send_box() {
         let mut app = busy_server();
         app.settings.recv = crate::ui::settings::RecvView::Hex;
-        app.settings.send_hex = true;
+        app.settings.send_as = crate::input::StdinFormat::Hex;
         app.send = ratatui_textarea::TextArea::new(vec!["01 0g".into()]);
         app.check_send();
         insta::assert_snapshot!(screen(&mut app, 100, 24));
