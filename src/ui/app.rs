@@ -13,7 +13,7 @@ use crate::render::escape::shown_name;
 
 pub use super::log::{Entry, EntryKind, LINE_BOUND, Log};
 pub use super::meter::Meter;
-pub use super::settings::{AutoReply, Field, Role, Settings};
+pub use super::settings::{AutoReply, Field, RecvView, Role, Settings};
 
 /// What the session is doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +53,8 @@ pub enum Ask {
     Field(Field),
     /// A reply rule: a new one, or rule N edited.
     Rule(Option<usize>),
+    /// The file to receive to.
+    RecvFile,
 }
 
 /// What the event loop is asked to do.
@@ -103,6 +105,8 @@ pub struct App {
     pub live: std::sync::Arc<crate::proto::rules::RuleSet>,
     /// Periodic send running: sent so far, and when the next is due.
     pub repeat: Option<(u64, Instant)>,
+    /// Receive to a file (`r` in the log): every byte received goes there too.
+    pub recv_file: Option<super::capture::RecvFile>,
     /// Where a peer can reach the listening server (shown while no client is connected).
     pub reachable: Vec<String>,
     /// Rows of the log's window at the last draw.
@@ -147,6 +151,7 @@ impl App {
             rules_open: None,
             live: std::sync::Arc::new(crate::proto::rules::RuleSet::empty(TextEncoding::UTF8)),
             repeat: None,
+            recv_file: None,
             reachable: Vec::new(),
             log_rows: 10,
             areas: Areas::default(),
@@ -154,46 +159,24 @@ impl App {
         }
     }
 
-    /// The log as a file: lines as shown, or JSON lines (one object per entry).
-    pub fn export(&self, json: bool) -> String {
-        let mut out = String::new();
-        let mut clock = crate::render::time::LocalClock::default();
-        for e in &self.log.entries {
-            if json {
-                let mut o = crate::sink::json::JsonObject::new(
-                    match e.kind {
-                        EntryKind::Data { .. } => "data",
-                        EntryKind::Info => "info",
-                        EntryKind::Error => "error",
-                    },
-                    e.time,
-                );
-                if let Some(id) = e.id {
-                    o.num("id", id);
-                }
-                if let EntryKind::Data { dir, len } = e.kind {
-                    o.str("dir", dir.as_str()).num("len", len);
-                    o.str("hex", &crate::render::hex::to_hex(&e.bytes));
-                }
-                o.str("text", &e.text);
-                out.push_str(&o.finish());
-            } else {
-                out.push_str(&clock.format(e.time));
-                if let Some(id) = e.id {
-                    out.push_str(&format!(" #{id}"));
-                }
-                if let EntryKind::Data { dir, len } = e.kind {
-                    out.push_str(&format!(
-                        " {} {len}",
-                        if matches!(dir, Dir::In | Dir::C2T) { "recv" } else { "sent" }
-                    ));
-                }
-                out.push(' ');
-                out.push_str(&e.text);
-            }
-            out.push('\n');
+    /// Received bytes go to the file too, while one is open; a failure stops it, said once.
+    fn receive_to_file(&mut self, bytes: &[u8]) {
+        if let Some(file) = &mut self.recv_file
+            && let Err(e) = file.write(bytes)
+        {
+            self.recv_file = None;
+            self.say(e);
         }
-        out
+    }
+
+    /// `r` in the log: asks for a file, or stops writing to the one open.
+    pub fn toggle_recv_file(&mut self) {
+        match self.recv_file.take() {
+            Some(file) => match file.finish() {
+                Ok(said) | Err(said) => self.say(said),
+            },
+            None => self.ask = Some((Ask::RecvFile, String::new())),
+        }
     }
 
     pub fn say(&mut self, text: impl Into<String>) {
@@ -253,6 +236,9 @@ impl App {
                     }
                 }
                 self.log.data(t, *id, *dir, bytes, self.settings.encoding);
+                if matches!(dir, Dir::In | Dir::C2T) {
+                    self.receive_to_file(bytes);
+                }
             }
             EventKind::Closed { id, reason, .. } => {
                 self.clients.remove(id);
@@ -547,6 +533,16 @@ pub(super) mod tests {
             (Some("data"), Some("c4e3"), Some("你"))
         );
         assert!(app.export(false).lines().last().unwrap().ends_with("#1 recv 2 你"));
+        // F6 saves what the view shows: no time when it is off, hex in the hex view, a dump
+        // in the hexdump view, only the filter's lines.
+        app.settings.timestamps = false;
+        app.settings.recv = RecvView::Hex;
+        assert_eq!(app.export(false).lines().last(), Some("#1 recv 2 c4 e3"));
+        app.settings.recv = RecvView::Dump;
+        let dump = app.export(false);
+        assert!(dump.contains("\n#1 recv 2\n  0000  c4 e3 ") && dump.starts_with("listening"), "{dump:?}");
+        app.log.filter = crate::ui::log::Filter::Out;
+        assert_eq!(app.export(false), "", "nothing went out");
     }
 
     #[test]
@@ -570,5 +566,27 @@ pub(super) mod tests {
         assert_eq!(app.status, None, "the stale line gives way to the state");
         app.session_ended(None);
         assert!(app.reachable.is_empty());
+    }
+
+    #[test]
+    fn receive_to_file_keeps_every_byte_of_what_came_in() {
+        let mut app = server_app();
+        let path = std::env::temp_dir().join(format!("netassist-recv-{}.bin", std::process::id()));
+        app.toggle_recv_file();
+        assert!(matches!(app.ask, Some((Ask::RecvFile, _))));
+        app.ask = None;
+        app.recv_file = Some(super::super::capture::RecvFile::create(path.to_str().unwrap()).unwrap());
+        // More than a log line keeps, in two messages; what goes out is not received.
+        let big: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        app.on_event(&data(1, Dir::In, &big));
+        app.on_event(&data(1, Dir::Out, b"not this"));
+        app.on_event(&data(2, Dir::In, b"tail"));
+        app.toggle_recv_file();
+        assert!(app.recv_file.is_none());
+        assert!(app.status.as_ref().unwrap().0.starts_with("10004 bytes received are in"), "{:?}", app.status);
+        let mut want = big.clone();
+        want.extend_from_slice(b"tail");
+        assert_eq!(std::fs::read(&path).unwrap(), want);
+        let _ = std::fs::remove_file(&path);
     }
 }

@@ -192,6 +192,11 @@ fn log_key(app: &mut App, key: KeyEvent) {
         KeyCode::Char('n') if !app.log.find_next(rows) => app.say("no match"),
         KeyCode::Char('h') => app.settings.recv = app.settings.recv.next(true),
         KeyCode::Char('w') => app.log.wrap = !app.log.wrap,
+        KeyCode::Char('r') => app.toggle_recv_file(),
+        KeyCode::Char('f') => {
+            let under_cursor = app.client_ids().get(app.client_cursor).copied();
+            app.log.filter = app.log.filter.next(under_cursor);
+        }
         KeyCode::Left if !app.log.wrap => app.log.hscroll = app.log.hscroll.saturating_sub(8),
         KeyCode::Right if !app.log.wrap => app.log.hscroll += 8,
         KeyCode::Char('c') => app.log.clear(),
@@ -272,6 +277,14 @@ fn answer(app: &mut App, ask: Ask, text: String) -> Vec<Effect> {
             app.packets_open = Some(app.packets.len() - 1);
         }
         Ask::Rule(at) => super::rules::typed(app, at, &text),
+        Ask::RecvFile if text.trim().is_empty() => {}
+        Ask::RecvFile => match super::capture::RecvFile::create(text.trim()) {
+            Ok(file) => {
+                app.say(format!("receiving to {}: r stops", file.path.display()));
+                app.recv_file = Some(file);
+            }
+            Err(e) => app.say(e),
+        },
     }
     Vec::new()
 }

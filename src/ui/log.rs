@@ -17,6 +17,47 @@ pub enum EntryKind {
     Error,
 }
 
+/// Which lines of the log are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    All,
+    /// One client's lines.
+    Client(ConnId),
+    /// What came in, or what went out (data only).
+    In,
+    Out,
+}
+
+impl Filter {
+    pub fn passes(self, e: &Entry) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Client(id) => e.id == Some(id),
+            Filter::In => matches!(e.kind, EntryKind::Data { dir: Dir::In | Dir::C2T, .. }),
+            Filter::Out => matches!(e.kind, EntryKind::Data { dir: Dir::Out | Dir::T2C, .. }),
+        }
+    }
+
+    /// All, then the client under the cursor (if any), in, out.
+    pub fn next(self, client: Option<ConnId>) -> Filter {
+        match (self, client) {
+            (Filter::All, Some(id)) => Filter::Client(id),
+            (Filter::All, None) | (Filter::Client(_), _) => Filter::In,
+            (Filter::In, _) => Filter::Out,
+            (Filter::Out, _) => Filter::All,
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Filter::All => String::new(),
+            Filter::Client(id) => format!("only #{id}"),
+            Filter::In => "only in".into(),
+            Filter::Out => "only out".into(),
+        }
+    }
+}
+
 /// One line of the receive log.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -69,6 +110,8 @@ pub struct Log {
     pub wrap: bool,
     /// Columns scrolled sideways, when not wrapping.
     pub hscroll: usize,
+    /// Which lines are shown (`f` cycles).
+    pub filter: Filter,
     /// The first line shown when not following.
     pub top: u64,
     pub paused: bool,
@@ -86,6 +129,7 @@ impl Log {
             follow: true,
             wrap: true,
             hscroll: 0,
+            filter: Filter::All,
             top: 0,
             paused: false,
             search: None,

@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthChar;
 
 use super::app::{App, EntryKind, Focus};
-use super::log::Entry;
+use super::log::{Entry, Filter};
 use super::settings::RecvView;
 use super::view::{DIM, panel};
 use crate::event::Dir;
@@ -36,25 +36,26 @@ pub fn draw_log(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
     if let Some(q) = &app.log.search {
         title.push_str(&format!("search: {q} "));
     }
-    let first = app.log.first_shown(rows);
+    let filter = app.log.filter;
+    if filter != Filter::All {
+        title.push_str(&format!("[{}, f: all] ", filter.label()));
+    }
     let mut clock = LocalClock::default();
     let query = app.log.search.as_ref().map(|q| q.to_lowercase()).filter(|q| !q.is_empty());
-    let many_rows = view == RecvView::Dump || app.log.wrap;
+    let cut = view == RecvView::Text && !app.log.wrap;
     let mut render = |e: &Entry| -> Vec<Line<'static>> {
         let line = entry_line(e, app.settings.timestamps, view, &mut clock, query.as_deref());
-        let mut out = if app.log.wrap || view == RecvView::Dump { wrap(line, width) } else { vec![line] };
+        let mut out = if cut { vec![line] } else { wrap(line, width) };
         if view == RecvView::Dump && matches!(e.kind, EntryKind::Data { .. }) {
             out.extend(dump_rows(&e.bytes, width, app.settings.encoding));
         }
         out
     };
     let entries = &app.log.entries;
-    let lines: Vec<Line> = if !many_rows {
-        entries.iter().skip(first).take(rows).flat_map(&mut render).collect()
-    } else if app.log.follow {
+    let lines: Vec<Line> = if app.log.follow {
         // The newest at the bottom: entries from the end until the window is full.
         let mut tail: Vec<Line> = Vec::new();
-        for e in entries.iter().rev() {
+        for e in entries.iter().rev().filter(|e| filter.passes(e)) {
             let mut mine = render(e);
             mine.append(&mut tail);
             tail = mine;
@@ -65,8 +66,10 @@ pub fn draw_log(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
         let skip = tail.len().saturating_sub(rows);
         tail.into_iter().skip(skip).collect()
     } else {
+        // Scrolled back: from the top line on.
+        let first = app.log.first_shown(rows);
         let mut head = Vec::new();
-        for e in entries.iter().skip(first) {
+        for e in entries.iter().skip(first).filter(|e| filter.passes(e)) {
             head.extend(render(e));
             if head.len() >= rows {
                 break;
@@ -76,7 +79,7 @@ pub fn draw_log(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
         head
     };
     let mut paragraph = Paragraph::new(lines).block(panel(title, focused));
-    if !many_rows {
+    if cut {
         paragraph = paragraph.scroll((0, app.log.hscroll.min(u16::MAX as usize) as u16));
     }
     frame.render_widget(paragraph, area);

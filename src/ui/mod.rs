@@ -8,6 +8,7 @@
 //! SIGTERM and on a panic.
 
 pub mod app;
+pub mod capture;
 pub mod keys;
 pub mod log;
 pub mod log_view;

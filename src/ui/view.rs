@@ -165,6 +165,10 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
             format!("TX {} ({}) {}/s ", size(m.totals.bytes_out), m.totals.msgs_out, size(m.rate_out as u64)),
             Style::new().fg(Color::Cyan),
         ),
+        Span::styled(
+            app.recv_file.as_ref().map(|f| format!("→ {} {} ", f.path.display(), size(f.bytes))).unwrap_or_default(),
+            Style::new().fg(Color::Yellow),
+        ),
         Span::raw(format!("│ {state}")),
     ]);
     frame.render_widget(Paragraph::new(line), area);
@@ -187,7 +191,8 @@ Settings    Up/Down choose  Left/Right/Space change  Enter type a value
 Clients     Up/Down move  Space select  a all/none  k kick
             what is sent goes to the selected clients, or to all
 Log         arrows PgUp/PgDn Home/End scroll  p pause  / search
-            n next match  h text/hex/dump  w wrap  c clear
+            n next match  h text/hex/dump  w wrap  f filter  c clear
+            r receive to a file (r again stops)
 Rules (F3)  a add  Enter edit  Space on/off  d delete  + up: in force at once
 Mouse       click a panel or a client; the wheel scrolls the log";
 
@@ -205,6 +210,7 @@ fn draw_ask(frame: &mut Frame<'_>, ask: &Ask, text: &str, area: Rect) {
         Ask::Search => "Search the log for".to_string(),
         Ask::PacketName => "Save the send box as the packet named".to_string(),
         Ask::Field(f) => format!("{} (Enter sets, Esc cancels)", f.label()),
+        Ask::RecvFile => "Write every byte received to the file (r again stops)".to_string(),
         Ask::Rule(_) => "Rule MATCH => REPLY, e.g. prefix:AT => OK\\r\\n (Enter keeps, Esc cancels)".to_string(),
     };
     let rect = centered(area, 70, 3);
@@ -330,6 +336,16 @@ mod tests {
         app.settings.recv = crate::ui::settings::RecvView::Text;
         app.log.wrap = false;
         insta::assert_snapshot!("cut", screen(&mut app, 80, 24));
+        // f: one client's lines, then what came in only.
+        app.log.filter = crate::ui::log::Filter::All.next(Some(2));
+        let only_2 = screen(&mut app, 80, 24);
+        assert!(only_2.contains("#2 ← 14") && !only_2.contains("#1 ←") && only_2.contains("only #2"), "{only_2}");
+        app.log.filter = app.log.filter.next(Some(2));
+        let only_in = screen(&mut app, 80, 24);
+        assert!(
+            only_in.contains("#1 ← 27") && !only_in.contains("#1 → 21") && !only_in.contains("connected from"),
+            "{only_in}"
+        );
     }
 
     #[test]
