@@ -84,6 +84,7 @@ fn key_event(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 }
 
 fn send_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let newline = key.modifiers.contains(KeyModifiers::ALT)
         || (key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('j'));
     match key.code {
@@ -92,6 +93,19 @@ fn send_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Up if app.send.cursor().0 == 0 => app.history_step(true),
         KeyCode::Down if app.send.cursor().0 + 1 >= app.send.lines().len() => app.history_step(false),
         KeyCode::Esc => app.focus = Focus::Log,
+        // As a shell's line editor: Ctrl-U and Ctrl-K cut to the start and the end of the
+        // line, Ctrl-W the word before, Ctrl-A and Ctrl-E move to the start and the end.
+        KeyCode::Char('u') if ctrl => {
+            app.send.delete_line_by_head();
+        }
+        KeyCode::Char('k') if ctrl => {
+            app.send.delete_line_by_end();
+        }
+        KeyCode::Char('w') if ctrl => {
+            app.send.delete_word();
+        }
+        KeyCode::Char('a') if ctrl => app.send.move_cursor(ratatui_textarea::CursorMove::Head),
+        KeyCode::Char('e') if ctrl => app.send.move_cursor(ratatui_textarea::CursorMove::End),
         _ => {
             app.send.input(key);
         }
@@ -355,5 +369,37 @@ fn mouse(app: &mut App, kind: MouseEventKind, column: u16, row: u16) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::settings::Settings;
+
+    fn press(app: &mut App, code: KeyCode, ctrl: bool) {
+        let modifiers = if ctrl { KeyModifiers::CONTROL } else { KeyModifiers::NONE };
+        key_event(app, KeyEvent::new(code, modifiers));
+    }
+
+    #[test]
+    fn the_send_box_edits_as_a_shell_line() {
+        let mut app = App::new(Settings::default(), 10);
+        app.focus = Focus::Send;
+        app.send.insert_str("AT+CSQ hello world");
+        press(&mut app, KeyCode::Char('w'), true);
+        assert_eq!(app.send.lines(), ["AT+CSQ hello "], "Ctrl-W cuts the word before");
+        press(&mut app, KeyCode::Char('a'), true);
+        press(&mut app, KeyCode::Char('k'), true);
+        assert_eq!(app.send.lines(), [""], "Ctrl-A then Ctrl-K cut it all");
+        app.send.insert_str("AT+RST");
+        press(&mut app, KeyCode::Char('u'), true);
+        assert_eq!(app.send.lines(), [""], "Ctrl-U cuts to the start, not one character");
+        app.send.insert_str("ab");
+        press(&mut app, KeyCode::Char('a'), true);
+        press(&mut app, KeyCode::Char('x'), false);
+        press(&mut app, KeyCode::Char('e'), true);
+        press(&mut app, KeyCode::Char('y'), false);
+        assert_eq!(app.send.lines(), ["xaby"]);
     }
 }

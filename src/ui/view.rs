@@ -185,7 +185,7 @@ Everywhere  F1 help  F2 open/close  F3 reply rules  Tab/Shift-Tab panels
             F4 send text/hex  F5 send a file  F6 save the log
             F7 saved packets  F8 reset counters  F9 periodic send
             F10, Ctrl-Q or Ctrl-C quit
-Send box    Enter send  Alt-Enter new line  Up/Down history
+Send box    Enter send  Alt-Enter new line  Up/Down history  Ctrl-U/K/W cut
             hex is checked as you type
 Settings    Up/Down choose  Left/Right/Space change  Enter type a value
 Clients     Up/Down move  Space select  a all/none  k kick
