@@ -182,18 +182,18 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
 
 pub const HELP: &str = "\
 Everywhere  F1 help  F2 open/close  F3 reply rules  Tab/Shift-Tab panels
-            F4 send text/hex  F5 send a file  F6 save the log
+            F4 text/escapes/hex  F5 send a file  F6 save the log
             F7 saved packets  F8 reset counters  F9 periodic send
             F10, Ctrl-Q or Ctrl-C quit
-Send box    Enter send  Alt-Enter new line  Up/Down history  Ctrl-U/K/W cut
-            hex is checked as you type
+Send box    Enter send  Alt-Enter new line  Up/Down history
+            Ctrl-U/K/W cut  Ctrl-A/E move  hex is checked as you type
 Settings    Up/Down choose  Left/Right/Space change  Enter type a value
 Clients     Up/Down move  Space select  a all/none  k kick
             what is sent goes to the selected clients, or to all
 Log         arrows PgUp/PgDn Home/End scroll  p pause  / search
             n next match  h text/hex/dump  w wrap  f filter  c clear
             r receive to a file (r again stops)
-Rules (F3)  a add  Enter edit  Space on/off  d delete  + up: in force at once
+Rules (F3)  a add  Enter edit  Space on/off  d delete  + up
 Mouse       click a panel or a client; the wheel scrolls the log";
 
 fn draw_help(frame: &mut Frame<'_>, area: Rect) {
