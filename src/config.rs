@@ -494,6 +494,17 @@ pub fn ui_listen(args: &ListenArgs) -> Result<crate::ui::app::Settings> {
     })
 }
 
+/// `--rule`s and `--rules FILE` for the UI's rules panel, checked as the command line's are.
+pub fn ui_rules(args: &crate::cli::MessageArgs, encoding: crate::render::TextEncoding) -> Result<Vec<String>> {
+    let mut lines = args.rule.clone();
+    if let Some(path) = &args.rules {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::File { path: path.clone(), source })?;
+        lines.extend(crate::proto::rules::Rules::lines_of(&text));
+    }
+    crate::proto::rules::Rules::parse(&lines, encoding).map_err(|e| argument("--rule", e))?;
+    Ok(lines)
+}
+
 /// `--show` as the UI's receive view: `both` is the hexdump.
 fn recv_view(show: crate::sink::human::Show) -> crate::ui::settings::RecvView {
     use crate::sink::human::Show;

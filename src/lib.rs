@@ -100,7 +100,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Checksum(args) => cmd::report(|out| cmd::checksum::run(out, &args)),
             Command::Ui(args) => {
                 let settings = ui::app::Settings::default();
-                cmd::terminal_ui(ui::UiStart { settings, open: false, log_lines: args.log_lines as usize }).await
+                cmd::terminal_ui(ui::UiStart {
+                    settings,
+                    open: false,
+                    log_lines: args.log_lines as usize,
+                    rules: Vec::new(),
+                })
+                .await
             }
         }
     })

@@ -196,3 +196,20 @@ fn a_client_with_retry_on_comes_back_when_the_server_closes() {
     second.set_read_timeout(Some(PATIENCE)).unwrap();
     assert_eq!(read_n(&mut second, 5), b"hello");
 }
+
+#[test]
+fn rules_given_on_the_command_line_answer_in_the_ui() {
+    let Some(ui) =
+        Tmux::start("cli-rules", 100, 30, &["listen", "0", "--ui", "--frame", "line", "--rule", "'prefix:HI => YO'"])
+    else {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    };
+    let port = port_on(&ui.wait_for("listening on [::]:"));
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    c.write_all(b"HI there\n").unwrap();
+    assert_eq!(read_n(&mut c, 2), b"YO");
+    ui.keys(&["F3"]);
+    ui.wait_for("[x] prefix:HI => YO");
+}

@@ -39,7 +39,8 @@ pub(crate) async fn connect_udp(args: ConnectArgs, host: String, port: u16) -> R
 pub(crate) async fn connect(args: ConnectArgs) -> Result<ExitCode> {
     if args.ui {
         let settings = config::ui_connect(&args)?;
-        return terminal_ui(ui::UiStart { settings, open: true, log_lines: args.log_lines as usize }).await;
+        let rules = config::ui_rules(&args.messages, args.view.encoding)?;
+        return terminal_ui(ui::UiStart { settings, open: true, log_lines: args.log_lines as usize, rules }).await;
     }
     let (host, port) = config::connect_target(&args)?;
     if args.udp.udp {

@@ -12,7 +12,8 @@ use crate::{config, input, mode, net, tls, ui};
 pub(crate) async fn listen(args: ListenArgs) -> Result<ExitCode> {
     if args.ui {
         let settings = config::ui_listen(&args)?;
-        return terminal_ui(ui::UiStart { settings, open: true, log_lines: args.log_lines as usize }).await;
+        let rules = config::ui_rules(&args.messages, args.view.encoding)?;
+        return terminal_ui(ui::UiStart { settings, open: true, log_lines: args.log_lines as usize, rules }).await;
     }
     if args.udp.udp {
         return listen_udp(args).await;

@@ -41,6 +41,9 @@ pub struct UiStart {
     pub open: bool,
     /// Lines the log keeps.
     pub log_lines: usize,
+    /// `--rule`s and the lines of `--rules FILE`: the rules panel starts with these
+    /// instead of `rules.txt` (saved there only once changed).
+    pub rules: Vec<String>,
 }
 
 /// The most engine events taken in one go before keys and drawing get a turn.
@@ -74,7 +77,11 @@ async fn event_loop(terminal: &mut DefaultTerminal, start: UiStart) -> io::Resul
     let (events, mut incoming) = Events::channel(true);
     let mut app = App::new(start.settings, start.log_lines);
     app.packets = packets::load();
-    app.rules = rules::load();
+    app.rules = if start.rules.is_empty() {
+        rules::load()
+    } else {
+        start.rules.iter().map(|text| rules::RuleLine { text: text.clone(), on: true }).collect()
+    };
     let mut session: Option<Session> = None;
     if start.open {
         apply(Effect::Open, &mut app, &mut session, &events);
