@@ -112,6 +112,8 @@ pub struct Log {
     pub hscroll: usize,
     /// Which lines are shown (`f` cycles).
     pub filter: Filter,
+    /// Text view: a message's lines start new rows after each `\n` (`b` toggles).
+    pub breaks: bool,
     /// The first line shown when not following.
     pub top: u64,
     pub paused: bool,
@@ -130,6 +132,7 @@ impl Log {
             wrap: true,
             hscroll: 0,
             filter: Filter::All,
+            breaks: false,
             top: 0,
             paused: false,
             search: None,

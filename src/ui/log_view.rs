@@ -45,7 +45,13 @@ pub fn draw_log(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
     let cut = view == RecvView::Text && !app.log.wrap;
     let mut render = |e: &Entry| -> Vec<Line<'static>> {
         let line = entry_line(e, app.settings.timestamps, view, &mut clock, query.as_deref());
-        let mut out = if cut { vec![line] } else { wrap(line, width) };
+        let lines = if app.log.breaks && view == RecvView::Text && matches!(e.kind, EntryKind::Data { .. }) {
+            at_line_ends(line)
+        } else {
+            vec![line]
+        };
+        let mut out: Vec<Line<'static>> =
+            if cut { lines } else { lines.into_iter().flat_map(|l| wrap(l, width)).collect() };
         if view == RecvView::Dump && matches!(e.kind, EntryKind::Data { .. }) {
             out.extend(dump_rows(&e.bytes, width, app.settings.encoding));
         }
@@ -128,6 +134,41 @@ fn entry_line(
         EntryKind::Error => spans.push(Span::styled(e.text.clone(), body_style.fg(Color::Red))),
     }
     Line::from(spans)
+}
+
+/// The line-break view: the message text (the last span, escaped) starts a new row after
+/// each `\n` it shows; the `\r\n` stays visible. Continuation rows are indented under the
+/// text. An escaped backslash (`\\`) followed by `n` is not a line end.
+pub fn at_line_ends(line: Line<'static>) -> Vec<Line<'static>> {
+    let mut spans = line.spans;
+    let Some(body) = spans.pop() else { return vec![Line::from(spans)] };
+    let indent: usize = spans.iter().map(|s| s.width()).sum();
+    let mut pieces = Vec::new();
+    let mut piece = String::new();
+    let mut chars = body.content.chars().peekable();
+    while let Some(c) = chars.next() {
+        piece.push(c);
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => {
+                    piece.push('n');
+                    if chars.peek().is_some() {
+                        pieces.push(std::mem::take(&mut piece));
+                    }
+                }
+                Some(other) => piece.push(other),
+                None => {}
+            }
+        }
+    }
+    pieces.push(piece);
+    let mut rows = Vec::with_capacity(pieces.len());
+    for (i, p) in pieces.into_iter().enumerate() {
+        let mut row = if i == 0 { spans.clone() } else { vec![Span::raw(" ".repeat(indent))] };
+        row.push(Span::styled(p, body.style));
+        rows.push(Line::from(row));
+    }
+    rows
 }
 
 /// Splits a line into rows of at most `width` columns, never inside a character.
@@ -233,6 +274,14 @@ mod tests {
             assert!(r.width() <= 10);
         }
         assert_eq!(text(&wrap(Line::from(""), 10)), [""]);
+    }
+
+    #[test]
+    fn the_line_break_view_starts_a_row_after_each_line_end() {
+        let line = Line::from(vec![Span::raw("#1 ← 24 "), Span::raw(r"数据1\r\n数据2\r\nC:\\new")]);
+        assert_eq!(text(&at_line_ends(line)), [r"#1 ← 24 数据1\r\n", r"        数据2\r\n", r"        C:\\new"]);
+        let single = Line::from(vec![Span::raw("x "), Span::raw(r"ok\n")]);
+        assert_eq!(text(&at_line_ends(single)), [r"x ok\n"], "a line end at the end adds no empty row");
     }
 
     #[test]

@@ -191,8 +191,8 @@ Settings    Up/Down choose  Left/Right/Space change  Enter type a value
 Clients     Up/Down move  Space select  a all/none  k kick
             what is sent goes to the selected clients, or to all
 Log         arrows PgUp/PgDn Home/End scroll  p pause  / search
-            n next match  h text/hex/dump  w wrap  f filter  c clear
-            r receive to a file (r again stops)
+            n next match  h text/hex/dump  w wrap  b break at \\n  f filter
+            r receive to a file (r again stops)  c clear
 Rules (F3)  a add  Enter edit  Space on/off  d delete  + up
 Mouse       click a panel or a client; the wheel scrolls the log";
 
