@@ -463,9 +463,15 @@ pub fn client_options(args: &ConnectArgs) -> Result<ClientOptions> {
 /// The UI's settings for `listen --ui`.
 pub fn ui_listen(args: &ListenArgs) -> Result<crate::ui::app::Settings> {
     use crate::ui::app::{AutoReply, Role, Settings};
-    if args.tls.tls || args.tls.tls_self_signed {
-        return Err(argument("--ui", "the terminal UI does not speak TLS yet; leave out --tls"));
+    use crate::ui::settings::TlsMode;
+    let t = &args.tls;
+    if t.cert.is_some() || t.key.is_some() || t.client_ca.is_some() || !t.alpn.is_empty() {
+        return Err(argument(
+            "--ui",
+            "the terminal UI serves TLS with a self-signed certificate it makes; --cert, --key, --client-ca and --alpn work without --ui",
+        ));
     }
+    let tls = if t.tls || t.tls_self_signed { TlsMode::On } else { TlsMode::Off };
     let reply = match (&args.reply, &args.reply_hex, args.echo) {
         (Some(t), _, _) => AutoReply::Text(t.clone()),
         (_, Some(h), _) => {
@@ -491,6 +497,7 @@ pub fn ui_listen(args: &ListenArgs) -> Result<crate::ui::app::Settings> {
         checksum: args.messages.checksum,
         verify: args.messages.verify,
         reconnect: false,
+        tls,
     })
 }
 
@@ -519,9 +526,19 @@ fn recv_view(show: crate::sink::human::Show) -> crate::ui::settings::RecvView {
 /// The UI's settings for `connect --ui`.
 pub fn ui_connect(args: &ConnectArgs) -> Result<crate::ui::app::Settings> {
     use crate::ui::app::{AutoReply, Role, Settings};
-    if args.tls.tls {
-        return Err(argument("--ui", "the terminal UI does not speak TLS yet; leave out --tls"));
+    use crate::ui::settings::TlsMode;
+    let t = &args.tls;
+    if t.sni.is_some() || t.ca.is_some() || !t.pin.is_empty() || t.cert.is_some() || !t.alpn.is_empty() {
+        return Err(argument(
+            "--ui",
+            "the terminal UI's TLS checks the server against the system's roots (or not, with --insecure); --sni, --ca, --pin, --cert and --alpn work without --ui",
+        ));
     }
+    let tls = match (t.tls, t.insecure) {
+        (false, _) => TlsMode::Off,
+        (true, false) => TlsMode::On,
+        (true, true) => TlsMode::Insecure,
+    };
     let (host, port) = connect_target(args)?;
     Ok(Settings {
         role: if args.udp.udp { Role::UdpClient } else { Role::TcpClient },
@@ -539,6 +556,7 @@ pub fn ui_connect(args: &ConnectArgs) -> Result<crate::ui::app::Settings> {
         checksum: args.messages.checksum,
         verify: args.messages.verify,
         reconnect: args.reconnect.is_some(),
+        tls,
     })
 }
 

@@ -85,7 +85,7 @@ fn listen_ui_shows_gbk_and_utf8_and_sends_the_typed_answer() {
     c.write_all(&gbk("你好服务端，我是客户端小黑!")).unwrap();
     ui.wait_for("← 27 你好服务端，我是客户端小黑!");
     // Settings (Tab from the send box), down to the encoding, back one: gbk -> utf-8.
-    ui.keys(&["Tab", "Down", "Down", "Down", "Left"]);
+    ui.keys(&["Tab", "Down", "Down", "Down", "Down", "Left"]);
     ui.wait_for("Enc   utf-8");
     c.write_all("héllo 世界".as_bytes()).unwrap();
     ui.wait_for("héllo 世界");
@@ -158,7 +158,7 @@ fn rules_and_the_reply_apply_at_once_without_dropping_a_device() {
     assert_eq!(read_n(&mut c, 6), b"PONG\n\x3e", "PONG\\n and its sum8");
     // Space turns it off, F3 closes the panel; the reply typed in settings answers instead.
     ui.keys(&["Space", "F3", "Tab"]);
-    for _ in 0..6 {
+    for _ in 0..7 {
         ui.keys(&["Down"]);
     }
     ui.keys(&["Enter"]);
@@ -212,4 +212,50 @@ fn rules_given_on_the_command_line_answer_in_the_ui() {
     assert_eq!(read_n(&mut c, 2), b"YO");
     ui.keys(&["F3"]);
     ui.wait_for("[x] prefix:HI => YO");
+}
+
+#[test]
+fn a_tls_server_in_the_ui_with_a_self_signed_certificate() {
+    let Some(ui) = Tmux::start("tls", 110, 30, &["listen", "0", "--ui", "--tls-self-signed"]) else {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    };
+    ui.wait_for("TLS   self-signed");
+    ui.wait_for("SHA-256 fingerprint");
+    let port = port_on(&ui.wait_for("listening on [::]:"));
+    let mut c = Proc::spawn(&[
+        "connect",
+        "127.0.0.1",
+        &port.to_string(),
+        "--tls",
+        "--insecure",
+        "--send",
+        "hello tls",
+        "--json",
+    ]);
+    c.event("connected", Some(1));
+    ui.wait_for("TLS13_AES");
+    ui.wait_for("← 9 hello tls");
+}
+
+#[test]
+fn a_tls_client_in_the_ui_verifies_unless_insecure() {
+    let mut server = Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--tls-self-signed", "--echo", "--json"]);
+    let port = server.port().to_string();
+    // Verified against the system's roots, a self-signed server is refused, and says why.
+    let Some(ui) = Tmux::start("tls-verify", 110, 30, &["connect", "127.0.0.1", &port, "--ui", "--tls"]) else {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    };
+    ui.wait_for("TLS   on (verify)");
+    ui.wait_for("TLS handshake with");
+    drop(ui);
+    let ui =
+        Tmux::start("tls-insecure", 110, 30, &["connect", "127.0.0.1", &port, "--ui", "--tls", "--insecure"]).unwrap();
+    ui.wait_for("TLS   insecure");
+    ui.wait_for("TLS13_AES");
+    ui.type_text("over tls");
+    ui.keys(&["Enter"]);
+    ui.wait_for("← 9 over tls");
+    server.event_where("the echo", |v| v["event"] == "data" && v["dir"] == "out");
 }

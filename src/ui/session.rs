@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::app::{Role, Settings};
+use super::settings::TlsMode;
 use crate::config::{CLIENT_QUEUE, LINGER, UDP_PEERS};
 use crate::event::Events;
 use crate::event::{CloseReason, Command, EventKind};
@@ -126,7 +127,20 @@ async fn serve(
         access,
         relay_to: None,
     };
-    crate::mode::server::run(listener, opts, events, Some(commands), stop).await.map_err(|e| e.to_string())
+    if s.tls == TlsMode::Off {
+        return crate::mode::server::run(listener, opts, events, Some(commands), stop).await.map_err(|e| e.to_string());
+    }
+    // A certificate made now; its fingerprint in the log, for clients to compare.
+    let setup = crate::tls::ServerSetup { self_signed: true, ..Default::default() };
+    let (config, made) = crate::tls::server_config(&setup).map_err(|e| e.to_string())?;
+    crate::cmd::tell_self_signed(&events, made.as_ref()).await;
+    let service = crate::mode::server::Tls {
+        acceptor: tokio_rustls::TlsAcceptor::from(config),
+        inner: crate::mode::server::Answering(opts.conn.clone()),
+    };
+    crate::mode::server::run_service(listener, &opts, Arc::new(service), events, Some(commands), stop)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn client(
@@ -160,13 +174,17 @@ async fn client(
             Err(e) => Err(e.to_string()),
         };
     }
-    let dial = crate::mode::dial::Dial {
-        host,
-        port,
-        timeout: Duration::from_secs(10),
-        sizes: BufferRequest::default(),
-        tls: None,
+    let tls = match s.tls {
+        TlsMode::Off => None,
+        mode => {
+            let setup = crate::tls::ClientSetup { insecure: mode == TlsMode::Insecure, ..Default::default() };
+            let config = crate::tls::client_config(&setup).map_err(|e| e.to_string())?;
+            let name = crate::tls::server_name(&setup, &host).map_err(|e| e.to_string())?;
+            Some((tokio_rustls::TlsConnector::from(config), name))
+        }
     };
+    let dial =
+        crate::mode::dial::Dial { host, port, timeout: Duration::from_secs(10), sizes: BufferRequest::default(), tls };
     let opts = crate::mode::client::ClientOptions {
         conn: ConnOptions { reply: Reply::None, messages: messages(&s, &live), idle_timeout: None, linger: LINGER },
         payloads: Vec::new(),

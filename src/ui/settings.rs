@@ -37,6 +37,16 @@ impl Role {
     }
 }
 
+/// TLS for a TCP session: a client verifies the server (or, `Insecure`, does not); a server
+/// makes a self-signed certificate and shows its fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    Off,
+    On,
+    /// A client that checks nothing of the server's certificate (a warning says so).
+    Insecure,
+}
+
 /// How received messages are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecvView {
@@ -103,6 +113,7 @@ pub struct Settings {
     pub verify: Option<Checksum>,
     /// A TCP client connects again when the connection fails or the server ends it.
     pub reconnect: bool,
+    pub tls: TlsMode,
 }
 
 impl Default for Settings {
@@ -123,6 +134,7 @@ impl Default for Settings {
             checksum: None,
             verify: None,
             reconnect: false,
+            tls: TlsMode::Off,
         }
     }
 }
@@ -133,6 +145,7 @@ pub enum Field {
     Role,
     Address,
     Port,
+    Tls,
     Encoding,
     Receive,
     Timestamps,
@@ -148,10 +161,11 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 15] = [
+    pub const ALL: [Field; 16] = [
         Field::Role,
         Field::Address,
         Field::Port,
+        Field::Tls,
         Field::Encoding,
         Field::Receive,
         Field::Timestamps,
@@ -176,6 +190,7 @@ impl Field {
             Field::Timestamps => "Time",
             Field::Reply => "Reply",
             Field::Retry => "Retry",
+            Field::Tls => "TLS",
             Field::Frame => "Frame",
             Field::Verify => "Check",
             Field::Checksum => "Sum",
@@ -217,6 +232,14 @@ impl Settings {
                 AutoReply::Echo => "echo".into(),
                 AutoReply::Text(t) => t.clone(),
             },
+            Field::Tls if self.role.is_udp() => "-".into(),
+            Field::Tls => match (self.tls, self.role.is_server()) {
+                (TlsMode::Off, _) => "off",
+                (_, true) => "self-signed",
+                (TlsMode::On, false) => "on (verify)",
+                (TlsMode::Insecure, false) => "insecure",
+            }
+            .into(),
             Field::Retry if self.role != Role::TcpClient => "-".into(),
             Field::Retry => if self.reconnect { "on" } else { "off" }.into(),
             Field::Frame => self.frame.to_string(),
@@ -250,6 +273,13 @@ impl Settings {
             Field::Receive => self.recv = self.recv.next(forward),
             Field::Timestamps => self.timestamps = !self.timestamps,
             Field::Retry => self.reconnect = !self.reconnect,
+            Field::Tls => {
+                self.tls = match (self.tls, self.role.is_server()) {
+                    (TlsMode::Off, _) => TlsMode::On,
+                    (TlsMode::On, false) => TlsMode::Insecure,
+                    _ => TlsMode::Off,
+                }
+            }
             Field::SendAs => self.send_as = next_send_as(self.send_as, forward),
             Field::LineEnd => {
                 let all = [Eol::None, Eol::Lf, Eol::Crlf, Eol::Cr];
