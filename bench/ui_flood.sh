@@ -5,6 +5,7 @@
 # capture-pane, which adds a few ms), and the UI's memory.
 #
 #   bench/ui_flood.sh [CLIENTS] [RATE_EACH] [SECONDS]     (default 100 1000 20)
+#   UI_ARGS="--show both" bench/ui_flood.sh               (the hexdump view; wrap is on by default)
 set -euo pipefail
 clients=${1:-100}; rate=${2:-1000}; secs=${3:-20}
 command -v tmux >/dev/null || { apt-get update -qq && apt-get install -y -qq tmux >/dev/null; }
@@ -14,9 +15,10 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 session=netassist-flood-$$
 trap 'tmux kill-session -t $session 2>/dev/null || true; kill $(jobs -p) 2>/dev/null || true' EXIT
 timing=$(mktemp)
-tmux new-session -d -s "$session" -x 120 -y 40 "NETASSIST_UI_TIMING=$timing $na listen $port --bind 127.0.0.1 --ui --log-lines 10000"
+tmux new-session -d -s "$session" -x 120 -y 40 "NETASSIST_UI_TIMING=$timing $na listen $port --bind 127.0.0.1 --ui --log-lines 10000 ${UI_ARGS:-}"
 until tmux capture-pane -p -t "$session" | grep -q "listening on"; do sleep 0.05; done
-ui=$(pgrep -f "listen $port --bind 127.0.0.1 --ui")
+# The netassist process itself, not the shell tmux may start it from.
+ui=$(for p in $(pgrep -f "listen $port --bind 127.0.0.1 --ui"); do [ "$(cat /proc/$p/comm 2>/dev/null)" = netassist ] && echo "$p"; done | head -1)
 rss() { awk '$1=="VmRSS:"{print int($2/1024)}' "/proc/$ui/status"; }
 echo "UI RSS before: $(rss) MiB"
 "$na" bench 127.0.0.1 "$port" --mode sink -c "$clients" -l 32 --rate $((clients * rate)) -d "$secs" --json > /tmp/ui_flood_bench.$$ 2>&1 &
