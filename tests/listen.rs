@@ -81,7 +81,7 @@ fn two_clients_stdin_broadcast_and_at_id() {
     assert_eq!(read_n(&mut a, 8), b"and you\n");
     server.type_line("@7 nobody");
     let err = server.stderr_wait("no client #7");
-    assert!(err.contains("no client #7"), "{err}");
+    assert!(err.contains("error: no client #7; nothing was sent to it"), "{err}");
     server.type_line(":list");
     let list = server.event("clients", None);
     assert_eq!(list["clients"].as_array().unwrap().len(), 2);

@@ -143,7 +143,8 @@ fn client_certificates_when_the_server_requires_them() {
     assert!(err.contains("failed"), "{err}");
     let (code, out, err) = tls_client(&port, &["--ca", &ca, "--cert", &ccert, "--key", &ckey]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.contains("hello"));
+    // The echo, not the client's own outgoing line.
+    assert!(out.contains("\"dir\":\"in\",\"len\":5,\"text\":\"hello\""), "{out}");
     let with_cert =
         server.event_where("the client with a certificate", |v| v["event"] == "connected" && v["tls"].is_object());
     assert_eq!(with_cert["tls"]["peer_subject"], "CN=device-7");
@@ -197,7 +198,10 @@ fn relay_reads_what_an_encrypted_client_says() {
     let port = relay.port().to_string();
     let (code, out, err) = tls_client(&port, &["--ca", &ca]);
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.contains("\"text\":\"hello\""), "the echo came back through both TLS legs: {out}");
+    assert!(
+        out.contains("\"dir\":\"in\",\"len\":5,\"text\":\"hello\""),
+        "the echo came back through both TLS legs: {out}"
+    );
     let leg = relay.event_where("the target leg", |v| v["event"] == "connected" && v["side"] == "initiated");
     assert_eq!(leg["tls"]["peer_subject"], "CN=target");
     let up = relay.event_where("plaintext client->target", |v| v["event"] == "data" && v["dir"] == "c2t");

@@ -115,7 +115,7 @@ fn listen_ui_shows_gbk_and_utf8_and_sends_the_typed_answer() {
 }
 
 #[test]
-fn connect_ui_kicks_and_reopens_with_keys() {
+fn connect_ui_sends_closes_and_reopens_with_keys() {
     let mut server = Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--echo", "--json"]);
     let port = server.port().to_string();
     let Some(ui) = Tmux::start("client", 100, 30, &["connect", "127.0.0.1", &port, "--ui"]) else {
@@ -212,6 +212,12 @@ fn rules_given_on_the_command_line_answer_in_the_ui() {
     assert_eq!(read_n(&mut c, 2), b"YO");
     ui.keys(&["F3"]);
     ui.wait_for("[x] prefix:HI => YO");
+    // F3 closes the panel; Tab twice (settings, clients); k kicks the client under the cursor.
+    ui.keys(&["F3", "Tab", "Tab", "k"]);
+    ui.wait_for("closed: kicked");
+    let mut rest = Vec::new();
+    assert_eq!(c.read_to_end(&mut rest).unwrap(), 0, "the kicked client got FIN");
+    ui.wait_for("no client connected");
 }
 
 #[test]
