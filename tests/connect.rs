@@ -79,16 +79,17 @@ fn sends_go_in_order_every_interval() {
         "--count",
         "3",
         "--wait",
-        "5",
+        "0.3",
         "--json",
     ]);
     let mut s = accept(&l);
-    assert_eq!(read_n(&mut s, 15), b"a\x01\x02\r\na\x01\x02\r\na\x01\x02\r\n");
+    // Three rounds in order, and no fourth: the client closes after its quiet --wait.
+    assert_eq!(read_to_end(&mut s), b"a\x01\x02\r\na\x01\x02\r\na\x01\x02\r\n");
     for _ in 0..9 {
         c.event_where("a send", |v| v["event"] == "data" && v["dir"] == "out");
     }
-    drop(s);
-    c.event("closed", Some(1));
+    let closed = c.event("closed", Some(1));
+    assert_eq!((closed["msgs_out"].as_u64(), closed["bytes_out"].as_u64()), (Some(9), Some(15)), "{closed}");
     assert!(c.wait().success());
 }
 
