@@ -298,7 +298,12 @@ fn a_slow_reader_keeps_memory_bounded_either_way() {
         // And the client does not read what the target sends.
         let sent_back = push_until_blocked(&mut t);
         let grown = rss_kib(r.pid()).saturating_sub(before);
-        assert!(grown < 16 * 1024, "the relay grew by {grown} KiB holding {sent} + {sent_back} bytes nobody read");
+        // Quiet, the bytes wait in the kernel (sockets, splice pipes): what grows is a read
+        // buffer per worker thread and a chunk per direction (measured 0.5-0.7 MiB). Shown,
+        // the output may hold its 4 MiB of data besides, in the allocator's per-thread
+        // arenas (measured 8.6-9.4 MiB).
+        let bound = if shown { 16 * 1024 } else { 2 * 1024 };
+        assert!(grown < bound, "the relay grew by {grown} KiB holding {sent} + {sent_back} bytes nobody read");
     }
 }
 
