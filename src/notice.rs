@@ -37,6 +37,8 @@ pub enum Notice {
     TooBigForDatagram { len: usize, to: SocketAddr, max: usize },
     /// UDP: sendto failed (the OS's words in `why`).
     CannotSend { to: SocketAddr, why: String },
+    /// UDP: a delayed answer (`after MS`) was dropped: `max` bytes of them wait already.
+    TooManyLater { to: SocketAddr, max: usize },
     /// UDP: an answer (`--echo`, `--reply`, a rule) could not be sent.
     CannotAnswer { to: SocketAddr, why: String },
     /// A stdin line that did not convert (bad hex, an unencodable character).

@@ -68,6 +68,11 @@ impl fmt::Display for Notice {
                 write!(f, "{len} bytes do not fit in one UDP datagram to {to} (at most {max})")
             }
             Notice::CannotSend { to, why } => write!(f, "cannot send to {to}: {why}"),
+            Notice::TooManyLater { to, max } => write!(
+                f,
+                "a delayed answer to {to} was dropped: {} of them wait already (sources ask faster than `after` lets answers go)",
+                amount(*max)
+            ),
             Notice::CannotAnswer { to, why } => write!(f, "cannot answer {to}: {why}"),
             Notice::LineNotSent { line, why } => write!(f, "stdin line {line} not sent: {why}"),
             Notice::BadKick { ids } => {

@@ -160,7 +160,7 @@ pub async fn serve(
     let mut gap = pin!(tokio::time::sleep(FAR));
     let mut gap_armed = false;
     // Replies a rule delays (`after MS`).
-    let mut later: Later<Bytes> = Later::default();
+    let mut later: Later<Bytes> = Later::new(conn.queue_limit());
     let mut later_timer = pin!(tokio::time::sleep(FAR));
 
     let shutdown_write = || {
@@ -243,7 +243,7 @@ pub async fn serve(
                     }
                     Ok(Read::Data(mut got)) => {
                         gap_armed = rearm(&inbound, gap.as_mut());
-                        schedule(&mut later, &mut got, later_timer.as_mut());
+                        schedule(&mut later, &mut got, conn, later_timer.as_mut());
                         match got.report(conn, events).await {
                             Ok(rest) => pending = rest,
                             Err(e) => return io_reason(&e),
@@ -254,7 +254,7 @@ pub async fn serve(
             () = &mut gap, if gap_armed && pending.is_none() && read_open && finishing.is_none() => {
                 gap_armed = false;
                 let mut got = after_gap(&mut inbound, Some(stream), want_data, !half_closed);
-                schedule(&mut later, &mut got, later_timer.as_mut());
+                schedule(&mut later, &mut got, conn, later_timer.as_mut());
                 match got.report(conn, events).await {
                     Ok(rest) => pending = rest,
                     Err(e) => return io_reason(&e),
@@ -312,7 +312,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
     let mut eof_armed = false;
     let mut gap = pin!(tokio::time::sleep(FAR));
     let mut gap_armed = false;
-    let mut later: Later<Bytes> = Later::default();
+    let mut later: Later<Bytes> = Later::new(conn.queue_limit());
     let mut later_timer = pin!(tokio::time::sleep(FAR));
 
     loop {
@@ -382,7 +382,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
                     got.message(message, mark, answer, None, want_data)
                 });
                 gap_armed = rearm(&inbound, gap.as_mut());
-                schedule(&mut later, &mut got, later_timer.as_mut());
+                schedule(&mut later, &mut got, conn, later_timer.as_mut());
                 match got.report(conn, events).await {
                     Ok(rest) => pending = rest,
                     Err(e) => return io_reason(&e),
@@ -391,7 +391,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
             () = &mut gap, if gap_armed && pending.is_none() && read_open => {
                 gap_armed = false;
                 let mut got = after_gap(&mut inbound, None, want_data, !half_closed);
-                schedule(&mut later, &mut got, later_timer.as_mut());
+                schedule(&mut later, &mut got, conn, later_timer.as_mut());
                 match got.report(conn, events).await {
                     Ok(rest) => pending = rest,
                     Err(e) => return io_reason(&e),

@@ -234,25 +234,39 @@ pub(super) async fn finished_write(done: Out, conn: &Conn, want_data: bool, even
 }
 
 /// Replies waiting for their time (`after MS`), earliest first, with the one timer that
-/// wakes the connection for the first of them.
+/// wakes the connection for the first of them. Bounded by bytes: a peer that asks faster
+/// than the delay lets answers go cannot grow memory.
 pub(crate) struct Later<T> {
-    queue: VecDeque<(Instant, T)>,
-}
-
-impl<T> Default for Later<T> {
-    fn default() -> Self {
-        Later { queue: VecDeque::new() }
-    }
+    queue: VecDeque<(Instant, usize, T)>,
+    held: usize,
+    max: usize,
 }
 
 impl<T> Later<T> {
-    /// Schedules `item` for `after` from now, and sets the timer for the earliest.
-    pub(crate) fn add(&mut self, after: Duration, item: T, timer: Pin<&mut Sleep>) {
+    /// At most `max` bytes of replies wait at once.
+    pub(crate) fn new(max: usize) -> Later<T> {
+        Later { queue: VecDeque::new(), held: 0, max }
+    }
+
+    /// Schedules `item` (`len` bytes) for `after` from now, and sets the timer for the
+    /// earliest; `false` when that would hold more than the bound (nothing is kept).
+    pub(crate) fn add(&mut self, after: Duration, len: usize, item: T, timer: Pin<&mut Sleep>) -> bool {
+        if self.held + len > self.max {
+            return false;
+        }
         let at = Instant::now() + after;
         // Usually last (one delay for all): look from the back.
-        let i = self.queue.iter().rposition(|(t, _)| *t <= at).map_or(0, |i| i + 1);
-        self.queue.insert(i, (at, item));
+        let i = self.queue.iter().rposition(|(t, _, _)| *t <= at).map_or(0, |i| i + 1);
+        self.queue.insert(i, (at, len, item));
+        self.held += len;
         self.arm(timer);
+        true
+    }
+
+    /// Bytes of replies waiting.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.held
     }
 
     /// Whether something waits (the timer is set for it).
@@ -262,22 +276,28 @@ impl<T> Later<T> {
 
     /// The timer fired: the item now due, and the timer set for the next.
     pub(crate) fn due(&mut self, timer: Pin<&mut Sleep>) -> Option<T> {
-        let item = self.queue.pop_front().map(|(_, item)| item);
+        let (_, len, item) = self.queue.pop_front()?;
+        self.held -= len;
         self.arm(timer);
-        item
+        Some(item)
     }
 
     fn arm(&self, timer: Pin<&mut Sleep>) {
-        if let Some((at, _)) = self.queue.front() {
+        if let Some((at, _, _)) = self.queue.front() {
             timer.reset(*at);
         }
     }
 }
 
 /// Hands a connection's delayed replies to its queue, in order with what others queue for it.
-pub(super) fn schedule(later: &mut Later<Bytes>, got: &mut Got, mut timer: Pin<&mut Sleep>) {
+/// More than the connection's queue limit waiting is a peer that asks faster than it is
+/// answered: it is dropped, as one whose queue is full.
+pub(super) fn schedule(later: &mut Later<Bytes>, got: &mut Got, conn: &Conn, mut timer: Pin<&mut Sleep>) {
     for (after, bytes) in got.later.drain(..) {
-        later.add(after, bytes, timer.as_mut());
+        if !later.add(after, bytes.len(), bytes, timer.as_mut()) {
+            conn.close(CloseRequest::Now(CloseReason::QueueFull(conn.queue_limit())));
+            return;
+        }
     }
 }
 
@@ -286,5 +306,26 @@ pub(super) fn schedule(later: &mut Later<Bytes>, got: &mut Got, mut timer: Pin<&
 pub(super) fn send_later(conn: &Conn, bytes: Bytes) {
     if conn.push(bytes) == super::conn::Push::Full {
         conn.close(CloseRequest::Now(CloseReason::QueueFull(conn.queue_limit())));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn delayed_replies_are_bounded_by_bytes_and_leave_in_time_order() {
+        let mut timer = std::pin::pin!(tokio::time::sleep(Duration::from_secs(3600)));
+        let mut later = Later::new(10);
+        assert!(later.add(Duration::from_millis(300), 4, "late", timer.as_mut()));
+        assert!(later.add(Duration::from_millis(100), 4, "soon", timer.as_mut()));
+        assert!(!later.add(Duration::from_millis(100), 4, "over", timer.as_mut()), "12 bytes would pass 10");
+        assert_eq!(later.held(), 8, "what is refused is not kept");
+        timer.as_mut().await;
+        assert_eq!(later.due(timer.as_mut()), Some("soon"));
+        assert_eq!(later.held(), 4);
+        timer.as_mut().await;
+        assert_eq!(later.due(timer.as_mut()), Some("late"));
+        assert_eq!((later.held(), later.waiting()), (0, false));
     }
 }

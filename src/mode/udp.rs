@@ -29,6 +29,8 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Room for the largest datagram there is (65535 bytes of IPv6 payload).
 pub(super) const DATAGRAM: usize = 65_536;
+/// Bytes of delayed answers (`after MS`) that may wait at once, for all sources together.
+const LATER_BYTES: usize = 4 << 20;
 /// Datagrams taken per wake-up before the other work (stdin, timers, stop) gets a turn.
 const BATCH: usize = 64;
 
@@ -194,7 +196,7 @@ pub async fn run_server(
     let sweep_every = opts.idle_timeout.map_or(Duration::from_secs(3600), |d| (d / 4).max(Duration::from_millis(20)));
     let mut sweep = tokio::time::interval(sweep_every);
     // Answers a rule delays (`after MS`): to whom, and what.
-    let mut later: Later<(ConnId, SocketAddr, SocketAddr, Bytes)> = Later::default();
+    let mut later: Later<(ConnId, SocketAddr, SocketAddr, Bytes)> = Later::new(LATER_BYTES);
     let mut later_timer = std::pin::pin!(tokio::time::sleep(super::connection::FAR));
 
     loop {
@@ -260,7 +262,10 @@ pub async fn run_server(
                     let answered = responder.answer(&buf[..n]);
                     if let super::inbound::Answer::Later(after, bytes) = &answered {
                         let bytes = Bytes::from(opts.messages.outgoing(bytes).into_owned());
-                        later.add(*after, (noted.id, from, shown, bytes), later_timer.as_mut());
+                        if !later.add(*after, bytes.len(), (noted.id, from, shown, bytes), later_timer.as_mut()) {
+                            let notice = Notice::TooManyLater { to: shown, max: LATER_BYTES };
+                            events.send(EventKind::Error { id: Some(noted.id), notice }).await;
+                        }
                     }
                     let answer = answered.bytes().map(|a| opts.messages.outgoing(a));
                     if let Some(answer) = answer.as_deref() {
