@@ -153,9 +153,7 @@ fn changed(app: &mut App) {
 }
 
 pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
-    let width = area.width.min(76);
-    let height = (app.rules.len() as u16 + 4).clamp(6, area.height.min(18));
-    let rect = Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
+    let rect = super::view::centered(area, 76, (app.rules.len() as u16 + 4).clamp(6, 18));
     let cursor = app.rules_open.unwrap_or(0);
     let mut lines: Vec<Line> = app
         .rules

@@ -60,10 +60,10 @@ fn messages(settings: &Settings, live: &Arc<RuleSet>) -> Messages {
     Messages {
         // A datagram is a message already.
         frame: if settings.role.is_udp() { FrameSpec::Raw } else { settings.frame.clone() },
-        max_frame: 1 << 20,
         verify: settings.verify,
         append: settings.checksum,
         rules: Some(live.clone()),
+        ..Messages::default()
     }
 }
 
