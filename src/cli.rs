@@ -27,6 +27,9 @@ use crate::sink::human::Show;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Language of the interface: zh or en (default: NETASSIST_LANG, LC_ALL, LC_MESSAGES, LANG)
+    #[arg(long, global = true, value_enum, value_name = "LANG")]
+    pub lang: Option<crate::lang::Lang>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -839,8 +842,18 @@ pub struct ConnectArgs {
 
 impl Cli {
     /// Parses the command line (exiting with clap's message on a usage error).
+    /// Parses the command line (exiting with clap's message on a usage error), after setting
+    /// the interface language from `--lang` or the environment, so `--help` is in it too.
     pub fn parse_args() -> Cli {
-        let matches = Cli::command().get_matches();
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let lang = crate::lang::Lang::from_args(&args)
+            .unwrap_or_else(|| crate::lang::Lang::from_env(|name| std::env::var(name).ok()));
+        crate::lang::set(lang);
+        let command = match lang {
+            crate::lang::Lang::Zh => crate::help_zh::localize(Cli::command()),
+            crate::lang::Lang::En => Cli::command(),
+        };
+        let matches = command.get_matches_from(args);
         Cli::from_matches(&matches).unwrap_or_else(|e| e.exit())
     }
 

@@ -16,17 +16,20 @@ use crate::render::escape::text_to_bytes;
 use crate::render::hex::parse_hex;
 
 /// What ends each line sent from stdin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Eol {
-    /// "\n"
     Lf,
-    /// "\r\n", as many devices and Windows programs expect
     Crlf,
-    /// "\r" alone, as AT modems take a command
     Cr,
-    /// nothing
     None,
 }
+
+crate::lang::value_enum!(Eol {
+    Lf => "lf", t!("value.eol.lf"),
+    Crlf => "crlf", t!("value.eol.crlf"),
+    Cr => "cr", t!("value.eol.cr"),
+    None => "none", t!("value.eol.none"),
+});
 
 impl Eol {
     pub fn bytes(self) -> &'static [u8] {
@@ -40,15 +43,21 @@ impl Eol {
 }
 
 /// How a line typed on stdin becomes bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StdinFormat {
-    /// The line as typed, in --encoding, then the --eol ending
+    /// The line as typed, in --encoding, then the --eol ending.
     Text,
-    /// The line with escapes (\r \n \t \\ \xHH) turned into bytes, then the --eol ending
+    /// The line with escapes (`\r \n \t \\ \xHH`) turned into bytes, then the --eol ending.
     Escapes,
-    /// The line is hex (01 02 ff); exactly those bytes, no line ending
+    /// The line is hex (01 02 ff); exactly those bytes, no line ending.
     Hex,
 }
+
+crate::lang::value_enum!(StdinFormat {
+    Text => "text", t!("value.stdin_format.text"),
+    Escapes => "escapes", t!("value.stdin_format.escapes"),
+    Hex => "hex", t!("value.stdin_format.hex"),
+});
 
 #[derive(Debug, Clone, Copy)]
 pub struct LineFormat {

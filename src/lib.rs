@@ -54,7 +54,9 @@ pub mod cmd;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod help_zh;
 pub mod input;
+pub mod lang;
 pub mod mode;
 pub mod net;
 pub mod netinfo;
@@ -66,6 +68,8 @@ pub mod tls;
 pub mod tools;
 pub mod ui;
 pub mod words;
+
+rust_i18n::i18n!("locales", fallback = "en");
 
 use std::process::ExitCode;
 

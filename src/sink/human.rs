@@ -16,9 +16,9 @@ use crate::render::time::LocalClock;
 use crate::render::{Piece, StreamDecoder, TextEncoding};
 
 /// How received (and sent) bytes are shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Show {
-    /// Only the length (a line per message, no content)
+    /// Only the length (a line per message, no content).
     Len,
     /// Decoded text, control characters escaped.
     Text,
@@ -27,6 +27,13 @@ pub enum Show {
     /// The text line, then the dump.
     Both,
 }
+
+crate::lang::value_enum!(Show {
+    Len => "len", t!("value.show.len"),
+    Text => "text", t!("value.show.text"),
+    Hex => "hex", t!("value.show.hex"),
+    Both => "both", t!("value.show.both"),
+});
 
 /// What every view needs to know to render bytes.
 #[derive(Debug, Clone, Copy)]

@@ -27,17 +27,24 @@ use tokio_util::sync::CancellationToken;
 use crate::notice::Failure;
 
 /// What each connection does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BenchMode {
-    /// Send a message, wait for it (or --expect) to come back, again: round trips
+    /// Send a message, wait for it (or --expect) to come back, again: round trips.
     Pingpong,
-    /// Keep --window bytes in flight and check the echoed stream
+    /// Keep --window bytes in flight and check the echoed stream.
     Stream,
-    /// Connect, exchange one message, close; again: the accept rate
+    /// Connect, exchange one message, close; again: the accept rate.
     Churn,
-    /// Send only (what comes back is read and dropped)
+    /// Send only (what comes back is read and dropped).
     Sink,
 }
+
+crate::lang::value_enum!(BenchMode {
+    Pingpong => "pingpong", t!("value.bench_mode.pingpong"),
+    Stream => "stream", t!("value.bench_mode.stream"),
+    Churn => "churn", t!("value.bench_mode.churn"),
+    Sink => "sink", t!("value.bench_mode.sink"),
+});
 
 impl BenchMode {
     pub fn as_str(self) -> &'static str {
