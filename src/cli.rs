@@ -854,7 +854,28 @@ impl Cli {
             crate::lang::Lang::En => Cli::command(),
         };
         let matches = command.get_matches_from(args);
-        Cli::from_matches(&matches).unwrap_or_else(|e| e.exit())
+        let cli = Cli::from_matches(&matches).unwrap_or_else(|e| e.exit());
+        // JSON is the same in every language: its messages too.
+        if cli.json() {
+            crate::lang::set(crate::lang::Lang::En);
+        }
+        cli
+    }
+
+    /// Whether the output is JSON lines.
+    pub fn json(&self) -> bool {
+        match &self.command {
+            Command::Listen(a) => a.view.json,
+            Command::Connect(a) => a.view.json,
+            Command::Ip(a) => a.json,
+            Command::Ping(a) => a.json,
+            Command::Port(a) => a.json,
+            Command::Buffers(a) => a.json,
+            Command::Relay(a) => a.json,
+            Command::Bench(a) => a.json,
+            Command::Checksum(a) => a.json,
+            Command::Ui(_) => false,
+        }
     }
 
     pub fn from_matches(matches: &ArgMatches) -> Result<Cli, clap::Error> {

@@ -101,6 +101,11 @@ pub fn current() -> Lang {
     if &*rust_i18n::locale() == "zh-CN" { Lang::Zh } else { Lang::En }
 }
 
+/// "error" as the first word of an error line.
+pub fn error_label() -> String {
+    rust_i18n::t!("human.error").into_owned()
+}
+
 /// A message in the Chinese of `--help`, if there is one (`help.*` keys).
 pub fn zh_help(key: &str) -> Option<String> {
     crate::_rust_i18n_try_translate("zh-CN", key).map(|s| s.into_owned())

@@ -13,8 +13,9 @@ fn main() -> ExitCode {
             let text = e.to_string();
             let _ = writeln!(
                 err,
-                "{}error:{} {}",
+                "{}{}:{} {}",
                 anstyle::AnsiColor::Red.on_default().bold().render(),
+                netassist::lang::error_label(),
                 anstyle::Reset.render(),
                 netassist::render::escape::shown_name(&text)
             );

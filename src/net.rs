@@ -243,6 +243,9 @@ pub async fn connect_tcp(host: &str, port: u16, timeout: Duration, sizes: Buffer
                     range: crate::netinfo::ports::ephemeral_range(),
                 });
                 let buffers = granted(&SockRef::from(&stream), sizes);
+                if sizes.send.is_none() {
+                    steps.push(Step::SendBufferGrown { got: buffers.send });
+                }
                 return Ok(Connected { stream, buffers, steps });
             }
             Ok(Err(e)) => {

@@ -137,6 +137,8 @@ pub enum Step {
     UdpConnect { addr: SocketAddr },
     /// The OS chose this local port for a UDP client.
     LocalPort(u16),
+    /// A connected TCP socket's SO_SNDBUF, sized by the kernel at the handshake.
+    SendBufferGrown { got: usize },
 }
 
 /// What a benchmark counts as an error, by kind. The JSON key is [`Failure::code`], which

@@ -140,6 +140,7 @@ impl fmt::Display for Step {
             Step::Joined { group } => t!("step.joined", call = "IPV6_JOIN_GROUP", group = group),
             Step::UdpConnect { addr } => t!("step.udp_connect", addr = show_addr(addr)),
             Step::LocalPort(port) => t!("step.local_port", port = port),
+            Step::SendBufferGrown { got } => t!("human.explain_sndbuf", got = got),
         };
         f.write_str(&text)
     }

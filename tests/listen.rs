@@ -23,7 +23,7 @@ fn lesson_scenario_in_gbk_human_lines() {
     let got = server.line_where("the received line", |l| l.starts_with("#1 recv"));
     assert_eq!(got, format!("#1 recv 27 bytes: {GREETING}"));
     let replied = server.line_where("the reply line", |l| l.starts_with("#1 sent"));
-    assert_eq!(replied, format!("#1 sent 21 bytes: {LESSON_REPLY}"));
+    assert_eq!(replied, format!("#1 sent 21 bytes (GBK): {LESSON_REPLY}"));
     drop(c);
     let closed = server.line_where("the offline line", |l| l.starts_with("#1 closed"));
     assert!(closed.contains("peer closed the connection (recv returned 0 bytes)"), "{closed}");

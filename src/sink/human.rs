@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Style};
+use rust_i18n::t;
 
 use super::{Sink, write_line};
 use crate::event::{ClientInfo, CloseReason, ConnId, Counters, Dir, Event, EventKind, Mark, Proto, Side, seconds};
@@ -126,7 +127,7 @@ impl Human {
 
     /// A line of `--explain` narration.
     fn explain(&mut self, event: &Event, text: &str) -> io::Result<()> {
-        let label = self.paint(DIM, "explain:");
+        let label = self.paint(DIM, &t!("human.explain"));
         self.line(event, &format!("{label} {text}"))
     }
 
@@ -148,26 +149,33 @@ impl Human {
 
     fn data(&mut self, event: &Event, id: ConnId, dir: Dir, bytes: &[u8], mark: &Mark) -> io::Result<()> {
         let (verb, style) = match dir {
-            Dir::In => ("recv", RECV),
-            Dir::Out => ("sent", SENT),
-            Dir::C2T => ("c->t", RECV),
-            Dir::T2C => ("t->c", SENT),
+            Dir::In => (t!("human.recv"), RECV),
+            Dir::Out => (t!("human.sent"), SENT),
+            Dir::C2T => ("c->t".into(), RECV),
+            Dir::T2C => ("t->c".into(), SENT),
         };
-        let unit = if bytes.len() == 1 { "byte" } else { "bytes" };
-        let marked = match mark {
+        let count = byte_count(bytes.len() as u64);
+        let mut marked = match mark {
             Mark::None => String::new(),
-            Mark::Incomplete => " (incomplete: the stream ended inside this message)".into(),
-            Mark::TooLong(limit) => format!(" (no message end within --max-frame {limit} bytes: shown raw)"),
+            Mark::Incomplete => t!("human.incomplete").into_owned(),
+            Mark::TooLong(limit) => t!("human.too_long", limit = limit).into_owned(),
             Mark::CheckOk(name) => format!(" ({name} {})", self.paint(GOOD, "ok")),
-            Mark::CheckShort(name) => format!(" ({name} {}: shorter than the checksum)", self.paint(WARN, "BAD")),
-            Mark::CheckBad { name, expected, got } => format!(
-                " ({name} {}: expected {}, got {})",
-                self.paint(WARN, "BAD"),
-                crate::render::hex::spaced(expected),
-                crate::render::hex::spaced(got)
-            ),
+            Mark::CheckShort(name) => t!("human.check_short", name = name, bad = self.paint(WARN, "BAD")).into_owned(),
+            Mark::CheckBad { name, expected, got } => t!(
+                "human.check_bad",
+                name = name,
+                bad = self.paint(WARN, "BAD"),
+                expected = crate::render::hex::spaced(expected),
+                got = crate::render::hex::spaced(got)
+            )
+            .into_owned(),
         };
-        let head = format!("#{id} {} {} {unit}{marked}:", self.paint(style, verb), bytes.len());
+        // "sent 40 bytes" for 14 Chinese characters: say the encoding that made them so many.
+        let encoding = self.opts.encoding;
+        if dir == Dir::Out && self.opts.show != Show::Hex && (!bytes.is_ascii() || encoding.name() != "utf-8") {
+            marked.push_str(&format!(" ({})", encoding.name().to_ascii_uppercase()));
+        }
+        let head = format!("#{id} {} {count}{marked}:", self.paint(style, &verb));
         match self.opts.show {
             Show::Len => self.line(event, head.trim_end_matches(':')),
             Show::Text => {
@@ -195,7 +203,7 @@ impl Human {
             if self.decoders.contains_key(&(id, dir)) {
                 let tail = self.text_of(id, dir, &[], true);
                 if !tail.is_empty() {
-                    let _ = write!(rest, "; {} ended inside a character: {tail}", dir.as_str());
+                    let _ = write!(rest, "{}", t!("human.cut_character", dir = dir.as_str(), tail = tail));
                 }
                 self.decoders.remove(&(id, dir));
             }
@@ -207,48 +215,63 @@ impl Human {
         // Keep the order the person sees: what was printed before the error comes first.
         self.out.flush()?;
         let who = id.map(|id| format!("#{id} ")).unwrap_or_default();
-        let label = if self.color_err { format!("{BAD}error{BAD:#}") } else { "error".to_string() };
+        let word = t!("human.error");
+        let label = if self.color_err { format!("{BAD}{word}{BAD:#}") } else { word.into_owned() };
         let _ = writeln!(self.err, "{label}: {who}{}", shown_name(message));
         Ok(())
     }
 }
 
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+/// "1 byte", "27 bytes"; "27 字节".
+fn byte_count(n: u64) -> String {
+    if n == 1 { t!("words.one_byte").into_owned() } else { t!("words.bytes", n = n).into_owned() }
+}
+
+fn msg_count(n: u64) -> String {
+    if n == 1 { t!("human.one_msg").into_owned() } else { t!("human.msgs", n = n).into_owned() }
+}
+
+fn chunk_count(n: u64) -> String {
+    if n == 1 { t!("human.one_chunk").into_owned() } else { t!("human.chunks", n = n).into_owned() }
 }
 
 fn totals(c: &Counters) -> String {
-    format!(
-        "{} in ({}), {} out ({})",
-        plural(c.bytes_in, "byte", "bytes"),
-        plural(c.msgs_in, "msg", "msgs"),
-        plural(c.bytes_out, "byte", "bytes"),
-        plural(c.msgs_out, "msg", "msgs")
+    t!(
+        "human.totals",
+        bytes_in = byte_count(c.bytes_in),
+        msgs_in = msg_count(c.msgs_in),
+        bytes_out = byte_count(c.bytes_out),
+        msgs_out = msg_count(c.msgs_out)
     )
+    .into_owned()
 }
 
 fn relay_totals(c: &Counters) -> String {
-    format!(
-        "{} client->target ({}), {} target->client ({})",
-        plural(c.bytes_in, "byte", "bytes"),
-        plural(c.msgs_in, "chunk", "chunks"),
-        plural(c.bytes_out, "byte", "bytes"),
-        plural(c.msgs_out, "chunk", "chunks")
+    t!(
+        "human.relay_totals",
+        c2t = byte_count(c.bytes_in),
+        chunks_c2t = chunk_count(c.msgs_in),
+        t2c = byte_count(c.bytes_out),
+        chunks_t2c = chunk_count(c.msgs_out)
     )
+    .into_owned()
 }
 
 fn client_line(c: &ClientInfo, clock: &mut LocalClock) -> String {
     let since = clock.format(c.since);
     let k = &c.counters;
     format!(
-        "  #{:<4} {:<24} since {}  in {} B/{}  out {} B/{}",
+        "  #{:<4} {:<24} {}",
         c.id,
         c.peer.ip().map_or_else(|| c.peer.to_string(), |a| crate::net::show_addr(&a)),
-        &since[..8],
-        k.bytes_in,
-        plural(k.msgs_in, "msg", "msgs"),
-        k.bytes_out,
-        plural(k.msgs_out, "msg", "msgs")
+        t!(
+            "human.client_line",
+            since = &since[..8],
+            bytes_in = k.bytes_in,
+            msgs_in = msg_count(k.msgs_in),
+            bytes_out = k.bytes_out,
+            msgs_out = msg_count(k.msgs_out)
+        )
     )
 }
 
@@ -257,28 +280,28 @@ impl Sink for Human {
         match &event.kind {
             EventKind::Listening { proto, addr, dual_stack, backlog, reachable, relay_to } => {
                 let family = if *dual_stack {
-                    "IPv4 and IPv6"
+                    t!("human.dual_stack")
                 } else if addr.is_ipv6() {
-                    "IPv6"
+                    "IPv6".into()
                 } else {
-                    "IPv4"
+                    "IPv4".into()
                 };
-                let backlog = backlog.map(|b| format!(", backlog {b}")).unwrap_or_default();
-                let what = self.paint(GOOD, "listening");
-                let relaying = relay_to.as_ref().map(|t| format!("; relaying to {t}")).unwrap_or_default();
-                self.line(event, &format!("{what} on {addr} ({}, {family}{backlog}){relaying}", proto.as_str()))?;
+                let backlog = backlog.map(|b| t!("human.backlog", n = b)).unwrap_or_default();
+                let what = self.paint(GOOD, &t!("human.listening"));
+                let relaying = relay_to.as_ref().map(|to| t!("human.relaying_to", to = to)).unwrap_or_default();
+                let proto = proto.as_str();
+                self.line(event, &t!("human.listening_on", what = what, addr = addr, proto = proto, family = family, backlog = backlog, relaying = relaying))?;
+                if self.opts.explain && *dual_stack {
+                    self.explain(event, &t!("human.explain_dual_stack", port = addr.port()))?;
+                }
                 if !reachable.is_empty() {
-                    self.line(event, "a peer can reach it at:")?;
+                    self.line(event, &t!("human.reachable_at"))?;
                 }
                 for r in reachable {
-                    let note = if r.loopback {
-                        if r.addr.is_ipv4() {
-                            " (this machine only; its name is localhost)"
-                        } else {
-                            " (this machine only)"
-                        }
-                    } else {
-                        ""
+                    let note = match (r.loopback, r.addr.is_ipv4()) {
+                        (true, true) => t!("human.loopback_v4"),
+                        (true, false) => t!("human.loopback"),
+                        (false, _) => "".into(),
                     };
                     let body = format!("  {:<40} {}{note}", crate::net::show_addr(&r.addr), shown_name(&r.interface));
                     self.line(event, &body)?;
@@ -289,23 +312,24 @@ impl Sink for Human {
                 if *proto == Proto::Udp {
                     self.datagrams.insert(*id);
                 }
+                let port = local.port();
                 let body = match (side, proto) {
                     (Side::Accepted, Proto::Tcp) => {
-                        format!("#{id} {} from {peer} (to {local})", self.paint(GOOD, "connected"))
+                        let what = self.paint(GOOD, &t!("human.connected"));
+                        t!("human.connected_from", id = id, what = what, peer = peer, local = local)
                     }
                     (Side::Accepted, Proto::Udp) => {
-                        format!("#{id} {} {peer}: its first datagram", self.paint(GOOD, "new source"))
+                        let what = self.paint(GOOD, &t!("human.new_source"));
+                        t!("human.first_datagram", id = id, what = what, peer = peer)
                     }
-                    (Side::Initiated, Proto::Tcp) => format!(
-                        "#{id} {} to {peer} from {local} (local port {} chosen by the OS)",
-                        self.paint(GOOD, "connected"),
-                        local.port()
-                    ),
-                    (Side::Initiated, Proto::Udp) => format!(
-                        "#{id} {} to {peer} from {local} (local port {} chosen by the OS)",
-                        self.paint(GOOD, "sending datagrams"),
-                        local.port()
-                    ),
+                    (Side::Initiated, Proto::Tcp) => {
+                        let what = self.paint(GOOD, &t!("human.connected"));
+                        t!("human.connected_to", id = id, what = what, peer = peer, local = local, port = port)
+                    }
+                    (Side::Initiated, Proto::Udp) => {
+                        let what = self.paint(GOOD, &t!("human.sending_datagrams"));
+                        t!("human.connected_to", id = id, what = what, peer = peer, local = local, port = port)
+                    }
                 };
                 self.line(event, &body)?;
                 if let Some(t) = tls {
@@ -315,25 +339,22 @@ impl Sink for Human {
                             let until = t
                                 .peer_not_after
                                 .as_ref()
-                                .map(|d| format!(", valid until {}", shown_name(d)))
+                                .map(|d| t!("human.valid_until", date = shown_name(d)))
                                 .unwrap_or_default();
-                            format!("; peer certificate {} (SHA-256 {f}{until})", shown_name(s))
+                            t!("human.peer_certificate", subject = shown_name(s), sha256 = f, until = until)
                         }
-                        _ => "; no peer certificate".to_string(),
+                        _ => t!("human.no_peer_certificate"),
                     };
                     let what = self.paint(GOOD, "TLS");
                     self.line(event, &format!("#{id} {what}: {}, {}{alpn}{peer}", t.version, t.cipher))?;
                 }
                 if self.opts.explain && *side == Side::Accepted && *proto == Proto::Tcp {
-                    let text = format!(
-                        "#{id} accept() returned a new socket for this client; the listening socket goes on accepting"
-                    );
-                    self.explain(event, &text)?;
+                    self.explain(event, &t!("human.explain_accept", id = id, peer = peer))?;
                 }
                 Ok(())
             }
             EventKind::Rejected { peer, reason, turned } => {
-                let what = self.paint(WARN, "rejected");
+                let what = self.paint(WARN, &t!("human.rejected"));
                 self.line(event, &format!("{what} {peer}: {}", shown_name(&format!("{reason}; {turned}"))))
             }
             EventKind::Data { id, dir, bytes, mark, .. } => {
@@ -341,18 +362,10 @@ impl Sink for Human {
                 if self.opts.explain {
                     let n = bytes.len();
                     let text = match dir {
-                        Dir::In => format!(
-                            "#{id} recv() took {n} bytes from the socket's receive buffer, where the OS had put them"
-                        ),
-                        Dir::Out => format!(
-                            "#{id} send() handed {n} bytes to the socket's send buffer; the OS sends them from there"
-                        ),
-                        Dir::C2T => {
-                            format!("#{id} recv() took {n} bytes from the client, send() handed them to the target")
-                        }
-                        Dir::T2C => {
-                            format!("#{id} recv() took {n} bytes from the target, send() handed them to the client")
-                        }
+                        Dir::In => t!("human.explain_recv", id = id, n = n),
+                        Dir::Out => t!("human.explain_send", id = id, n = n),
+                        Dir::C2T => t!("human.explain_c2t", id = id, n = n),
+                        Dir::T2C => t!("human.explain_t2c", id = id, n = n),
                     };
                     self.explain(event, &text)?;
                 }
@@ -361,25 +374,26 @@ impl Sink for Human {
             EventKind::Closed { id, reason, counters, duration, .. } => {
                 let rest = self.leftovers(*id);
                 self.datagrams.remove(id);
-                let what = self.paint(WARN, "closed");
+                let what = self.paint(WARN, &t!("human.closed"));
                 let counted = if self.opts.relay { relay_totals(counters) } else { totals(counters) };
                 let said = reason.to_string();
-                let body = format!("#{id} {what}: {}; {counted} after {}{rest}", shown_name(&said), seconds(*duration));
+                let time = seconds(*duration);
+                let body = t!("human.closed_line", id = id, what = what, reason = shown_name(&said), counted = counted, time = time, rest = rest);
                 self.line(event, &body)?;
                 if self.opts.explain {
                     if *reason == CloseReason::PeerClosed {
-                        self.explain(event, &format!("#{id} recv() returned 0 bytes: the peer closed its side"))?;
+                        self.explain(event, &t!("human.explain_recv_zero", id = id))?;
                     }
-                    self.explain(event, &format!("#{id} close(): the socket is closed"))?;
+                    self.explain(event, &t!("human.explain_close", id = id))?;
                 }
                 Ok(())
             }
             EventKind::Clients(list) => {
                 let n = list.len();
                 let head = match n {
-                    0 => "no client is connected".to_string(),
-                    1 => "1 client connected:".to_string(),
-                    n => format!("{n} clients connected:"),
+                    0 => t!("human.no_clients"),
+                    1 => t!("human.one_client"),
+                    n => t!("human.clients", n = n),
                 };
                 self.line(event, &head)?;
                 for c in list {
@@ -398,39 +412,35 @@ impl Sink for Human {
             EventKind::Explain(step) => self.explain(event, &step.to_string()),
             EventKind::Buffers(b) => {
                 let show = |kind: &str, got: usize, asked: Option<usize>| match asked {
-                    Some(n) if got == 2 * n => format!(
-                        "{kind} {got} bytes (asked {n}: Linux doubles it, the extra half for its own bookkeeping)"
-                    ),
-                    Some(n) => format!("{kind} {got} bytes (asked {n})"),
-                    None => format!("{kind} {got} bytes"),
+                    Some(n) if got == 2 * n => t!("human.buffer_doubled", kind = kind, got = got, n = n),
+                    Some(n) => t!("human.buffer_asked", kind = kind, got = got, n = n),
+                    None => t!("human.buffer", kind = kind, got = got),
                 };
-                let body = format!(
-                    "buffers: {}, {}",
-                    show("SO_SNDBUF", b.send, b.asked.send),
-                    show("SO_RCVBUF", b.recv, b.asked.recv)
+                let body = t!(
+                    "human.buffers",
+                    send = show("SO_SNDBUF", b.send, b.asked.send),
+                    recv = show("SO_RCVBUF", b.recv, b.asked.recv)
                 );
                 self.line(event, &body)
             }
             EventKind::HalfClosed { id, dir } => {
                 let what = self.paint(WARN, "FIN");
                 let body = match dir {
-                    Dir::C2T => {
-                        format!("#{id} {what} from the client, passed on to the target: no more bytes client->target")
-                    }
-                    Dir::T2C => {
-                        format!("#{id} {what} from the target, passed on to the client: no more bytes target->client")
-                    }
-                    _ => {
-                        format!("#{id} {what} sent (shutdown of the write side): nothing more to send, still receiving")
-                    }
+                    Dir::C2T => t!("human.fin_c2t", id = id, what = what),
+                    Dir::T2C => t!("human.fin_t2c", id = id, what = what),
+                    _ => t!("human.fin_sent", id = id, what = what),
                 };
                 self.line(event, &body)
             }
             EventKind::Stopped { clients, counters, duration } => {
-                let what = self.paint(GOOD, "stopped");
-                let plural = if *clients == 1 { "" } else { "s" };
+                let what = self.paint(GOOD, &t!("human.stopped"));
                 let counted = if self.opts.relay { relay_totals(counters) } else { totals(counters) };
-                let body = format!("{what} after {}: {clients} client{plural}, {counted}", seconds(*duration));
+                let time = seconds(*duration);
+                let body = if *clients == 1 {
+                    t!("human.stopped_one", what = what, time = time, counted = counted)
+                } else {
+                    t!("human.stopped_many", what = what, time = time, clients = clients, counted = counted)
+                };
                 self.line(event, &body)
             }
         }
