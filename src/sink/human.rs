@@ -58,6 +58,8 @@ pub struct Human {
     /// UDP ids: each datagram is decoded on its own, never joined to the next.
     datagrams: std::collections::HashSet<ConnId>,
     clock: LocalClock,
+    /// A TCP server (not a relay) said it listens: its listening socket closes at the stop.
+    tcp_listener: bool,
 }
 
 const DIM: Style = Style::new().dimmed();
@@ -104,6 +106,7 @@ impl Human {
             decoders: HashMap::new(),
             datagrams: Default::default(),
             clock: LocalClock::default(),
+            tcp_listener: false,
         }
     }
 
@@ -289,6 +292,7 @@ impl Sink for Human {
                 let backlog = backlog.map(|b| t!("human.backlog", n = b)).unwrap_or_default();
                 let what = self.paint(GOOD, &t!("human.listening"));
                 let relaying = relay_to.as_ref().map(|to| t!("human.relaying_to", to = to)).unwrap_or_default();
+                self.tcp_listener = *proto == Proto::Tcp && relay_to.is_none();
                 let proto = proto.as_str();
                 self.line(event, &t!("human.listening_on", what = what, addr = addr, proto = proto, family = family, backlog = backlog, relaying = relaying))?;
                 if self.opts.explain && *dual_stack {
@@ -441,7 +445,11 @@ impl Sink for Human {
                 } else {
                     t!("human.stopped_many", what = what, time = time, clients = clients, counted = counted)
                 };
-                self.line(event, &body)
+                self.line(event, &body)?;
+                if self.opts.explain && self.tcp_listener {
+                    self.explain(event, &t!("human.explain_close_listener"))?;
+                }
+                Ok(())
             }
         }
     }
