@@ -25,7 +25,8 @@ fn clap_word(key: &str) -> String {
 /// headings written in Chinese instead.
 fn localize_arg(arg: Arg, mut help: String) -> Arg {
     let defaults: Vec<String> = arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect();
-    let shown_default = !arg.is_hide_default_value_set() && !defaults.is_empty() && arg.get_num_args().is_none_or(|n| n.takes_values());
+    let shown_default =
+        !arg.is_hide_default_value_set() && !defaults.is_empty() && arg.get_num_args().is_none_or(|n| n.takes_values());
     if shown_default {
         help.push_str(&clap_word("default").replace("%{value}", &defaults.join(", ")));
     }
@@ -34,7 +35,11 @@ fn localize_arg(arg: Arg, mut help: String) -> Arg {
     if listed {
         help.push_str(&clap_word("values"));
         for value in values.iter().filter(|v| !v.is_hide_set()) {
-            help.push_str(&format!("\n  - {}: {}", value.get_name(), value.get_help().map(|h| h.to_string()).unwrap_or_default()));
+            help.push_str(&format!(
+                "\n  - {}: {}",
+                value.get_name(),
+                value.get_help().map(|h| h.to_string()).unwrap_or_default()
+            ));
         }
     }
     let hide_default = shown_default || arg.is_hide_default_value_set();
@@ -79,7 +84,9 @@ fn localize_command(mut cmd: Command, root: bool) -> Command {
             .disable_version_flag(true)
             .arg(Arg::new("version").short('V').long("version").action(ArgAction::Version).help(clap_word("version")))
             .disable_help_subcommand(true)
-            .subcommand(Command::new("help").about(clap_word("subcommand_help")).arg(Arg::new("command").num_args(0..)));
+            .subcommand(
+                Command::new("help").about(clap_word("subcommand_help")).arg(Arg::new("command").num_args(0..)),
+            );
     }
     let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
     for sub in names.iter().filter(|n| *n != "help") {

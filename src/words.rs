@@ -35,7 +35,9 @@ impl fmt::Display for Notice {
             Notice::NoClient => t!("notice.no_client"),
             Notice::NoSuchSource(id) => t!("notice.no_such_source", id = id),
             Notice::NoSenderYet => t!("notice.no_sender_yet"),
-            Notice::TooBigForDatagram { len, to, max } => t!("notice.too_big_for_datagram", len = len, to = to, max = max),
+            Notice::TooBigForDatagram { len, to, max } => {
+                t!("notice.too_big_for_datagram", len = len, to = to, max = max)
+            }
             Notice::CannotSend { to, why } => t!("notice.cannot_send", to = to, why = why),
             Notice::TooManyLater { to, max } => t!("notice.too_many_later", to = to, max = amount(*max)),
             Notice::CannotAnswer { to, why } => t!("notice.cannot_answer", to = to, why = why),
@@ -64,7 +66,9 @@ impl fmt::Display for Notice {
             Notice::NotDelivered { left, dir: Dir::C2T, id } => {
                 t!("notice.not_delivered_c2t", amount = amount(*left), id = id)
             }
-            Notice::NotDelivered { left, dir: _, id } => t!("notice.not_delivered_t2c", amount = amount(*left), id = id),
+            Notice::NotDelivered { left, dir: _, id } => {
+                t!("notice.not_delivered_t2c", amount = amount(*left), id = id)
+            }
             Notice::Failed(e) => return write!(f, "{e}"),
             Notice::TargetBroke => t!("notice.target_broke"),
             Notice::Os { why } => return f.write_str(why),

@@ -217,7 +217,9 @@ fn explain_narrates_the_lessons_steps() {
     server.line_where("send narrated", |l| {
         l.starts_with("explain: #1 send() handed 2 bytes to the socket's send buffer")
     });
-    server.line_where("recv 0 narrated", |l| l.starts_with("explain: #1 recv() returned 0 bytes: the peer closed its side"));
+    server.line_where("recv 0 narrated", |l| {
+        l.starts_with("explain: #1 recv() returned 0 bytes: the peer closed its side")
+    });
     let setup = server.seen.join("\n");
     let bind = format!(
         "bind(127.0.0.1:0): the socket owns port {port} on this address only; port 0 asked the OS to pick one: {port}"

@@ -10,6 +10,7 @@ mod errors;
 mod examples;
 mod faults;
 mod hardening;
+mod lang;
 mod lesson_tools;
 mod listen;
 mod relay;

@@ -21,8 +21,12 @@ impl Tmux {
         }
         let name = format!("netassist-{}-{tag}", std::process::id());
         let config = std::env::temp_dir().join(format!("netassist-ui-{}-{tag}", std::process::id()));
-        let command =
-            format!("NETASSIST_CONFIG_DIR={} {} {}", config.display(), env!("CARGO_BIN_EXE_netassist"), args.join(" "));
+        let command = format!(
+            "NETASSIST_LANG=en NETASSIST_CONFIG_DIR={} {} {}",
+            config.display(),
+            env!("CARGO_BIN_EXE_netassist"),
+            args.join(" ")
+        );
         let ok = Command::new("tmux")
             .args(["new-session", "-d", "-s", &name, "-x", &width.to_string(), "-y", &height.to_string(), &command])
             .status()

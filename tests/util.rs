@@ -15,8 +15,11 @@ use serde_json::Value;
 /// How long a test waits for something that should happen at once.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
+/// The binary, in English whatever the machine's locale (tests of Chinese ask for it).
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_netassist"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_netassist"));
+    cmd.env("NETASSIST_LANG", "en");
+    cmd
 }
 
 pub struct Proc {

@@ -25,10 +25,13 @@ enum Kind {
     Latin1,
     /// 7-bit ASCII: bytes above 0x7f are malformed.
     Ascii,
+    /// `--encoding auto`: each connection's received text is shown in the encoding its
+    /// first bytes are in (see `render::guess`); UTF-8 until then, and for what is sent.
+    Auto,
 }
 
 /// The encodings listed in `--help` and in error messages; any other WHATWG label works too.
-pub const COMMON_NAMES: &str = "utf-8, gbk, gb18030, big5, shift_jis, euc-kr, utf-16le, utf-16be, latin1, ascii";
+pub const COMMON_NAMES: &str = "utf-8, gbk, gb18030, big5, shift_jis, euc-kr, utf-16le, utf-16be, latin1, ascii, auto";
 
 /// A character the chosen encoding has no bytes for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +72,7 @@ impl TextEncoding {
             "utf-16be" | "utf16be" | "utf-16-be" => Kind::Utf16Be,
             "latin1" | "latin-1" | "l1" | "iso-8859-1" | "iso8859-1" | "iso88591" | "cp819" => Kind::Latin1,
             "ascii" | "us-ascii" | "ansi-x3.4-1968" => Kind::Ascii,
+            "auto" | "detect" => Kind::Auto,
             // Without a byte order mark "utf-16" is ambiguous: make the user choose.
             "utf-16" | "utf16" | "ucs-2" | "unicode" => return None,
             _ => {
@@ -100,11 +104,31 @@ impl TextEncoding {
             Kind::Utf16Be => "utf-16be",
             Kind::Latin1 => "latin1",
             Kind::Ascii => "ascii",
+            Kind::Auto => "auto",
         }
     }
 
     pub fn is_utf8(&self) -> bool {
         self.kind == Kind::Whatwg(encoding_rs::UTF_8)
+    }
+
+    /// The name as people write it in prose: GBK, UTF-8, Big5, Shift_JIS.
+    pub fn display_name(&self) -> String {
+        match self.name() {
+            "big5" => "Big5".into(),
+            "shift_jis" => "Shift_JIS".into(),
+            "latin1" => "Latin-1".into(),
+            name => name.to_ascii_uppercase(),
+        }
+    }
+
+    /// `--encoding auto`: choose per connection from what it sends.
+    pub fn is_auto(&self) -> bool {
+        self.kind == Kind::Auto
+    }
+
+    pub fn is_utf16(&self) -> bool {
+        matches!(self.kind, Kind::Utf16Le | Kind::Utf16Be)
     }
 
     /// Encodes `text`, failing on the first character this encoding has no bytes for.
@@ -126,6 +150,7 @@ impl TextEncoding {
                     })
                     .collect()
             }
+            Kind::Auto => Ok(text.as_bytes().to_vec()),
             Kind::Whatwg(e) if e == encoding_rs::UTF_8 => Ok(text.as_bytes().to_vec()),
             Kind::Whatwg(e) => {
                 let mut encoder = e.new_encoder();
@@ -156,6 +181,7 @@ impl TextEncoding {
             Kind::Utf16Be => Inner::Rs(Box::new(encoding_rs::UTF_16BE.new_decoder_without_bom_handling())),
             Kind::Latin1 => Inner::Latin1,
             Kind::Ascii => Inner::Ascii,
+            Kind::Auto => Inner::Rs(Box::new(encoding_rs::UTF_8.new_decoder_without_bom_handling())),
         };
         StreamDecoder { inner, recent: Recent::default() }
     }

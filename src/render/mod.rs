@@ -3,6 +3,7 @@
 
 pub mod encoding;
 pub mod escape;
+pub mod guess;
 pub mod hex;
 pub mod time;
 

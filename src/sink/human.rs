@@ -12,6 +12,7 @@ use rust_i18n::t;
 use super::{Sink, write_line};
 use crate::event::{ClientInfo, CloseReason, ConnId, Counters, Dir, Event, EventKind, Mark, Proto, Side, seconds};
 use crate::render::escape::{escape_bytes_into, escape_text_into, shown_name};
+use crate::render::guess::{self, Guesser};
 use crate::render::hex::dump_into;
 use crate::render::time::LocalClock;
 use crate::render::{Piece, StreamDecoder, TextEncoding};
@@ -58,6 +59,10 @@ pub struct Human {
     /// UDP ids: each datagram is decoded on its own, never joined to the next.
     datagrams: std::collections::HashSet<ConnId>,
     clock: LocalClock,
+    /// Per connection and received direction: watching for the wrong `--encoding`.
+    guessers: HashMap<(ConnId, Dir), Guesser>,
+    /// With `--encoding auto`: the encoding each connection's received bytes are shown in.
+    detected: HashMap<(ConnId, Dir), TextEncoding>,
     /// A TCP server (not a relay) said it listens: its listening socket closes at the stop.
     tcp_listener: bool,
 }
@@ -107,6 +112,8 @@ impl Human {
             datagrams: Default::default(),
             clock: LocalClock::default(),
             tcp_listener: false,
+            guessers: HashMap::new(),
+            detected: HashMap::new(),
         }
     }
 
@@ -134,9 +141,37 @@ impl Human {
         self.line(event, &format!("{label} {text}"))
     }
 
+    /// The encoding this connection's bytes in this direction are shown in: the chosen
+    /// one, or with `--encoding auto` the one its first telling bytes were found in.
+    fn encoding_of(&self, id: ConnId, dir: Dir) -> TextEncoding {
+        self.detected.get(&(id, dir)).copied().unwrap_or(self.opts.encoding)
+    }
+
+    /// Received bytes that the chosen encoding does not fit, but another does: one line
+    /// per connection and direction. With `--encoding auto`, the first telling bytes
+    /// choose the connection's encoding, and a line says which.
+    fn guess(&mut self, event: &Event, id: ConnId, dir: Dir, bytes: &[u8]) -> io::Result<()> {
+        if self.opts.encoding.is_auto() {
+            if self.detected.contains_key(&(id, dir)) || bytes.iter().all(|b| b.is_ascii() && *b != 0) {
+                return Ok(());
+            }
+            let found = guess::detect(bytes).unwrap_or(TextEncoding::UTF8);
+            self.detected.insert((id, dir), found);
+            let name = found.display_name();
+            return self.line(event, &t!("hint.auto_chose", id = id, name = name));
+        }
+        let chosen = self.opts.encoding;
+        if let Some(better) = self.guessers.entry((id, dir)).or_default().feed(chosen, bytes) {
+            let (name, flag) = (better.display_name(), better.name());
+            let what = self.paint(WARN, &t!("hint.hint"));
+            return self.line(event, &t!("hint.looks_like", what = what, id = id, name = name, flag = flag));
+        }
+        Ok(())
+    }
+
     /// Decodes a chunk with the connection's streaming decoder, escaping for the terminal.
     fn text_of(&mut self, id: ConnId, dir: Dir, bytes: &[u8], last: bool) -> String {
-        let encoding = self.opts.encoding;
+        let encoding = self.encoding_of(id, dir);
         let datagram = self.datagrams.contains(&id);
         let decoder = self.decoders.entry((id, dir)).or_insert_with(|| encoding.decoder());
         let mut text = String::with_capacity(bytes.len() + 8);
@@ -294,7 +329,18 @@ impl Sink for Human {
                 let relaying = relay_to.as_ref().map(|to| t!("human.relaying_to", to = to)).unwrap_or_default();
                 self.tcp_listener = *proto == Proto::Tcp && relay_to.is_none();
                 let proto = proto.as_str();
-                self.line(event, &t!("human.listening_on", what = what, addr = addr, proto = proto, family = family, backlog = backlog, relaying = relaying))?;
+                self.line(
+                    event,
+                    &t!(
+                        "human.listening_on",
+                        what = what,
+                        addr = addr,
+                        proto = proto,
+                        family = family,
+                        backlog = backlog,
+                        relaying = relaying
+                    ),
+                )?;
                 if self.opts.explain && *dual_stack {
                     self.explain(event, &t!("human.explain_dual_stack", port = addr.port()))?;
                 }
@@ -362,6 +408,9 @@ impl Sink for Human {
                 self.line(event, &format!("{what} {peer}: {}", shown_name(&format!("{reason}; {turned}"))))
             }
             EventKind::Data { id, dir, bytes, mark, .. } => {
+                if *dir != Dir::Out && matches!(self.opts.show, Show::Text | Show::Both) {
+                    self.guess(event, *id, *dir, bytes)?;
+                }
                 self.data(event, *id, *dir, bytes, mark)?;
                 if self.opts.explain {
                     let n = bytes.len();
@@ -378,11 +427,23 @@ impl Sink for Human {
             EventKind::Closed { id, reason, counters, duration, .. } => {
                 let rest = self.leftovers(*id);
                 self.datagrams.remove(id);
+                for dir in [Dir::In, Dir::C2T, Dir::T2C] {
+                    self.guessers.remove(&(*id, dir));
+                    self.detected.remove(&(*id, dir));
+                }
                 let what = self.paint(WARN, &t!("human.closed"));
                 let counted = if self.opts.relay { relay_totals(counters) } else { totals(counters) };
                 let said = reason.to_string();
                 let time = seconds(*duration);
-                let body = t!("human.closed_line", id = id, what = what, reason = shown_name(&said), counted = counted, time = time, rest = rest);
+                let body = t!(
+                    "human.closed_line",
+                    id = id,
+                    what = what,
+                    reason = shown_name(&said),
+                    counted = counted,
+                    time = time,
+                    rest = rest
+                );
                 self.line(event, &body)?;
                 if self.opts.explain {
                     if *reason == CloseReason::PeerClosed {

@@ -92,6 +92,10 @@ pub struct App {
     pub send_error: Option<String>,
     pub meter: Meter,
     pub status: Option<(String, Instant)>,
+    /// An encoding received bytes fit better than the chosen one (`e` switches to it).
+    pub suggested: Option<TextEncoding>,
+    /// Per connection and received direction: watching for the wrong encoding.
+    guessers: std::collections::HashMap<(ConnId, Dir), crate::render::guess::Guesser>,
     pub help: bool,
     pub ask: Option<(Ask, String)>,
     pub packets: Vec<Packet>,
@@ -143,6 +147,8 @@ impl App {
             send_error: None,
             meter: Meter::new(),
             status: None,
+            suggested: None,
+            guessers: std::collections::HashMap::new(),
             help: false,
             ask: None,
             packets: Vec::new(),
@@ -176,6 +182,17 @@ impl App {
                 Ok(said) | Err(said) => self.say(said),
             },
             None => self.ask = Some((Ask::RecvFile, String::new())),
+        }
+    }
+
+    /// `e`: show received text in the encoding it was found to be in.
+    pub fn take_suggestion(&mut self) {
+        match self.suggested.take() {
+            Some(encoding) => {
+                self.settings.encoding = encoding;
+                self.say(rust_i18n::t!("hint.ui_switched", name = encoding.display_name()));
+            }
+            None => self.say(rust_i18n::t!("hint.ui_none")),
         }
     }
 
@@ -235,6 +252,13 @@ impl App {
                         Dir::Out | Dir::T2C => row.bytes_out += bytes.len() as u64,
                     }
                 }
+                if *dir != Dir::Out {
+                    let guesser = self.guessers.entry((*id, *dir)).or_default();
+                    if let Some(better) = guesser.feed(self.settings.encoding, bytes) {
+                        self.suggested = Some(better);
+                        self.say(rust_i18n::t!("hint.ui", id = id, name = better.display_name()));
+                    }
+                }
                 self.log.data(t, *id, *dir, bytes, self.settings.encoding);
                 if matches!(dir, Dir::In | Dir::C2T) {
                     self.receive_to_file(bytes);
@@ -245,6 +269,7 @@ impl App {
                 self.selected.remove(id);
                 self.log.decoders.remove(&(*id, Dir::In));
                 self.log.decoders.remove(&(*id, Dir::Out));
+                self.guessers.retain(|(conn, _), _| conn != id);
                 self.log.datagrams.remove(id);
                 let line = format!("closed: {}", shown_name(&reason.to_string()));
                 if matches!(reason.code(), "reset" | "error" | "port_unreachable") {
@@ -430,6 +455,24 @@ pub(super) mod tests {
         app.on_event(&data(1, Dir::In, "世".as_bytes()));
         let texts: Vec<&str> = app.log.entries.iter().rev().take(2).map(|e| e.text.as_str()).collect();
         assert_eq!(texts, vec!["世", "你"]);
+    }
+
+    #[test]
+    fn the_wrong_encoding_is_named_and_e_switches() {
+        let mut app = App::new(Settings::default(), 100);
+        let gbk = TextEncoding::from_name("gbk").unwrap();
+        app.on_event(&data(1, Dir::In, &gbk.encode("你好服务端，我是客户端小黑!").unwrap()));
+        assert_eq!(app.suggested, Some(gbk));
+        let said = &app.status.as_ref().unwrap().0;
+        assert!(said.contains("GBK") && said.contains("e (in the log)"), "{said}");
+        app.take_suggestion();
+        assert_eq!((app.settings.encoding, app.suggested), (gbk, None));
+        app.on_event(&data(1, Dir::In, &gbk.encode("你好").unwrap()));
+        assert_eq!(app.log.entries.back().unwrap().text, "你好");
+        // Text that fits says nothing.
+        let mut app = App::new(Settings::default(), 100);
+        app.on_event(&data(1, Dir::In, "你好服务端，我是客户端小黑!".as_bytes()));
+        assert_eq!((app.suggested, app.status.is_none()), (None, true));
     }
 
     #[test]

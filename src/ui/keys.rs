@@ -208,6 +208,7 @@ fn log_key(app: &mut App, key: KeyEvent) {
         KeyCode::Char('w') => app.log.wrap = !app.log.wrap,
         KeyCode::Char('r') => app.toggle_recv_file(),
         KeyCode::Char('b') => app.log.breaks = !app.log.breaks,
+        KeyCode::Char('e') => app.take_suggestion(),
         KeyCode::Char('f') => {
             let under_cursor = app.client_ids().get(app.client_cursor).copied();
             app.log.filter = app.log.filter.next(under_cursor);

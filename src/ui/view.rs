@@ -193,6 +193,7 @@ Clients     Up/Down move  Space select  a all/none  k kick
 Log         arrows PgUp/PgDn Home/End scroll  p pause  / search
             n next match  h text/hex/dump  w wrap  b break at \\n  f filter
             r receive to a file (r again stops)  c clear
+            e switch to the encoding the status line suggests
 Rules (F3)  a add  Enter edit  Space on/off  d delete  + up
 Mouse       click a panel or a client; the wheel scrolls the log";
 
