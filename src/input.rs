@@ -70,6 +70,19 @@ pub struct LineFormat {
 
 impl LineFormat {
     /// The bytes a typed line stands for.
+    /// What the first typed line says once: the line end added to each line (the lesson's
+    /// server counts 28 bytes where the lesson says 27), and how to leave it out.
+    pub fn eol_note(&self) -> Option<Notice> {
+        let shown = match self.eol {
+            _ if self.format == StdinFormat::Hex => return None,
+            Eol::None => return None,
+            Eol::Lf => "\\n",
+            Eol::Crlf => "\\r\\n",
+            Eol::Cr => "\\r",
+        };
+        Some(Notice::EolAdded { eol: shown })
+    }
+
     pub fn to_bytes(&self, line: &[u8]) -> Result<Bytes, String> {
         let mut out = match self.format {
             StdinFormat::Hex => {
@@ -146,20 +159,29 @@ pub fn stdin_lines() -> mpsc::Receiver<Vec<u8>> {
 /// Stdin lines as server commands. A line that is no command is reported on `events`. The
 /// task ends when the engine drops the receiver.
 pub fn stdin_commands(format: LineFormat, events: Events) -> mpsc::Receiver<Command> {
-    converted_lines(events, move |_, line| server_command(line, &format))
+    let sends = |c: &Command| matches!(c, Command::Send { .. });
+    converted_lines(events, format.eol_note(), sends, move |_, line| server_command(line, &format))
 }
 
 /// Stdin lines as messages for a client to send. A line that cannot become bytes is
 /// reported and skipped: a typo does not end the session.
 pub fn stdin_messages(format: LineFormat, events: Events) -> mpsc::Receiver<Bytes> {
-    converted_lines(events, move |n, line| format.to_bytes(line).map_err(|why| Notice::LineNotSent { line: n, why }))
+    converted_lines(
+        events,
+        format.eol_note(),
+        |_| true,
+        move |n, line| format.to_bytes(line).map_err(|why| Notice::LineNotSent { line: n, why }),
+    )
 }
 
 /// Stdin lines, each converted (given its number from 1 and its bytes); a line that does
 /// not convert is reported on `events` and skipped. Ends with stdin, or when the receiver
 /// is dropped.
+/// `note` is said once, before the first line that converts to an item that `sends`.
 fn converted_lines<T: Send + 'static>(
     events: Events,
+    mut note: Option<Notice>,
+    sends: impl Fn(&T) -> bool + Send + 'static,
     mut convert: impl FnMut(u64, &[u8]) -> Result<T, Notice> + Send + 'static,
 ) -> mpsc::Receiver<T> {
     let mut lines = stdin_lines();
@@ -175,6 +197,11 @@ fn converted_lines<T: Send + 'static>(
             n += 1;
             match convert(n, &line) {
                 Ok(item) => {
+                    if sends(&item)
+                        && let Some(note) = note.take()
+                    {
+                        events.send(EventKind::Note(note)).await;
+                    }
                     if tx.send(item).await.is_err() {
                         return;
                     }

@@ -81,6 +81,8 @@ pub enum Notice {
     Closed(crate::event::CloseReason),
     /// An error in the OS's own words, with nothing of ours to add.
     Os { why: String },
+    /// The first typed line: each gets this line end (`\n`), `--eol none` leaves it out.
+    EolAdded { eol: &'static str },
 }
 
 /// Why a client was turned away before it was served.

@@ -71,6 +71,7 @@ impl fmt::Display for Notice {
             }
             Notice::Failed(e) => return write!(f, "{e}"),
             Notice::TargetBroke => t!("notice.target_broke"),
+            Notice::EolAdded { eol } => t!("notice.eol_added", eol = eol),
             Notice::Os { why } => return f.write_str(why),
             Notice::Closed(reason) => return write!(f, "{reason}"),
         };

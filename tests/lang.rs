@@ -192,3 +192,20 @@ fn sent_bytes_name_their_encoding() {
     assert_eq!(sent, format!("#1 sent 40 bytes (UTF-8): {GREETING}"));
     server.line_where("the received line", |l| l.starts_with("#1 recv 40 bytes"));
 }
+
+#[test]
+fn the_first_typed_line_says_a_line_end_is_added() {
+    let mut server = Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--no-time"]);
+    let port = server.human_port();
+    let mut c = client(port);
+    server.line_where("the client", |l| l.starts_with("#1 connected"));
+    server.type_line(":list");
+    server.line_where("the list", |l| l.starts_with("1 client connected"));
+    server.type_line("你好服务端，我是客户端小黑!");
+    assert_eq!(read_n(&mut c, 41), format!("{GREETING}\n").as_bytes(), "the line and its \\n");
+    server.type_line("again");
+    assert_eq!(read_n(&mut c, 6), b"again\n");
+    server.line_where("the second line sent", |l| l.starts_with("#1 sent 6 bytes"));
+    let notes: Vec<&String> = server.seen.iter().filter(|l| l.contains("line end")).collect();
+    assert_eq!(notes, vec!["a line end (\\n) is added to each typed line; --eol none sends the line alone"]);
+}
