@@ -1,6 +1,7 @@
 //! What the user typed: clap types, with value parsers that turn each argument into a
 //! checked value once (ports, durations, sizes, encodings). `config` builds the run.
 
+use rust_i18n::t;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -499,7 +500,7 @@ pub struct MessageArgs {
 
 fn parse_max_frame(s: &str) -> Result<usize, String> {
     match parse_size(s)? {
-        0 => Err("a message is at least 1 byte; give a limit like 64K or 1M".into()),
+        0 => Err(t!("cli.max_frame_zero").into_owned()),
         n => Ok(n),
     }
 }
@@ -853,8 +854,8 @@ impl Cli {
             crate::lang::Lang::Zh => crate::help_zh::localize(Cli::command()),
             crate::lang::Lang::En => Cli::command(),
         };
-        let matches = command.get_matches_from(args);
-        let cli = Cli::from_matches(&matches).unwrap_or_else(|e| e.exit());
+        let matches = command.try_get_matches_from(args).unwrap_or_else(|e| crate::help_zh::exit(e, lang));
+        let cli = Cli::from_matches(&matches).unwrap_or_else(|e| crate::help_zh::exit(e, lang));
         // JSON is the same in every language: its messages too.
         if cli.json() {
             crate::lang::set(crate::lang::Lang::En);
@@ -922,19 +923,17 @@ fn ordered_sends(m: &ArgMatches) -> Vec<SendArg> {
 pub fn parse_port(s: &str) -> Result<u16, String> {
     match s.trim().parse::<u64>() {
         Ok(n) if n <= 65535 => Ok(n as u16),
-        Ok(n) => Err(format!("port {n} is out of range; a port is a number from 0 to 65535")),
-        Err(_) => Err(format!(
-            "'{s}' is not a port number; a port is a number from 0 to 65535 (`netassist port NAME` looks names up)"
-        )),
+        Ok(n) => Err(t!("cli.port_range", n = n).into_owned()),
+        Err(_) => Err(t!("cli.not_a_port", s = s).into_owned()),
     }
 }
 
 pub fn parse_encoding(s: &str) -> Result<TextEncoding, String> {
     TextEncoding::from_name(s).ok_or_else(|| {
         if s.trim().eq_ignore_ascii_case("utf-16") || s.trim().eq_ignore_ascii_case("utf16") {
-            "utf-16 needs a byte order: utf-16le (Windows) or utf-16be".to_string()
+            t!("cli.utf16").into_owned()
         } else {
-            format!("unknown encoding '{s}'; known: {COMMON_NAMES}")
+            t!("cli.unknown_encoding", s = s, known = COMMON_NAMES).into_owned()
         }
     })
 }
@@ -953,7 +952,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     } else {
         (t, 1.0)
     };
-    let bad = || format!("'{s}' is not a duration; write seconds like 2, 1.5, 500ms, 30s or 2m");
+    let bad = || t!("cli.not_a_duration", s = s).into_owned();
     let value: f64 = number.trim().parse().map_err(|_| bad())?;
     if !value.is_finite() || value < 0.0 || value * scale > 1e9 {
         return Err(bad());
@@ -979,7 +978,7 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
         Err(_) => parse_duration(s)?,
     };
     if d.is_zero() {
-        return Err("the interval must be at least 1 ms".into());
+        return Err(t!("cli.interval_zero").into_owned());
     }
     Ok(d)
 }
@@ -988,7 +987,7 @@ fn parse_on_off(s: &str) -> Result<bool, String> {
     match s.trim().to_ascii_lowercase().as_str() {
         "on" | "yes" | "true" | "1" => Ok(true),
         "off" | "no" | "false" | "0" => Ok(false),
-        _ => Err(format!("'{s}' is neither on nor off")),
+        _ => Err(t!("cli.on_off", s = s).into_owned()),
     }
 }
 
@@ -996,7 +995,7 @@ fn parse_on_off(s: &str) -> Result<bool, String> {
 /// `--queue-limit`: a size of at least one byte (0 would drop every client at its first reply).
 fn parse_queue_limit(s: &str) -> Result<usize, String> {
     match parse_size(s)? {
-        0 => Err("a queue of 0 bytes holds nothing; give at least 1 (e.g. 64K, 1M)".into()),
+        0 => Err(t!("cli.queue_zero").into_owned()),
         n => Ok(n),
     }
 }
@@ -1015,7 +1014,7 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         .parse::<usize>()
         .ok()
         .and_then(|n| n.checked_mul(scale))
-        .ok_or_else(|| format!("'{s}' is not a size; write bytes like 65536, 64K or 1M"))
+        .ok_or_else(|| t!("cli.not_a_size", s = s).into_owned())
 }
 
 #[cfg(test)]

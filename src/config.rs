@@ -2,6 +2,7 @@
 //! bytes. Everything that can be wrong with an argument is found here, before a socket is
 //! opened or a byte is sent.
 
+use rust_i18n::t;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -55,7 +56,7 @@ pub fn messages(args: &crate::cli::MessageArgs, encoding: TextEncoding) -> Resul
 pub fn hex_arg(what: &str, hex: &str) -> Result<Bytes> {
     let bytes = parse_hex(hex).map(Bytes::from).map_err(|e| argument(what, format!("{e} (in '{hex}')")))?;
     if bytes.is_empty() {
-        return Err(argument(what, "no bytes given; write them like 01 02 ff"));
+        return Err(argument(what, t!("config.no_bytes")));
     }
     Ok(bytes)
 }
@@ -83,7 +84,7 @@ pub fn bind_to(bind: Option<&str>) -> Result<BindTo> {
     resolved.map(|ip| BindTo::Addr(ip, 0)).ok_or_else(|| {
         argument(
             "--bind",
-            format!("'{text}' is neither an IP address nor a name of this machine; `netassist ip` lists its addresses"),
+            t!("config.bad_bind", text = text),
         )
     })
 }
@@ -132,7 +133,7 @@ pub fn udp_listen_setup(args: &ListenArgs) -> UdpSetup {
 /// The UDP server's settings; `dual_stack` is false until the socket says otherwise.
 pub fn udp_server_options(args: &ListenArgs) -> Result<UdpServerOptions> {
     if args.messages.frame != crate::proto::frame::FrameSpec::Raw {
-        return Err(argument("--frame", "with --udp each datagram is one message already; leave --frame out"));
+        return Err(argument("--frame", t!("config.udp_frame")));
     }
     let tcp = listen_options(args)?;
     Ok(UdpServerOptions {
@@ -174,7 +175,7 @@ pub fn udp_client_options(args: &ConnectArgs, target: &SocketAddr) -> Result<Udp
         let too_big = |size: String| {
             argument(
                 what,
-                format!("{size} do not fit in one UDP datagram over {family} (at most {max}); send less, or use TCP"),
+                t!("config.datagram_too_big", size = size, family = family, max = max),
             )
         };
         let bytes = match payload {
@@ -183,8 +184,8 @@ pub fn udp_client_options(args: &ConnectArgs, target: &SocketAddr) -> Result<Udp
             // whatever the file is (a huge file, /dev/zero, an endless pipe).
             Payload::File(path) => match read_at_most(&path, max)? {
                 Sized::Fits(bytes) => Bytes::from(bytes),
-                Sized::Over(Some(len)) => return Err(too_big(format!("{len} bytes"))),
-                Sized::Over(None) => return Err(too_big(format!("more than {max} bytes"))),
+                Sized::Over(Some(len)) => return Err(too_big(t!("words.bytes", n = len).into_owned())),
+                Sized::Over(None) => return Err(too_big(t!("config.more_than", max = max).into_owned())),
             },
         };
         if bytes.len() > max {
@@ -297,12 +298,12 @@ pub fn relay_frames(args: &RelayArgs) -> Result<(FrameSpec, FrameSpec)> {
     let t2c = args.frame_t2c.clone().unwrap_or(both);
     let framed = c2t != FrameSpec::Raw || t2c != FrameSpec::Raw;
     if framed && args.udp {
-        return Err(argument("--frame", "with --udp each datagram is one message already; leave --frame out"));
+        return Err(argument("--frame", t!("config.udp_frame")));
     }
     if matches!(c2t, FrameSpec::Idle(_)) || matches!(t2c, FrameSpec::Idle(_)) {
         return Err(argument(
             "--frame",
-            "idle:MS is for listen and connect; the relay frames by bytes (line, delim:HEX, len:..., fixed:N)",
+            t!("config.relay_idle"),
         ));
     }
     Ok((c2t, t2c))
@@ -344,7 +345,7 @@ pub fn host_and_port(command: &str, host: &str, port: Option<u16>) -> Result<(St
         return Ok((host.to_string(), port));
     }
     let missing =
-        || argument(command, format!("no port given for '{host}'; write HOST PORT, e.g. {command} 127.0.0.1 9090"));
+        || argument(command, t!("config.no_port", host = host, command = command));
     let (host, port) = if let Some(rest) = host.strip_prefix('[') {
         rest.split_once("]:").ok_or_else(missing)?
     } else {
@@ -370,30 +371,30 @@ pub fn bench_config(args: &BenchArgs, target: SocketAddr) -> Result<BenchConfig>
         _ => None,
     };
     if expect.is_some() && payload.is_none() {
-        return Err(argument("--expect", "says what the server answers to --payload (or --payload-hex): give one"));
+        return Err(argument("--expect", t!("config.expect_alone")));
     }
     if payload.is_some() && args.mode == BenchMode::Stream {
         return Err(argument(
             "--payload",
-            "stream mode checks an echoed stream; --payload works with pingpong, churn and sink",
+            t!("config.payload_stream"),
         ));
     }
     let len = payload.as_ref().map_or(args.len, Bytes::len);
     if len == 0 && !args.udp {
-        return Err(argument("--len", "a message must have at least 1 byte"));
+        return Err(argument("--len", t!("config.len_zero")));
     }
     if args.udp {
         if args.mode != BenchMode::Pingpong {
-            return Err(argument("--udp", "UDP benchmarks are datagram round trips: leave --mode at pingpong"));
+            return Err(argument("--udp", t!("config.udp_mode")));
         }
         let max = max_datagram(&target);
         if len > max {
-            return Err(argument("--len", format!("{len} bytes do not fit in one UDP datagram (at most {max})")));
+            return Err(argument("--len", t!("config.len_datagram", len = len, max = max)));
         }
     }
     for (what, rate) in [("--rate", args.rate), ("--connect-rate", args.connect_rate)] {
         if rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
-            return Err(argument(what, "must be a number per second above 0"));
+            return Err(argument(what, t!("config.rate")));
         }
     }
     let timeout = args.timeout.unwrap_or(if args.udp { Duration::from_millis(200) } else { Duration::from_secs(5) });
@@ -432,7 +433,7 @@ pub fn client_options(args: &ConnectArgs) -> Result<ClientOptions> {
                     if file.metadata().is_ok_and(|m| m.is_dir()) {
                         return Err(argument(
                             "--send-file",
-                            format!("{} is a directory; give a file (or - for stdin)", path.display()),
+                            t!("config.directory", path = path.display()),
                         ));
                     }
                 }
@@ -442,7 +443,7 @@ pub fn client_options(args: &ConnectArgs) -> Result<ClientOptions> {
     }
     if payloads.is_empty() && (args.interval.is_some() || args.count.is_some()) {
         let which = if args.interval.is_some() { "--interval" } else { "--count" };
-        return Err(argument(which, "there is nothing to repeat; give --send, --send-hex or --send-file"));
+        return Err(argument(which, t!("config.nothing_to_repeat")));
     }
     let rounds = match (args.count, args.interval) {
         (Some(n), _) => Some(n),
@@ -468,7 +469,7 @@ pub fn ui_listen(args: &ListenArgs) -> Result<crate::ui::app::Settings> {
     if t.cert.is_some() || t.key.is_some() || t.client_ca.is_some() || !t.alpn.is_empty() {
         return Err(argument(
             "--ui",
-            "the terminal UI serves TLS with a self-signed certificate it makes; --cert, --key, --client-ca and --alpn work without --ui",
+            t!("config.ui_server_tls"),
         ));
     }
     let tls = if t.tls || t.tls_self_signed { TlsMode::On } else { TlsMode::Off };
@@ -531,7 +532,7 @@ pub fn ui_connect(args: &ConnectArgs) -> Result<crate::ui::app::Settings> {
     if t.sni.is_some() || t.ca.is_some() || !t.pin.is_empty() || t.cert.is_some() || !t.alpn.is_empty() {
         return Err(argument(
             "--ui",
-            "the terminal UI's TLS checks the server against the system's roots (or not, with --insecure); --sni, --ca, --pin, --cert and --alpn work without --ui",
+            t!("config.ui_client_tls"),
         ));
     }
     let tls = match (t.tls, t.insecure) {

@@ -12,6 +12,57 @@ pub fn localize(cmd: Command) -> Command {
     localize_command(cmd, true)
 }
 
+/// Exits on a command line clap refused: its own message in English, one in Chinese.
+pub fn exit(e: clap::Error, lang: crate::lang::Lang) -> ! {
+    if lang == crate::lang::Lang::En || !e.use_stderr() {
+        e.exit();
+    }
+    match zh_error(&e) {
+        Some(message) => {
+            eprintln!("{}: {message}\n\n{}", crate::lang::error_label(), clap_word("more"));
+            std::process::exit(2);
+        }
+        None => e.exit(),
+    }
+}
+
+fn zh_error(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ErrorKind};
+    let get = |kind: ContextKind| e.get(kind).map(|v| v.to_string()).unwrap_or_default();
+    let arg = get(ContextKind::InvalidArg);
+    let value = get(ContextKind::InvalidValue);
+    let suggestion = |kind: ContextKind| {
+        e.get(kind).map(|s| clap_word("did_you_mean").replace("%{what}", &s.to_string())).unwrap_or_default()
+    };
+    let text = match e.kind() {
+        ErrorKind::InvalidValue => clap_word("invalid_value")
+            .replace("%{value}", &value)
+            .replace("%{arg}", &arg)
+            .replace("%{valid}", &get(ContextKind::ValidValue)),
+        ErrorKind::ValueValidation => {
+            // The source is our own message (cli.rs's parsers), already in Chinese.
+            let why = std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_default();
+            clap_word("bad_value").replace("%{value}", &value).replace("%{arg}", &arg).replace("%{why}", &why)
+        }
+        ErrorKind::UnknownArgument => {
+            clap_word("unknown_argument").replace("%{arg}", &arg) + &suggestion(ContextKind::SuggestedArg)
+        }
+        ErrorKind::InvalidSubcommand => {
+            clap_word("unknown_command").replace("%{what}", &get(ContextKind::InvalidSubcommand))
+                + &suggestion(ContextKind::SuggestedSubcommand)
+        }
+        ErrorKind::MissingRequiredArgument => clap_word("missing").replace("%{arg}", &arg),
+        ErrorKind::ArgumentConflict => {
+            clap_word("conflict").replace("%{arg}", &arg).replace("%{other}", &get(ContextKind::PriorArg))
+        }
+        ErrorKind::NoEquals | ErrorKind::TooManyValues | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
+            clap_word("value_count").replace("%{arg}", &arg)
+        }
+        _ => return None,
+    };
+    Some(text)
+}
+
 /// The Chinese help of option `id` of command `command`.
 pub fn arg_help(command: &str, id: &str) -> Option<String> {
     zh_help(&format!("help.{command}.{id}")).or_else(|| zh_help(&format!("help.any.{id}")))
