@@ -81,12 +81,7 @@ pub fn bind_to(bind: Option<&str>) -> Result<BindTo> {
     }
     use std::net::ToSocketAddrs;
     let resolved: Option<IpAddr> = (text, 0).to_socket_addrs().ok().and_then(|mut a| a.next()).map(|a| a.ip());
-    resolved.map(|ip| BindTo::Addr(ip, 0)).ok_or_else(|| {
-        argument(
-            "--bind",
-            t!("config.bad_bind", text = text),
-        )
-    })
+    resolved.map(|ip| BindTo::Addr(ip, 0)).ok_or_else(|| argument("--bind", t!("config.bad_bind", text = text)))
 }
 
 /// The server's settings; `dual_stack` is false until the socket says otherwise.
@@ -172,12 +167,8 @@ pub fn udp_client_options(args: &ConnectArgs, target: &SocketAddr) -> Result<Udp
             SendArg::Hex(_) => "--send-hex",
             SendArg::File(_) => "--send-file",
         };
-        let too_big = |size: String| {
-            argument(
-                what,
-                t!("config.datagram_too_big", size = size, family = family, max = max),
-            )
-        };
+        let too_big =
+            |size: String| argument(what, t!("config.datagram_too_big", size = size, family = family, max = max));
         let bytes = match payload {
             Payload::Bytes(b) => b,
             // At most one byte over the limit is read: enough to know it does not fit,
@@ -301,10 +292,7 @@ pub fn relay_frames(args: &RelayArgs) -> Result<(FrameSpec, FrameSpec)> {
         return Err(argument("--frame", t!("config.udp_frame")));
     }
     if matches!(c2t, FrameSpec::Idle(_)) || matches!(t2c, FrameSpec::Idle(_)) {
-        return Err(argument(
-            "--frame",
-            t!("config.relay_idle"),
-        ));
+        return Err(argument("--frame", t!("config.relay_idle")));
     }
     Ok((c2t, t2c))
 }
@@ -344,8 +332,7 @@ pub fn host_and_port(command: &str, host: &str, port: Option<u16>) -> Result<(St
     if let Some(port) = port {
         return Ok((host.to_string(), port));
     }
-    let missing =
-        || argument(command, t!("config.no_port", host = host, command = command));
+    let missing = || argument(command, t!("config.no_port", host = host, command = command));
     let (host, port) = if let Some(rest) = host.strip_prefix('[') {
         rest.split_once("]:").ok_or_else(missing)?
     } else {
@@ -374,10 +361,7 @@ pub fn bench_config(args: &BenchArgs, target: SocketAddr) -> Result<BenchConfig>
         return Err(argument("--expect", t!("config.expect_alone")));
     }
     if payload.is_some() && args.mode == BenchMode::Stream {
-        return Err(argument(
-            "--payload",
-            t!("config.payload_stream"),
-        ));
+        return Err(argument("--payload", t!("config.payload_stream")));
     }
     let len = payload.as_ref().map_or(args.len, Bytes::len);
     if len == 0 && !args.udp {
@@ -431,10 +415,7 @@ pub fn client_options(args: &ConnectArgs) -> Result<ClientOptions> {
                     let file =
                         std::fs::File::open(path).map_err(|source| Error::File { path: path.clone(), source })?;
                     if file.metadata().is_ok_and(|m| m.is_dir()) {
-                        return Err(argument(
-                            "--send-file",
-                            t!("config.directory", path = path.display()),
-                        ));
+                        return Err(argument("--send-file", t!("config.directory", path = path.display())));
                     }
                 }
                 Payload::File(path.clone())
@@ -467,10 +448,7 @@ pub fn ui_listen(args: &ListenArgs) -> Result<crate::ui::app::Settings> {
     use crate::ui::settings::TlsMode;
     let t = &args.tls;
     if t.cert.is_some() || t.key.is_some() || t.client_ca.is_some() || !t.alpn.is_empty() {
-        return Err(argument(
-            "--ui",
-            t!("config.ui_server_tls"),
-        ));
+        return Err(argument("--ui", t!("config.ui_server_tls")));
     }
     let tls = if t.tls || t.tls_self_signed { TlsMode::On } else { TlsMode::Off };
     let reply = match (&args.reply, &args.reply_hex, args.echo) {
@@ -530,10 +508,7 @@ pub fn ui_connect(args: &ConnectArgs) -> Result<crate::ui::app::Settings> {
     use crate::ui::settings::TlsMode;
     let t = &args.tls;
     if t.sni.is_some() || t.ca.is_some() || !t.pin.is_empty() || t.cert.is_some() || !t.alpn.is_empty() {
-        return Err(argument(
-            "--ui",
-            t!("config.ui_client_tls"),
-        ));
+        return Err(argument("--ui", t!("config.ui_client_tls")));
     }
     let tls = match (t.tls, t.insecure) {
         (false, _) => TlsMode::Off,

@@ -49,6 +49,7 @@ fn lesson_transcript(server: &mut Proc) -> String {
             for word in l.split_inclusive([' ', '：', '，', ':']) {
                 let trimmed = word.trim_end_matches([' ', '：', '，', ':']);
                 let is_time = trimmed.ends_with("ms")
+                    || trimmed.ends_with("µs")
                     || (trimmed.ends_with('s') && trimmed[..trimmed.len() - 1].parse::<f64>().is_ok());
                 if is_time && trimmed.starts_with(|c: char| c.is_ascii_digit()) {
                     out.push_str(&word.replacen(trimmed, "TIME", 1));

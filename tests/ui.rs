@@ -16,13 +16,18 @@ struct Tmux {
 impl Tmux {
     /// Starts `netassist ARGS` in a new tmux session of `width` x `height`, or None without tmux.
     fn start(tag: &str, width: u16, height: u16, args: &[&str]) -> Option<Tmux> {
+        Tmux::start_in("en", tag, width, height, args)
+    }
+
+    /// In this interface language.
+    fn start_in(lang: &str, tag: &str, width: u16, height: u16, args: &[&str]) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             return None;
         }
         let name = format!("netassist-{}-{tag}", std::process::id());
         let config = std::env::temp_dir().join(format!("netassist-ui-{}-{tag}", std::process::id()));
         let command = format!(
-            "NETASSIST_LANG=en NETASSIST_CONFIG_DIR={} {} {}",
+            "NETASSIST_LANG={lang} NETASSIST_CONFIG_DIR={} {} {}",
             config.display(),
             env!("CARGO_BIN_EXE_netassist"),
             args.join(" ")
@@ -268,4 +273,29 @@ fn a_tls_client_in_the_ui_verifies_unless_insecure() {
     ui.keys(&["Enter"]);
     ui.wait_for("← 9 over tls");
     server.event_where("the echo", |v| v["event"] == "data" && v["dir"] == "out");
+}
+
+#[test]
+fn the_ui_in_chinese_names_the_wrong_encoding_and_e_switches() {
+    let Some(ui) = Tmux::start_in("zh", "zh", 80, 24, &["listen", "0", "--ui"]) else {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    };
+    let screen = ui.wait_for("正在监听 [::]:");
+    for words in ["模式  TCP 服务端", "编码  utf-8", "接收区 (text)", "客户端 0 个", "发送给 全部客户端", "F1 帮助"]
+    {
+        assert!(screen.contains(words), "{words} on:\n{screen}");
+    }
+    let at = screen.find("正在监听 [::]:").unwrap() + "正在监听 [::]:".len();
+    let port: u16 = screen[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap();
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.write_all(&gbk("你好服务端，我是客户端小黑!")).unwrap();
+    ui.wait_for("这些字节看起来是 GBK 编码");
+    // To the log (send box -> settings -> clients -> log), then e.
+    ui.keys(&["Tab", "Tab", "Tab", "e"]);
+    ui.wait_for("编码  gbk");
+    c.write_all(&gbk("再见")).unwrap();
+    ui.wait_for("← 4 再见");
+    ui.keys(&["F1"]);
+    ui.wait_for("任何地方    F1 帮助");
 }

@@ -2,6 +2,7 @@
 //! keys and the mouse) change it and may ask for effects (open, close, send, kick), which
 //! the event loop carries out. Everything here is tested directly.
 
+use rust_i18n::t;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -190,9 +191,9 @@ impl App {
         match self.suggested.take() {
             Some(encoding) => {
                 self.settings.encoding = encoding;
-                self.say(rust_i18n::t!("hint.ui_switched", name = encoding.display_name()));
+                self.say(t!("hint.ui_switched", name = encoding.display_name()));
             }
-            None => self.say(rust_i18n::t!("hint.ui_none")),
+            None => self.say(t!("hint.ui_none")),
         }
     }
 
@@ -209,7 +210,7 @@ impl App {
                 let mut shown: Vec<&crate::event::Reachable> = reachable.iter().collect();
                 shown.sort_by_key(|r| r.loopback);
                 self.reachable = shown.iter().map(|r| crate::net::show_addr(&r.addr)).collect();
-                let what = format!("listening on {addr} ({})", proto.as_str());
+                let what = t!("ui.listening_on", addr = addr, proto = proto.as_str()).into_owned();
                 // What was said before (`not open: ...`) is no longer true.
                 self.status = None;
                 self.log.info(t, None, what.clone());
@@ -221,14 +222,18 @@ impl App {
                     self.log.datagrams.insert(*id);
                 }
                 let (what, row) = match (side, proto) {
-                    (Side::Accepted, Proto::Tcp) => (format!("connected from {peer}"), true),
-                    (Side::Accepted, Proto::Udp) => (format!("new source {peer}"), true),
+                    (Side::Accepted, Proto::Tcp) => (t!("ui.connected_from", peer = peer).into_owned(), true),
+                    (Side::Accepted, Proto::Udp) => (t!("ui.new_source", peer = peer).into_owned(), true),
                     (Side::Initiated, _) => {
-                        self.state = State::Open(format!(
-                            "{} {peer} from {local}",
-                            if *proto == Proto::Udp { "sending to" } else { "connected to" }
-                        ));
-                        (format!("connected to {peer} from {local}"), !self.settings.role.is_server())
+                        self.state = State::Open(if *proto == Proto::Udp {
+                            t!("ui.sending_to", peer = peer, local = local).into_owned()
+                        } else {
+                            t!("ui.connected_to", peer = peer, local = local).into_owned()
+                        });
+                        (
+                            t!("ui.connected_to", peer = peer, local = local).into_owned(),
+                            !self.settings.role.is_server(),
+                        )
                     }
                 };
                 let tls = tls.as_ref().map(|t| format!(" ({} {})", t.version, t.cipher)).unwrap_or_default();
@@ -241,9 +246,11 @@ impl App {
                     );
                 }
             }
-            EventKind::Rejected { peer, reason, turned } => {
-                self.log.error(t, None, format!("rejected {peer}: {}", shown_name(&format!("{reason}; {turned}"))))
-            }
+            EventKind::Rejected { peer, reason, turned } => self.log.error(
+                t,
+                None,
+                t!("ui.rejected", peer = peer, why = shown_name(&format!("{reason}; {turned}"))).into_owned(),
+            ),
             EventKind::Data { id, dir, bytes, .. } => {
                 self.meter.count(*dir, bytes.len());
                 if let Some(row) = self.clients.get_mut(id) {
@@ -256,7 +263,7 @@ impl App {
                     let guesser = self.guessers.entry((*id, *dir)).or_default();
                     if let Some(better) = guesser.feed(self.settings.encoding, bytes) {
                         self.suggested = Some(better);
-                        self.say(rust_i18n::t!("hint.ui", id = id, name = better.display_name()));
+                        self.say(t!("hint.ui", id = id, name = better.display_name()));
                     }
                 }
                 self.log.data(t, *id, *dir, bytes, self.settings.encoding);
@@ -271,7 +278,7 @@ impl App {
                 self.log.decoders.remove(&(*id, Dir::Out));
                 self.guessers.retain(|(conn, _), _| conn != id);
                 self.log.datagrams.remove(id);
-                let line = format!("closed: {}", shown_name(&reason.to_string()));
+                let line = t!("ui.closed_why", why = shown_name(&reason.to_string())).into_owned();
                 if matches!(reason.code(), "reset" | "error" | "port_unreachable") {
                     self.log.error(t, Some(*id), line);
                 } else {
@@ -283,14 +290,14 @@ impl App {
             EventKind::Error { id, notice } => {
                 let message = shown_name(&notice.to_string()).into_owned();
                 self.log.error(t, *id, message.clone());
-                self.say(format!("error: {message}"));
+                self.say(format!("{}: {message}", crate::lang::error_label()));
             }
             EventKind::Note(notice) => {
                 for line in notice.to_string().lines() {
                     self.log.info(t, None, line.to_string());
                 }
             }
-            EventKind::HalfClosed { id, .. } => self.log.info(t, Some(*id), "FIN sent: nothing more to send".into()),
+            EventKind::HalfClosed { id, .. } => self.log.info(t, Some(*id), t!("ui.fin_sent").into_owned()),
             EventKind::Stopped { .. } => {}
         }
     }
@@ -299,9 +306,9 @@ impl App {
     pub fn session_ended(&mut self, why: Option<String>) {
         if let Some(why) = why {
             self.log.error(SystemTime::now(), None, why.clone());
-            self.say(format!("error: {why}"));
+            self.say(format!("{}: {why}", crate::lang::error_label()));
         } else {
-            self.log.info(SystemTime::now(), None, "closed".into());
+            self.log.info(SystemTime::now(), None, t!("ui.closed").into_owned());
         }
         self.state = State::Closed;
         self.reachable.clear();
@@ -321,9 +328,9 @@ impl App {
 
     pub fn target_label(&self) -> String {
         match (self.settings.role, self.target()) {
-            (Role::UdpServer, Target::All) => "the last sender".into(),
-            (r, Target::All) if r.is_server() => "all clients".into(),
-            (_, Target::All) => "the server".into(),
+            (Role::UdpServer, Target::All) => t!("ui.last_sender").into_owned(),
+            (r, Target::All) if r.is_server() => t!("ui.all_clients").into_owned(),
+            (_, Target::All) => t!("ui.the_server").into_owned(),
             (_, Target::Ids(ids)) => ids.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(","),
         }
     }
@@ -361,7 +368,7 @@ impl App {
 
     pub fn reset_counters(&mut self) {
         self.meter = Meter::new();
-        self.say("counters reset");
+        self.say(t!("ui.counters_reset"));
     }
 
     /// Puts the rules and the automatic reply in force (at once, in a running session).

@@ -2,6 +2,7 @@
 //! to a file, raw and whole (not the log's 4 KiB per line), as `--output` does. And F6:
 //! the log saved as it is shown.
 
+use rust_i18n::t;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -18,8 +19,8 @@ pub struct RecvFile {
 impl RecvFile {
     /// Opens (creates or truncates) the file.
     pub fn create(path: &str) -> Result<RecvFile, String> {
-        let file =
-            std::fs::File::create(path).map_err(|e| format!("cannot write {path}: {}", crate::error::io_reason(&e)))?;
+        let file = std::fs::File::create(path)
+            .map_err(|e| t!("ui.cannot_write", file = path, why = crate::error::io_reason(&e)).into_owned())?;
         Ok(RecvFile { path: path.into(), file: std::io::BufWriter::new(file), bytes: 0 })
     }
 
@@ -33,11 +34,11 @@ impl RecvFile {
     /// Flushes and closes; says how much went in.
     pub fn finish(mut self) -> Result<String, String> {
         self.file.flush().map_err(|e| self.failed(&e))?;
-        Ok(format!("{} bytes received are in {}", self.bytes, self.path.display()))
+        Ok(t!("ui.received_in", n = self.bytes, file = self.path.display()).into_owned())
     }
 
     fn failed(&self, e: &std::io::Error) -> String {
-        format!("cannot write {}: {}; receiving to the file stopped", self.path.display(), crate::error::io_reason(e))
+        t!("ui.recv_file_stopped", file = self.path.display(), why = crate::error::io_reason(e)).into_owned()
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crossterm::event::{Event as Term, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind};
 use ratatui::layout::{Position, Rect};
+use rust_i18n::t;
 
 use super::app::{App, Ask, Effect, Field, Focus, Packet, State};
 use super::packets;
@@ -154,13 +155,11 @@ fn settings_key(app: &mut App, key: KeyEvent) {
 fn after_change(app: &mut App, field: Field, open: bool) {
     match field {
         Field::Reply => match app.apply_rules() {
-            Ok(()) if open => app.say("reply in force"),
+            Ok(()) if open => app.say(t!("ui.reply_in_force")),
             Ok(()) => {}
-            Err(e) => app.say(format!("reply not in force: {e}")),
+            Err(e) => app.say(t!("ui.reply_not_in_force", why = e)),
         },
-        Field::Role | Field::Address | Field::Port | Field::Frame | Field::Verify if open => {
-            app.say("takes effect when reopened: F2 twice")
-        }
+        Field::Role | Field::Address | Field::Port | Field::Frame | Field::Verify if open => app.say(t!("ui.reopen")),
         _ => {}
     }
 }
@@ -197,13 +196,13 @@ fn log_key(app: &mut App, key: KeyEvent) {
                 let first = app.log.first_shown(rows);
                 app.log.top = app.log.entries.get(first).map_or(0, |e| e.seq);
                 app.log.follow = false;
-                app.say("log paused: new lines are kept, not shown; p resumes");
+                app.say(t!("ui.paused"));
             } else {
                 app.log.follow = true;
             }
         }
         KeyCode::Char('/') => app.ask = Some((Ask::Search, app.log.search.clone().unwrap_or_default())),
-        KeyCode::Char('n') if !app.log.find_next(rows) => app.say("no match"),
+        KeyCode::Char('n') if !app.log.find_next(rows) => app.say(t!("ui.no_match")),
         KeyCode::Char('h') => app.settings.recv = app.settings.recv.next(true),
         KeyCode::Char('w') => app.log.wrap = !app.log.wrap,
         KeyCode::Char('r') => app.toggle_recv_file(),
@@ -248,31 +247,31 @@ fn answer(app: &mut App, ask: Ask, text: String) -> Vec<Effect> {
             app.log.search = (!text.is_empty()).then_some(text);
             let rows = app.log_rows;
             if app.log.search.is_some() && !app.log.find_next(rows) {
-                app.say("no match");
+                app.say(t!("ui.no_match"));
             }
         }
         Ask::SaveLog => {
             let json = text.ends_with(".json") || text.ends_with(".jsonl");
             match std::fs::write(&text, app.export(json)) {
-                Ok(()) => app.say(format!("saved {} lines to {text}", app.log.entries.len())),
-                Err(e) => app.say(format!("cannot write {text}: {e}")),
+                Ok(()) => app.say(t!("ui.saved_lines", n = app.log.entries.len(), file = text)),
+                Err(e) => app.say(t!("ui.cannot_write", file = text, why = e)),
             }
         }
         Ask::SendFile => {
             let read = std::fs::metadata(&text).and_then(|m| {
                 if m.len() > MAX_FILE {
-                    Err(std::io::Error::other(format!("it is {} bytes; at most {MAX_FILE} go from here", m.len())))
+                    Err(std::io::Error::other(t!("ui.file_too_big", n = m.len(), max = MAX_FILE).into_owned()))
                 } else {
                     std::fs::read(&text)
                 }
             });
             match read {
                 Ok(bytes) if matches!(app.state, State::Open(_)) => {
-                    app.say(format!("sending {} bytes from {text}", bytes.len()));
+                    app.say(t!("ui.sending_file", n = bytes.len(), file = text));
                     return vec![Effect::Send(app.target(), bytes.into())];
                 }
-                Ok(_) => app.say("not open: F2 opens the connection (or starts the server)"),
-                Err(e) => app.say(format!("cannot read {text}: {e}")),
+                Ok(_) => app.say(t!("ui.not_open")),
+                Err(e) => app.say(t!("ui.cannot_read", file = text, why = e)),
             }
         }
         Ask::PacketName => {
@@ -287,7 +286,7 @@ fn answer(app: &mut App, ask: Ask, text: String) -> Vec<Effect> {
             app.packets.retain(|p| p.name != text);
             app.packets.push(Packet { name: text.clone(), spec });
             match packets::save(&app.packets) {
-                Ok(path) => app.say(format!("saved packet {text} in {}", path.display())),
+                Ok(path) => app.say(t!("ui.saved_packet", name = text, file = path.display())),
                 Err(e) => app.say(e),
             }
             app.packets_open = Some(app.packets.len() - 1);
@@ -296,7 +295,7 @@ fn answer(app: &mut App, ask: Ask, text: String) -> Vec<Effect> {
         Ask::RecvFile if text.trim().is_empty() => {}
         Ask::RecvFile => match super::capture::RecvFile::create(text.trim()) {
             Ok(file) => {
-                app.say(format!("receiving to {}: r stops", file.path.display()));
+                app.say(t!("ui.receiving_to", file = file.path.display()));
                 app.recv_file = Some(file);
             }
             Err(e) => app.say(e),
@@ -322,7 +321,7 @@ fn packets_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Enter => {
             let Some(packet) = app.packets.get(at).cloned() else { return Vec::new() };
             if !matches!(app.state, State::Open(_)) {
-                app.say("not open: F2 opens the connection (or starts the server)");
+                app.say(t!("ui.not_open"));
                 return Vec::new();
             }
             return match packet_bytes(&packet.spec, app.settings.encoding) {

@@ -1,6 +1,7 @@
 //! The receive log: a bounded ring of lines, each decoded per connection and direction as
 //! it arrives, holding at most a bounded copy of its message.
 
+use rust_i18n::t;
 use std::collections::{HashMap, VecDeque};
 use std::time::SystemTime;
 
@@ -51,9 +52,9 @@ impl Filter {
     pub fn label(self) -> String {
         match self {
             Filter::All => String::new(),
-            Filter::Client(id) => format!("only #{id}"),
-            Filter::In => "only in".into(),
-            Filter::Out => "only out".into(),
+            Filter::Client(id) => t!("ui.only_client", id = id).into_owned(),
+            Filter::In => t!("ui.only_in").into_owned(),
+            Filter::Out => t!("ui.only_out").into_owned(),
         }
     }
 }

@@ -7,6 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
+use rust_i18n::t;
 use unicode_width::UnicodeWidthChar;
 
 use super::app::{App, EntryKind, Focus};
@@ -23,22 +24,22 @@ pub fn draw_log(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
     app.log_rows = rows;
     let focused = app.focus == Focus::Log;
     let view = app.settings.recv;
-    let mut title = format!(" Log ({}", view.label());
+    let mut title = t!("ui.log_title", view = view.label()).into_owned();
     if view == RecvView::Text && !app.log.wrap {
-        title.push_str(", cut: w wraps");
+        title.push_str(&t!("ui.log_cut"));
     }
-    title.push_str(") ← in → out, bytes ");
+    title.push_str(&t!("ui.log_arrows"));
     if app.log.paused {
-        title.push_str("[PAUSED] ");
+        title.push_str(&t!("ui.log_paused"));
     } else if !app.log.follow {
-        title.push_str("[scrolled back, End follows] ");
+        title.push_str(&t!("ui.log_scrolled"));
     }
     if let Some(q) = &app.log.search {
-        title.push_str(&format!("search: {q} "));
+        title.push_str(&t!("ui.log_search", q = q));
     }
     let filter = app.log.filter;
     if filter != Filter::All {
-        title.push_str(&format!("[{}, f: all] ", filter.label()));
+        title.push_str(&t!("ui.log_filter", filter = filter.label()));
     }
     let mut clock = LocalClock::default();
     let query = app.log.search.as_ref().map(|q| q.to_lowercase()).filter(|q| !q.is_empty());

@@ -20,6 +20,7 @@ pub mod session;
 pub mod settings;
 pub mod view;
 
+use rust_i18n::t;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -68,7 +69,7 @@ pub async fn run(start: UiStart) -> io::Result<()> {
 
 async fn wait_for(session: &mut Option<Session>) -> Option<String> {
     match session {
-        Some(s) => (&mut s.task).await.unwrap_or_else(|e| Some(format!("the session failed: {e}"))),
+        Some(s) => (&mut s.task).await.unwrap_or_else(|e| Some(t!("ui.session_failed", why = e).into_owned())),
         None => std::future::pending().await,
     }
 }
@@ -174,11 +175,11 @@ fn apply(effect: Effect, app: &mut App, session: &mut Option<Session>, events: &
             app.log.info(
                 std::time::SystemTime::now(),
                 None,
-                format!("opening: {} {}", app.settings.role.label(), app.settings.port),
+                t!("ui.opening_what", role = app.settings.role.label(), port = app.settings.port).into_owned(),
             );
             // The rules are read in the encoding chosen now.
             if let Err(e) = app.apply_rules() {
-                app.say(format!("rules not in force: {e}"));
+                app.say(t!("ui.rules_not_in_force", why = e));
             }
             *session = Some(session::open(&app.settings, app.live.clone(), events.clone()));
             app.state = State::Opening;
@@ -202,7 +203,7 @@ fn apply(effect: Effect, app: &mut App, session: &mut Option<Session>, events: &
                     Ok(()) => app.status = None,
                 }
             }
-            None => app.say("not open: F2 opens the connection (or starts the server)"),
+            None => app.say(t!("ui.not_open")),
         },
         Effect::Kick(ids) => match session {
             Some(s) => {
@@ -210,7 +211,7 @@ fn apply(effect: Effect, app: &mut App, session: &mut Option<Session>, events: &
                     app.say(e);
                 }
             }
-            None => app.say("not open"),
+            None => app.say(t!("ui.not_open")),
         },
         Effect::Quit => app.quit = true,
     }

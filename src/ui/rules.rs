@@ -3,6 +3,7 @@
 //! rule) go to the running session at once, through its [`RuleSet`]: no client is closed
 //! for a change.
 
+use rust_i18n::t;
 use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent};
@@ -166,7 +167,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
         })
         .collect();
     if lines.is_empty() {
-        lines.push(Line::styled("no rules: a adds one, like  prefix:AT => OK\\r\\n", super::view::DIM));
+        lines.push(Line::styled(t!("ui.no_rules"), super::view::DIM));
     }
     lines.push(Line::styled(format!("then: the reply ({})", reply_shown(&app.settings.reply)), super::view::DIM));
     // Keep the cursor in view.
@@ -174,7 +175,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let skip = (cursor + 2).saturating_sub(rows);
     let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
     frame.render_widget(Clear, rect);
-    let title = " Rules: a add  Enter edit  Space on/off  d delete  + up  Esc close ";
+    let title = t!("ui.rules_title");
     frame.render_widget(Paragraph::new(lines).block(super::view::panel(title.into(), true)), rect);
 }
 

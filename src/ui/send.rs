@@ -2,6 +2,7 @@
 //! endings, or hex checked as it is typed), Enter, the history, periodic sends, and saved
 //! packets' bytes.
 
+use rust_i18n::t;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -50,12 +51,12 @@ impl App {
     /// Enter in the send box: what to send, and the box is kept in the history.
     pub fn send_now(&mut self) -> Option<Effect> {
         if !matches!(self.state, State::Open(_)) {
-            self.say("not open: F2 opens the connection (or starts the server)");
+            self.say(t!("ui.not_open"));
             return None;
         }
         match self.send_bytes() {
             Err(e) => {
-                self.say(format!("not sent: {e}"));
+                self.say(t!("notice.not_sent", why = e));
                 None
             }
             Ok(bytes) => {
@@ -104,7 +105,7 @@ impl App {
         let every = Duration::from_millis(self.settings.interval_ms.unwrap_or(1000).max(1));
         if self.settings.count.is_some_and(|n| sent >= n) {
             self.repeat = None;
-            self.say(format!("periodic send done: {sent} times"));
+            self.say(t!("ui.periodic_done", n = sent));
             return None;
         }
         match self.send_bytes() {
@@ -114,7 +115,7 @@ impl App {
             }
             Err(e) => {
                 self.repeat = None;
-                self.say(format!("periodic send stopped: {e}"));
+                self.say(t!("ui.periodic_stopped_why", why = e));
                 None
             }
         }
@@ -123,15 +124,18 @@ impl App {
     /// F9: starts or stops sending the send box every interval.
     pub fn toggle_repeat(&mut self) {
         if self.repeat.take().is_some() {
-            self.say("periodic send stopped");
+            self.say(t!("ui.periodic_stopped"));
             return;
         }
         match self.settings.interval_ms {
-            None => self.say("set an interval first (settings: Every)"),
+            None => self.say(t!("ui.set_interval")),
             Some(ms) => {
                 self.repeat = Some((0, Instant::now()));
-                let times = self.settings.count.map_or("until stopped".into(), |n| format!("{n} times"));
-                self.say(format!("sending every {} ms, {times}", ms));
+                let times = self
+                    .settings
+                    .count
+                    .map_or(t!("ui.until_stopped").into_owned(), |n| t!("ui.times", n = n).into_owned());
+                self.say(t!("ui.sending_every", ms = ms, times = times));
             }
         }
     }

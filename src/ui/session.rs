@@ -2,6 +2,7 @@
 //! on a task of its own. The UI sends it commands (servers) or bytes (clients); what
 //! happens comes back as events; the task's result says how it ended.
 
+use rust_i18n::t;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,13 +44,13 @@ impl Session {
             Input::Commands(tx) => tx.try_send(Command::Send { to, bytes }).map_err(|e| e.to_string()),
             Input::Bytes(tx) => tx.try_send(bytes).map_err(|e| e.to_string()),
         };
-        sent.map_err(|e| format!("not sent: {e} (the connection is busy)"))
+        sent.map_err(|e| t!("ui.busy", why = e).into_owned())
     }
 
     pub fn command(&self, cmd: Command) -> Result<(), String> {
         match &self.input {
-            Input::Commands(tx) => tx.try_send(cmd).map_err(|e| format!("not done: {e}")),
-            Input::Bytes(_) => Err("only a server has clients to kick".into()),
+            Input::Commands(tx) => tx.try_send(cmd).map_err(|e| t!("ui.not_done", why = e).into_owned()),
+            Input::Bytes(_) => Err(t!("ui.only_server_kicks").into_owned()),
         }
     }
 }
@@ -168,7 +169,7 @@ async fn client(
             .await
         {
             Ok(crate::mode::udp_client::UdpEnd::Refused) => {
-                Err(format!("nothing listens on {target} (UDP): ICMP port unreachable"))
+                Err(t!("close.port_unreachable", addr = target).into_owned())
             }
             Ok(_) => Ok(()),
             Err(e) => Err(e.to_string()),

@@ -6,6 +6,7 @@ use crate::input::{Eol, StdinFormat};
 use crate::proto::checksum::Checksum;
 use crate::proto::frame::FrameSpec;
 use crate::render::TextEncoding;
+use rust_i18n::t;
 
 /// What the session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,13 +20,14 @@ pub enum Role {
 impl Role {
     pub const ALL: [Role; 4] = [Role::TcpServer, Role::TcpClient, Role::UdpServer, Role::UdpClient];
 
-    pub fn label(self) -> &'static str {
+    pub fn label(self) -> String {
         match self {
-            Role::TcpServer => "TCP server",
-            Role::TcpClient => "TCP client",
-            Role::UdpServer => "UDP listen",
-            Role::UdpClient => "UDP send",
+            Role::TcpServer => t!("ui.role_tcp_server"),
+            Role::TcpClient => t!("ui.role_tcp_client"),
+            Role::UdpServer => t!("ui.role_udp_server"),
+            Role::UdpClient => t!("ui.role_udp_client"),
         }
+        .into_owned()
     }
 
     pub fn is_server(self) -> bool {
@@ -180,25 +182,26 @@ impl Field {
         Field::Count,
     ];
 
-    pub fn label(self) -> &'static str {
+    pub fn label(self) -> String {
         match self {
-            Field::Role => "Mode",
-            Field::Address => "Addr",
-            Field::Port => "Port",
-            Field::Encoding => "Enc",
-            Field::Receive => "Recv",
-            Field::Timestamps => "Time",
-            Field::Reply => "Reply",
-            Field::Retry => "Retry",
-            Field::Tls => "TLS",
-            Field::Frame => "Frame",
-            Field::Verify => "Check",
-            Field::Checksum => "Sum",
-            Field::SendAs => "Send",
-            Field::LineEnd => "EOL",
-            Field::Interval => "Every",
-            Field::Count => "Times",
+            Field::Role => t!("ui.field_mode"),
+            Field::Address => t!("ui.field_addr"),
+            Field::Port => t!("ui.field_port"),
+            Field::Encoding => t!("ui.field_enc"),
+            Field::Receive => t!("ui.field_recv"),
+            Field::Timestamps => t!("ui.field_time"),
+            Field::Reply => t!("ui.field_reply"),
+            Field::Retry => t!("ui.field_retry"),
+            Field::Tls => "TLS".into(),
+            Field::Frame => t!("ui.field_frame"),
+            Field::Verify => t!("ui.field_check"),
+            Field::Checksum => t!("ui.field_sum"),
+            Field::SendAs => t!("ui.field_send"),
+            Field::LineEnd => t!("ui.field_eol"),
+            Field::Interval => t!("ui.field_every"),
+            Field::Count => t!("ui.field_times"),
         }
+        .into_owned()
     }
 
     /// Fields typed in (the others cycle through their values).
@@ -220,7 +223,7 @@ impl Field {
 impl Settings {
     pub fn value(&self, field: Field) -> String {
         match field {
-            Field::Role => self.role.label().into(),
+            Field::Role => self.role.label(),
             Field::Address if self.address.is_empty() && self.role.is_server() => "(all)".into(),
             Field::Address => self.address.clone(),
             Field::Port => self.port.clone(),

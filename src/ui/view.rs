@@ -7,6 +7,7 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+use rust_i18n::t;
 
 use super::app::{App, Ask, Field, Focus, State};
 
@@ -62,9 +63,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &mut App) {
 
 fn draw_settings(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let state = match &app.state {
-        State::Closed => "closed (F2)",
-        State::Opening => "opening",
-        State::Open(_) => "OPEN (F2)",
+        State::Closed => t!("ui.state_closed"),
+        State::Opening => t!("ui.state_opening"),
+        State::Open(_) => t!("ui.state_open"),
     };
     let focused = app.focus == Focus::Settings;
     let lines: Vec<Line> = Field::ALL
@@ -74,17 +75,27 @@ fn draw_settings(frame: &mut Frame<'_>, app: &App, area: Rect) {
             let style =
                 if focused && i == app.field { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
             let value = app.settings.value(*f);
-            Line::from(vec![Span::styled(format!("{:<6}", f.label()), DIM), Span::styled(value, style)])
+            Line::from(vec![Span::styled(padded(&f.label(), 6), DIM), Span::styled(value, style)])
         })
         .collect();
     let block = panel(format!(" {state} "), focused);
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
+/// `text` padded with spaces to `width` terminal columns (a CJK character takes two).
+fn padded(text: &str, width: usize) -> String {
+    let used = unicode_width::UnicodeWidthStr::width(text);
+    format!("{text}{}", " ".repeat(width.saturating_sub(used)))
+}
+
 fn draw_clients(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let focused = app.focus == Focus::Clients;
-    let who = if app.settings.role.is_server() { "Clients" } else { "Connection" };
-    let title = format!(" {who} {}, {} selected ", app.clients.len(), app.selected.len());
+    let (n, selected) = (app.clients.len(), app.selected.len());
+    let title = if app.settings.role.is_server() {
+        t!("ui.clients_title", n = n, selected = selected)
+    } else {
+        t!("ui.connection_title", n = n, selected = selected)
+    };
     let mut lines = Vec::new();
     for (i, (id, row)) in app.clients.iter().enumerate() {
         let mark = if app.selected.contains(id) { "[x]" } else { "[ ]" };
@@ -100,31 +111,33 @@ fn draw_clients(frame: &mut Frame<'_>, app: &App, area: Rect) {
         ));
     }
     if lines.is_empty() && app.settings.role.is_server() {
-        lines.push(Line::styled("no client connected", DIM));
+        lines.push(Line::styled(t!("ui.no_client"), DIM));
         if matches!(app.state, State::Open(_)) && !app.reachable.is_empty() {
-            lines.push(Line::styled("peers reach this server at:", DIM));
+            lines.push(Line::styled(t!("ui.reach_at"), DIM));
             lines.extend(app.reachable.iter().map(|a| Line::raw(format!(" {a}"))));
         }
     } else if lines.is_empty() {
-        lines.push(Line::styled("not connected", DIM));
+        lines.push(Line::styled(t!("ui.not_connected"), DIM));
     }
     // Keep the cursor's client in view.
     let rows = area.height.saturating_sub(2) as usize;
     let skip = (app.client_cursor * 2 + 2).saturating_sub(rows);
     let lines: Vec<Line> = lines.into_iter().skip(skip).collect();
-    frame.render_widget(Paragraph::new(lines).block(panel(title, focused)), area);
+    frame.render_widget(Paragraph::new(lines).block(panel(title.into_owned(), focused)), area);
 }
 
 fn draw_send(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
     let focused = app.focus == Focus::Send;
     // Exactly what the bytes will be: hex adds no line end.
     let end = match app.settings.eol {
-        crate::input::Eol::None => "no line end".to_string(),
+        crate::input::Eol::None => t!("ui.no_line_end").into_owned(),
         _ => format!("+ {}", app.settings.value(Field::LineEnd)),
     };
     let mut how = match app.settings.send_as {
-        crate::input::StdinFormat::Hex => "hex, no line end".to_string(),
-        crate::input::StdinFormat::Escapes => format!("{} with \\ escapes, {end}", app.settings.encoding.name()),
+        crate::input::StdinFormat::Hex => t!("ui.hex_no_line_end").into_owned(),
+        crate::input::StdinFormat::Escapes => {
+            t!("ui.with_escapes", encoding = app.settings.encoding.name(), end = end).into_owned()
+        }
         crate::input::StdinFormat::Text => format!("{}, {end}", app.settings.encoding.name()),
     };
     if let Some(sum) = &app.settings.checksum {
@@ -132,9 +145,9 @@ fn draw_send(frame: &mut Frame<'_>, app: &mut App, area: Rect) {
     }
     let repeat = app
         .repeat
-        .map(|(n, _)| format!(" every {} ms: {n} sent", app.settings.interval_ms.unwrap_or(0)))
+        .map(|(n, _)| t!("ui.every", ms = app.settings.interval_ms.unwrap_or(0), n = n).into_owned())
         .unwrap_or_default();
-    let title = format!(" Send to {} [{how}]{repeat} ", app.target_label());
+    let title = t!("ui.send_title", to = app.target_label(), how = how, repeat = repeat).into_owned();
     let mut block = panel(title, focused);
     if let Some(err) = &app.send_error {
         block = block
@@ -152,11 +165,11 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let state = match (&app.status, &app.state) {
         (Some((text, at)), _) if at.elapsed().as_secs() < 5 => text.clone(),
         (_, State::Open(what)) => what.clone(),
-        (_, State::Opening) => "opening...".into(),
-        (_, State::Closed) => "closed".into(),
+        (_, State::Opening) => t!("ui.opening").into_owned(),
+        (_, State::Closed) => t!("ui.closed").into_owned(),
     };
     let line = Line::from(vec![
-        Span::styled("F1 help ", DIM),
+        Span::styled(t!("ui.f1_help"), DIM),
         Span::styled(
             format!("RX {} ({}) {}/s ", size(m.totals.bytes_in), m.totals.msgs_in, size(m.rate_in as u64)),
             Style::new().fg(Color::Green),
@@ -180,39 +193,28 @@ pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height }
 }
 
-pub const HELP: &str = "\
-Everywhere  F1 help  F2 open/close  F3 reply rules  Tab/Shift-Tab panels
-            F4 text/escapes/hex  F5 send a file  F6 save the log
-            F7 saved packets  F8 reset counters  F9 periodic send
-            F10, Ctrl-Q or Ctrl-C quit
-Send box    Enter send  Alt-Enter new line  Up/Down history
-            Ctrl-U/K/W cut  Ctrl-A/E move  hex is checked as you type
-Settings    Up/Down choose  Left/Right/Space change  Enter type a value
-Clients     Up/Down move  Space select  a all/none  k kick
-            what is sent goes to the selected clients, or to all
-Log         arrows PgUp/PgDn Home/End scroll  p pause  / search
-            n next match  h text/hex/dump  w wrap  b break at \\n  f filter
-            r receive to a file (r again stops)  c clear
-            e switch to the encoding the status line suggests
-Rules (F3)  a add  Enter edit  Space on/off  d delete  + up
-Mouse       click a panel or a client; the wheel scrolls the log";
+/// The keys, as F1 shows them.
+pub fn help() -> String {
+    t!("ui.help").into_owned()
+}
 
 fn draw_help(frame: &mut Frame<'_>, area: Rect) {
-    let rect = centered(area, 76, HELP.lines().count() as u16 + 2);
+    let help = help();
+    let rect = centered(area, 76, help.lines().count() as u16 + 2);
     frame.render_widget(Clear, rect);
-    let block = panel(" Keys ".into(), true);
-    frame.render_widget(Paragraph::new(HELP).block(block).wrap(Wrap { trim: false }), rect);
+    let block = panel(t!("ui.keys_title").into_owned(), true);
+    frame.render_widget(Paragraph::new(help).block(block).wrap(Wrap { trim: false }), rect);
 }
 
 fn draw_ask(frame: &mut Frame<'_>, ask: &Ask, text: &str, area: Rect) {
     let question = match ask {
-        Ask::SaveLog => "Save the log to (.json: JSON lines)".to_string(),
-        Ask::SendFile => "Send the file".to_string(),
-        Ask::Search => "Search the log for".to_string(),
-        Ask::PacketName => "Save the send box as the packet named".to_string(),
-        Ask::Field(f) => format!("{} (Enter sets, Esc cancels)", f.label()),
-        Ask::RecvFile => "Write every byte received to the file (r again stops)".to_string(),
-        Ask::Rule(_) => "Rule MATCH => REPLY, e.g. prefix:AT => OK\\r\\n (Enter keeps, Esc cancels)".to_string(),
+        Ask::SaveLog => t!("ui.ask_save_log"),
+        Ask::SendFile => t!("ui.ask_send_file"),
+        Ask::Search => t!("ui.ask_search"),
+        Ask::PacketName => t!("ui.ask_packet"),
+        Ask::Field(f) => t!("ui.ask_field", field = f.label()),
+        Ask::RecvFile => t!("ui.ask_recv_file"),
+        Ask::Rule(_) => t!("ui.ask_rule"),
     };
     let rect = centered(area, 70, 3);
     frame.render_widget(Clear, rect);
@@ -235,9 +237,9 @@ fn draw_packets(frame: &mut Frame<'_>, app: &App, area: Rect) {
         })
         .collect();
     if lines.is_empty() {
-        lines.push(Line::styled("none yet: s saves the send box as a packet", DIM));
+        lines.push(Line::styled(t!("ui.no_packets"), DIM));
     }
-    let block = panel(" Saved packets: Enter sends, s saves the send box, d deletes, Esc closes ".into(), true);
+    let block = panel(t!("ui.packets_title").into_owned(), true);
     frame.render_widget(Paragraph::new(lines).block(block).alignment(Alignment::Left), rect);
 }
 
