@@ -1,6 +1,7 @@
 //! `netassist buffers`: a new TCP socket's send and receive buffers, the system's defaults
 //! and limits, and what they mean for send() and recv(), as the lesson explains.
 
+use rust_i18n::t;
 use std::io::{self, Write};
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -9,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::net::BufferRequest;
 use crate::sink::json::JsonObject;
 
-/// What the lesson says, in two sentences.
+/// What the lesson says, in two sentences (JSON's `meaning`, in English; people read
+/// `buffers.meaning` in their language).
 pub const MEANING: &str = "send() does not send to the peer: it copies your bytes into the socket's send buffer and returns, and the OS sends them from there, so a return from send() does not mean the peer has them; send() waits only when that buffer is full.\n\
 recv() does not take bytes from the network: the OS has already put them into the socket's receive buffer and recv() copies them out; it waits while that buffer is empty, and returns 0 bytes once the peer has closed and everything was read.";
 
@@ -71,61 +73,41 @@ pub fn run(out: &mut dyn Write, asked: BufferRequest, json: bool) -> Result<()> 
 fn granted(got: usize, asked: Option<usize>, max: Option<u64>) -> String {
     match asked {
         None => String::new(),
-        Some(n) if got == 2 * n => {
-            format!("  (asked {n}: Linux doubles the request, the extra half for its own bookkeeping)")
-        }
+        Some(n) if got == 2 * n => t!("buffers.doubled", n = n).into_owned(),
         Some(n) => match max {
-            Some(m) if (n as u64) > m => format!("  (asked {n}: capped at the limit {m}, then doubled)"),
-            _ => format!("  (asked {n})"),
+            Some(m) if (n as u64) > m => t!("buffers.capped", n = n, m = m).into_owned(),
+            _ => t!("buffers.asked", n = n).into_owned(),
         },
     }
 }
 
 pub fn write_human(out: &mut dyn Write, r: &BufferReport) -> io::Result<()> {
-    writeln!(out, "a new TCP socket here has")?;
-    writeln!(
-        out,
-        "  SO_SNDBUF  {:>9} bytes  its send buffer{}",
-        r.sndbuf,
-        granted(r.sndbuf, r.asked.send, r.wmem_max)
-    )?;
-    writeln!(
-        out,
-        "  SO_RCVBUF  {:>9} bytes  its receive buffer{}",
-        r.rcvbuf,
-        granted(r.rcvbuf, r.asked.recv, r.rmem_max)
-    )?;
+    writeln!(out, "{}", t!("buffers.new_socket"))?;
+    let send = granted(r.sndbuf, r.asked.send, r.wmem_max);
+    writeln!(out, "{}", t!("buffers.sndbuf", n = format!("{:>9}", r.sndbuf), granted = send))?;
+    let recv = granted(r.rcvbuf, r.asked.recv, r.rmem_max);
+    writeln!(out, "{}", t!("buffers.rcvbuf", n = format!("{:>9}", r.rcvbuf), granted = recv))?;
     if r.tcp_wmem.is_some() || r.wmem_max.is_some() {
-        writeln!(out, "the system's settings (sysctl)")?;
+        writeln!(out, "{}", t!("buffers.sysctl"))?;
     }
-    let triple = |t: [u64; 3]| format!("{} {} {}", t[0], t[1], t[2]);
+    let triple = |t: [u64; 3]| format!("{:<24}", format!("{} {} {}", t[0], t[1], t[2]));
     if let Some(t) = r.tcp_wmem {
-        writeln!(
-            out,
-            "  net.ipv4.tcp_wmem   {:<24} min, default, max of a TCP send buffer; it grows to max as needed",
-            triple(t)
-        )?;
+        writeln!(out, "  net.ipv4.tcp_wmem   {}{}", triple(t), t!("buffers.tcp_wmem"))?;
     }
     if let Some(t) = r.tcp_rmem {
-        writeln!(out, "  net.ipv4.tcp_rmem   {:<24} the same for a TCP receive buffer", triple(t))?;
+        writeln!(out, "  net.ipv4.tcp_rmem   {}{}", triple(t), t!("buffers.tcp_rmem"))?;
     }
     if let Some(m) = r.wmem_max {
-        writeln!(
-            out,
-            "  net.core.wmem_max   {m:<24} the most SO_SNDBUF a program may ask for (the kernel doubles it)"
-        )?;
+        writeln!(out, "  net.core.wmem_max   {m:<24}{}", t!("buffers.wmem_max"))?;
     }
     if let Some(m) = r.rmem_max {
-        writeln!(
-            out,
-            "  net.core.rmem_max   {m:<24} the most SO_RCVBUF a program may ask for (the kernel doubles it)"
-        )?;
+        writeln!(out, "  net.core.rmem_max   {m:<24}{}", t!("buffers.rmem_max"))?;
     }
     if let (Some(w), Some(r)) = (r.wmem_default, r.rmem_default) {
-        writeln!(out, "  net.core.wmem_default {w}, rmem_default {r}: the sizes of other (e.g. UDP) sockets")?;
+        writeln!(out, "  net.core.wmem_default {w}, rmem_default {r}{}", t!("buffers.defaults"))?;
     }
-    writeln!(out, "what this means")?;
-    for line in MEANING.lines() {
+    writeln!(out, "{}", t!("buffers.what_this_means"))?;
+    for line in t!("buffers.meaning").lines() {
         writeln!(out, "  {line}")?;
     }
     Ok(())

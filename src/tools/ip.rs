@@ -1,5 +1,6 @@
 //! `netassist ip`: every interface as `ip addr` / ifconfig show it, loopback explained.
 
+use rust_i18n::t;
 use std::io::{self, Write};
 
 use crate::netinfo::interfaces::{InterfaceInfo, all_interfaces};
@@ -23,10 +24,10 @@ pub fn run(out: &mut dyn Write, json: bool) -> io::Result<()> {
 
 fn count(bytes: Option<u64>, packets: Option<u64>) -> String {
     match (bytes, packets) {
-        (Some(b), Some(p)) => format!("{b} bytes, {p} packets"),
-        (Some(b), None) => format!("{b} bytes"),
-        (None, Some(p)) => format!("{p} packets"),
-        (None, None) => "unknown".into(),
+        (Some(b), Some(p)) => t!("ip.bytes_packets", b = b, p = p).into_owned(),
+        (Some(b), None) => t!("words.bytes", n = b).into_owned(),
+        (None, Some(p)) => t!("ip.packets", p = p).into_owned(),
+        (None, None) => t!("ip.unknown").into_owned(),
     }
 }
 
@@ -35,7 +36,7 @@ fn write_human(out: &mut dyn Write, i: &InterfaceInfo) -> io::Result<()> {
     let name = crate::render::escape::shown_name(&i.name);
     writeln!(out, "{}: {name}  <{}>{mtu}  state {}", i.index, i.flags.join(","), i.state)?;
     if i.loopback {
-        writeln!(out, "    loopback: this machine itself; 127.0.0.1 (IPv4) and ::1 (IPv6) are named localhost")?;
+        writeln!(out, "    {}", t!("ip.loopback"))?;
     }
     if let Some(mac) = &i.mac {
         writeln!(out, "    link/ether {mac}")?;
@@ -48,8 +49,8 @@ fn write_human(out: &mut dyn Write, i: &InterfaceInfo) -> io::Result<()> {
         writeln!(out, "    inet6 {}/{}  scope {}", a.addr, a.prefix, a.scope)?;
     }
     if i.ipv4.is_empty() && i.ipv6.is_empty() {
-        let why = if i.up { "" } else { " (the interface is down)" };
-        writeln!(out, "    no address{why}")?;
+        let why = if i.up { "".into() } else { t!("ip.down") };
+        writeln!(out, "    {}{why}", t!("ip.no_address"))?;
     }
     writeln!(out, "    RX {}   TX {}", count(i.rx_bytes, i.rx_packets), count(i.tx_bytes, i.tx_packets))
 }

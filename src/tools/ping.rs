@@ -3,6 +3,7 @@
 //! TCP connect takes; a refused connect still proves the host is up. A line per probe, and
 //! the summary ping prints.
 
+use rust_i18n::t;
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -121,9 +122,10 @@ pub async fn run(out: &mut dyn Write, host: &str, opts: &PingOptions, stop: &Can
         let client = Client::new(&config).map_err(|e| permission_error(e, host))?;
         let unprivileged = client.get_socket().get_type() == socket2::Type::DGRAM;
         via = if unprivileged { "icmp_dgram" } else { "icmp_raw" };
-        let how = if unprivileged { "the unprivileged ICMP socket" } else { "a raw socket" };
+        let how = if unprivileged { t!("ping.unprivileged") } else { t!("ping.raw") };
         if !opts.json {
-            writeln!(out, "PING {host}{ip_shown}: {} data bytes, ICMP echo via {how}", opts.size).map_err(io)?;
+            let line = t!("ping.start_icmp", host = host, ip = ip_shown, size = opts.size, how = how);
+            writeln!(out, "{line}").map_err(io)?;
         }
         let mut pinger = client.pinger(target.ip(), PingIdentifier(std::process::id() as u16)).await;
         pinger.timeout(opts.timeout);
@@ -132,7 +134,8 @@ pub async fn run(out: &mut dyn Write, host: &str, opts: &PingOptions, stop: &Can
         }
         icmp = Some((client, pinger));
     } else if !opts.json {
-        writeln!(out, "PING {host}{ip_shown} port {}: timing TCP connects", target.port()).map_err(io)?;
+        let line = t!("ping.start_tcp", host = host, ip = ip_shown, port = target.port());
+        writeln!(out, "{line}").map_err(io)?;
     }
 
     let payload: Vec<u8> = (0..opts.size).map(|i| (i % 256) as u8).collect();
@@ -174,9 +177,7 @@ fn permission_error(e: io::Error, host: &str) -> Error {
     if e.kind() == io::ErrorKind::PermissionDenied {
         Error::Denied {
             what: "ping".into(),
-            message: format!(
-                "ICMP needs permission here: this user may not open the unprivileged ICMP socket (sysctl net.ipv4.ping_group_range) nor a raw socket (root or CAP_NET_RAW); time TCP connects instead: netassist ping {host} --tcp PORT"
-            ),
+            message: t!("ping.permission", host = host).into_owned(),
         }
     } else {
         Error::Io { context: "cannot open an ICMP socket".into(), source: e }
@@ -222,12 +223,12 @@ async fn icmp_probe(pinger: &mut surge_ping::Pinger, seq: u64, payload: &[u8]) -
 
 fn icmpv4_error(kind: u8, code: u8) -> String {
     match (kind, code) {
-        (3, 0) => "network unreachable".into(),
-        (3, 1) => "host unreachable".into(),
-        (3, 3) => "port unreachable".into(),
-        (3, 13) => "communication administratively prohibited".into(),
-        (3, c) => format!("destination unreachable (code {c})"),
-        (11, _) => "time to live exceeded".into(),
+        (3, 0) => t!("ping.net_unreachable").into_owned(),
+        (3, 1) => t!("ping.host_unreachable").into_owned(),
+        (3, 3) => t!("ping.port_unreachable").into_owned(),
+        (3, 13) => t!("ping.prohibited").into_owned(),
+        (3, c) => t!("ping.dest_unreachable", code = c).into_owned(),
+        (11, _) => t!("ping.ttl_exceeded").into_owned(),
         (k, c) => format!("ICMP type {k} code {c}"),
     }
 }
@@ -254,14 +255,15 @@ fn probe_human(probe: &Probe, seq: u64, target: &str, opts: &PingOptions) -> Str
     match probe {
         Probe::Reply { from, bytes, ttl, time, note: None } => {
             let ttl = ttl.map(|t| format!(" ttl={t}")).unwrap_or_default();
-            format!("{bytes} bytes from {from}: icmp_seq={seq}{ttl} time={} ms", ms(*time))
+            t!("ping.reply", bytes = bytes, from = from, seq = seq, ttl = ttl, time = ms(*time)).into_owned()
         }
         Probe::Reply { time, note: Some(note), .. } => {
-            format!("{target}: seq={seq} {note}, time={} ms", ms(*time))
+            let note = if note.starts_with("refused") { t!("ping.refused") } else { t!("ping.connected") };
+            t!("ping.tcp_reply", target = target, seq = seq, note = note, time = ms(*time)).into_owned()
         }
-        Probe::Icmp { from, what } => format!("from {from}: icmp_seq={seq} {what}"),
-        Probe::Lost => format!("no reply to seq={seq} within {}", crate::event::seconds(opts.timeout)),
-        Probe::Failed(why) => format!("seq={seq} failed: {why}"),
+        Probe::Icmp { from, what } => t!("ping.icmp", from = from, seq = seq, what = what).into_owned(),
+        Probe::Lost => t!("ping.lost", seq = seq, time = crate::event::seconds(opts.timeout)).into_owned(),
+        Probe::Failed(why) => t!("ping.failed", seq = seq, why = why).into_owned(),
     }
 }
 
@@ -295,14 +297,12 @@ fn probe_json(probe: &Probe, seq: u64, target: &str) -> String {
 }
 
 fn summary_human(s: &Summary, host: &str, elapsed: Duration) -> String {
-    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let mut text = format!(
-        "--- {host} ping statistics ---\n{} sent, {}, {:.0}% loss, time {}ms",
-        plural(s.sent, "probe", "probes"),
-        plural(s.received(), "reply", "replies"),
-        s.loss(),
-        elapsed.as_millis()
-    );
+    let probes = if s.sent == 1 { t!("ping.one_probe") } else { t!("ping.probes", n = s.sent) };
+    let replies = if s.received() == 1 { t!("ping.one_reply") } else { t!("ping.replies", n = s.received()) };
+    let loss = format!("{:.0}", s.loss());
+    let mut text =
+        t!("ping.summary", host = host, probes = probes, replies = replies, loss = loss, time = elapsed.as_millis())
+            .into_owned();
     if let Some((min, avg, max, mdev)) = s.stats_ms() {
         text.push_str(&format!("\nrtt min/avg/max/mdev = {min:.3}/{avg:.3}/{max:.3}/{mdev:.3} ms"));
     }

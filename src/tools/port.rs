@@ -1,11 +1,12 @@
 //! `netassist port N|NAME` and `netassist port --free`: what a port number means (the
 //! lesson's classes and IANA's), which services it is known for, and who uses it here now.
 
+use rust_i18n::t;
 use std::io::{self, Write};
 
 use crate::error::{Error, Result};
 use crate::netinfo::ports::{
-    BoundSocket, Service, bound_to, ephemeral_range, free_port, iana_class, lesson_class, ports_named, services,
+    BoundSocket, Service, bound_to, ephemeral_range, free_port, iana_class, ports_named, services,
 };
 use crate::sink::json::{JsonObject, push_json_string};
 
@@ -26,7 +27,7 @@ pub fn ports_for(arg: &str) -> Result<Vec<u16>> {
     if let Ok(n) = arg.parse::<u64>() {
         return u16::try_from(n).map(|p| vec![p]).map_err(|_| Error::Argument {
             what: "port".into(),
-            message: format!("{n} is out of range; a port is a number from 0 to 65535"),
+            message: t!("port.out_of_range", n = n).into_owned(),
         });
     }
     let (all, from) = services();
@@ -34,9 +35,7 @@ pub fn ports_for(arg: &str) -> Result<Vec<u16>> {
     if ports.is_empty() {
         return Err(Error::Argument {
             what: "port".into(),
-            message: format!(
-                "no service is named '{arg}' in {from}; give a port number (0-65535) or a name like http, ssh, mqtt"
-            ),
+            message: t!("port.no_service", arg = arg, from = from).into_owned(),
         });
     }
     Ok(ports)
@@ -62,7 +61,7 @@ pub fn run(out: &mut dyn Write, arg: Option<&str>, free: bool, json: bool) -> Re
     let Some(arg) = arg else {
         return Err(Error::Argument {
             what: "port".into(),
-            message: "give a port number or a service name (netassist port 80, netassist port http), or --free".into(),
+            message: t!("port.give_one").into_owned(),
         });
     };
     for port in ports_for(arg)? {
@@ -85,50 +84,52 @@ fn service_names(r: &PortReport) -> Vec<String> {
     names
 }
 
+/// A report's label, padded to one column whatever the language.
+fn label(text: &str) -> String {
+    let used = unicode_width::UnicodeWidthStr::width(text);
+    format!("  {text}{}", " ".repeat(21usize.saturating_sub(used)))
+}
+
 pub fn write_human(out: &mut dyn Write, r: &PortReport) -> io::Result<()> {
     let p = r.port;
-    writeln!(out, "port {p}")?;
-    let lesson = if p == 0 {
-        "not a port to reach: bind() to port 0 asks the OS to pick a free port (netassist listen 0 prints the one it got)"
+    writeln!(out, "{}", t!("port.port", p = p))?;
+    let (class, lesson) = if p == 0 {
+        (t!("port.class_well_known"), t!("port.zero"))
     } else if p <= 1023 {
-        "given to well-known services, like 21 to FTP, 25 to SMTP, 80 to HTTP; binding one needs root"
+        (t!("port.class_well_known"), t!("port.well_known"))
     } else {
-        "for the programs developers write; the OS also picks client ports from this range"
+        (t!("port.class_dynamic"), t!("port.dynamic"))
     };
-    writeln!(out, "  the lesson's class:  {}: {lesson}", lesson_class(p))?;
-    writeln!(out, "  IANA's range:        {}", iana_class(p))?;
+    writeln!(out, "{}{class}: {lesson}", label(&t!("port.lesson_class")))?;
+    let iana = match p {
+        0..=1023 => t!("port.iana_system"),
+        1024..=49151 => t!("port.iana_registered"),
+        _ => t!("port.iana_dynamic"),
+    };
+    writeln!(out, "{}{iana}", label(&t!("port.iana_range")))?;
     let names = service_names(r);
+    let services = label(&t!("port.service_names"));
     if names.is_empty() {
-        writeln!(out, "  service names:       none in {}", r.services_from)?;
+        writeln!(out, "{services}{}", t!("port.no_names", from = r.services_from))?;
     } else {
-        writeln!(out, "  service names:       {} (from {})", names.join(", "), r.services_from)?;
+        writeln!(out, "{services}{}", t!("port.names", names = names.join(", "), from = r.services_from))?;
     }
     if let Some((lo, hi)) = r.ephemeral {
-        let inside = if (lo..=hi).contains(&p) {
-            format!("{p} is inside it: the OS may give it to any client that connects without bind()")
-        } else {
-            format!("{p} is outside it")
-        };
-        writeln!(out, "  client ports here:   the OS picks them from {lo}-{hi}; {inside}")?;
+        let inside = if (lo..=hi).contains(&p) { t!("port.inside", p = p) } else { t!("port.outside", p = p) };
+        writeln!(out, "{}{}", label(&t!("port.client_ports")), t!("port.ephemeral", lo = lo, hi = hi, inside = inside))?;
     }
     for proto in ["tcp", "udp"] {
+        let here = label(&t!("port.here_now", proto = proto));
         let sockets: Vec<&BoundSocket> = r.bound.iter().filter(|s| s.proto == proto).collect();
         if sockets.is_empty() {
-            let what = if proto == "tcp" { "nothing listens" } else { "nothing is bound" };
-            writeln!(out, "  {proto} here now:        {what}; the port is free")?;
+            let what = if proto == "tcp" { t!("port.nothing_listens") } else { t!("port.nothing_bound") };
+            writeln!(out, "{here}{}", t!("port.free", what = what))?;
         } else if sockets.iter().all(|s| s.remote.is_some()) {
-            writeln!(
-                out,
-                "  {proto} here now:        nothing listens, but connections use it as their local port (they can keep a server from binding it):"
-            )?;
+            writeln!(out, "{here}{}", t!("port.used_by_connections"))?;
         }
         for s in sockets {
             if let Some(remote) = s.remote {
-                let note = if s.state == "TIME-WAIT" {
-                    " (closed; the OS keeps it about a minute so late packets find no new connection)"
-                } else {
-                    ""
-                };
+                let note = if s.state == "TIME-WAIT" { t!("port.time_wait") } else { "".into() };
                 writeln!(
                     out,
                     "    {} {} <-> {}{note}",
@@ -139,10 +140,12 @@ pub fn write_human(out: &mut dyn Write, r: &PortReport) -> io::Result<()> {
                 continue;
             }
             let who = match (&s.pid, &s.process) {
-                (Some(pid), Some(name)) => format!(" by pid {pid} ({})", crate::render::escape::shown_name(name)),
-                _ => " (the OS does not say by whom: try as root)".into(),
+                (Some(pid), Some(name)) => {
+                    t!("port.by_pid", pid = pid, name = crate::render::escape::shown_name(name)).into_owned()
+                }
+                _ => t!("port.by_whom").into_owned(),
             };
-            writeln!(out, "  {proto} here now:        {} on {}{who}", s.state, crate::net::show_addr(&s.local))?;
+            writeln!(out, "{here}{}", t!("port.bound", state = s.state, local = crate::net::show_addr(&s.local), who = who))?;
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! The benchmark's report: the human table with its latency histogram, and the JSON summary.
 
+use rust_i18n::t;
 use super::*;
 
 // ---- Showing --------------------------------------------------------------------------------
@@ -57,56 +58,56 @@ impl Report {
     }
 
     pub fn human(&self) -> String {
+        fn padded(text: &str, width: usize) -> String {
+            let used = unicode_width::UnicodeWidthStr::width(text);
+            format!("{text}{}", " ".repeat(width.saturating_sub(used)))
+        }
         let c = &self.config;
         let t = &self.tally;
         let proto = if c.udp { "udp" } else { "tcp" };
         let mut s = String::new();
-        let rate = c.rate.map(|r| format!(", open loop at {} msg/s", thousands(r as u64))).unwrap_or_default();
-        s.push_str(&format!(
-            "{proto} {} {}, {} connections x {} bytes, {:.2} s, {} thread{}{rate}\n",
-            c.target,
-            c.mode.as_str(),
-            c.conns,
-            c.payload.as_ref().map_or(c.len, |p| p.len()),
-            self.seconds(),
-            c.threads,
-            if c.threads == 1 { "" } else { "s" }
+        let rate = c.rate.map(|r| t!("bench.open_loop", rate = thousands(r as u64))).unwrap_or_default();
+        let threads = if c.threads == 1 { t!("bench.one_thread") } else { t!("bench.threads", n = c.threads) };
+        s.push_str(&t!(
+            "bench.head",
+            proto = proto,
+            target = c.target,
+            mode = c.mode.as_str(),
+            conns = c.conns,
+            len = c.payload.as_ref().map_or(c.len, |p| p.len()),
+            seconds = format!("{:.2}", self.seconds()),
+            threads = threads,
+            rate = rate
         ));
+        s.push('\n');
         let what = match c.mode {
-            BenchMode::Pingpong if !c.udp => "round trips",
-            BenchMode::Churn if !c.udp => "connect-exchange-close cycles",
-            BenchMode::Sink if !c.udp => "messages sent",
-            _ if c.udp => "datagram round trips",
-            _ => "messages echoed",
+            BenchMode::Pingpong if !c.udp => t!("bench.round_trips"),
+            BenchMode::Churn if !c.udp => t!("bench.cycles"),
+            BenchMode::Sink if !c.udp => t!("bench.messages_sent"),
+            _ if c.udp => t!("bench.datagram_round_trips"),
+            _ => t!("bench.messages_echoed"),
         };
-        s.push_str(&format!("  {what:<26} {:>14}   {:>12}/s\n", thousands(t.rounds), thousands(self.rate() as u64)));
-        s.push_str(&format!(
-            "  {:<26} {:>11.1} MB   {:>10.2} MB/s\n",
-            "sent",
-            t.sent as f64 / 1e6,
-            t.sent as f64 / 1e6 / self.seconds()
-        ));
-        s.push_str(&format!(
-            "  {:<26} {:>11.1} MB   {:>10.2} MB/s\n",
-            "received",
-            t.received as f64 / 1e6,
-            t.received as f64 / 1e6 / self.seconds()
-        ));
+        let row = |label: &str| format!("  {}", padded(label, 27));
+        s.push_str(&format!("{}{:>14}   {:>12}/s\n", row(&what), thousands(t.rounds), thousands(self.rate() as u64)));
+        for (label, bytes) in [(t!("bench.sent"), t.sent), (t!("bench.received"), t.received)] {
+            let mb = bytes as f64 / 1e6;
+            s.push_str(&format!("{}{:>11.1} MB   {:>10.2} MB/s\n", row(&label), mb, mb / self.seconds()));
+        }
         if !t.connect.is_empty() {
             s.push_str(&format!(
-                "  {:<26} p50 {}  p99 {}  max {}  ({} connects)\n",
-                "connect time",
+                "{}p50 {}  p99 {}  max {}  {}\n",
+                row(&t!("bench.connect_time")),
                 time(t.connect.value_at_quantile(0.5)),
                 time(t.connect.value_at_quantile(0.99)),
                 time(t.connect.max()),
-                thousands(t.connect.len())
+                t!("bench.connects", n = thousands(t.connect.len()))
             ));
         }
         if !t.latency.is_empty() && c.mode != BenchMode::Stream {
-            let from = if c.rate.is_some() { " (from when each was due)" } else { "" };
+            let from = if c.rate.is_some() { t!("bench.from_due") } else { "".into() };
             s.push_str(&format!(
-                "  {:<26} p50 {}  p90 {}  p99 {}  p99.9 {}  max {}{from}\n",
-                "latency",
+                "{}p50 {}  p90 {}  p99 {}  p99.9 {}  max {}{from}\n",
+                row(&t!("bench.latency")),
                 time(self.quantile(0.5)),
                 time(self.quantile(0.9)),
                 time(self.quantile(0.99)),
@@ -115,22 +116,18 @@ impl Report {
             ));
         }
         if c.udp {
-            s.push_str(&format!(
-                "  {:<26} {} lost, {} answered late\n",
-                "datagrams",
-                thousands(t.lost),
-                thousands(t.late)
-            ));
+            let lost = t!("bench.lost_late", lost = thousands(t.lost), late = thousands(t.late));
+            s.push_str(&format!("{}{lost}\n", row(&t!("bench.datagrams"))));
         }
-        s.push_str(&format!("  {:<26} {}\n", "mismatches", thousands(t.mismatches)));
+        s.push_str(&format!("{}{}\n", row(&t!("bench.mismatches")), thousands(t.mismatches)));
         if let Some(m) = &t.first_mismatch {
-            s.push_str(&format!("  {:<26} {}\n", "first mismatch", m.words()));
+            s.push_str(&format!("{}{}\n", row(&t!("bench.first_mismatch")), m.words()));
         }
         if t.errors.is_empty() {
-            s.push_str(&format!("  {:<26} 0\n", "errors"));
+            s.push_str(&format!("{}0\n", row(&t!("bench.errors"))));
         } else {
             let list: Vec<String> = t.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            s.push_str(&format!("  {:<26} {} ({})\n", "errors", self.errors(), list.join(", ")));
+            s.push_str(&format!("{}{} ({})\n", row(&t!("bench.errors")), self.errors(), list.join(", ")));
         }
         if !t.latency.is_empty() && c.mode != BenchMode::Stream && c.mode != BenchMode::Sink {
             s.push_str(&self.histogram_lines());
@@ -152,7 +149,7 @@ impl Report {
             .collect();
         let most = buckets.iter().map(|b| b.2).max().unwrap_or(1).max(1);
         let total = h.len().max(1);
-        let mut s = String::from("  latency histogram\n");
+        let mut s = format!("  {}\n", t!("bench.histogram"));
         for (low, high, count) in buckets {
             let bar = "█".repeat(((count * 40).div_ceil(most)) as usize);
             s.push_str(&format!(
