@@ -86,6 +86,13 @@ pub enum Error {
 
 /// The OS's words for an I/O error, without Rust's "(os error N)" suffix.
 pub fn io_reason(e: &io::Error) -> String {
+    // In Chinese, the errors people meet most, in the words the lesson uses.
+    if let Some(code) = e.raw_os_error()
+        && crate::lang::current() == crate::lang::Lang::Zh
+        && let Some(text) = crate::_rust_i18n_try_translate("zh-CN", format!("os.e{code}"))
+    {
+        return text.into_owned();
+    }
     let s = e.to_string();
     match s.rfind(" (os error ") {
         Some(i) => s[..i].to_string(),

@@ -2,6 +2,7 @@
 //! turned into bytes to send (text in the chosen encoding, escapes, or hex) or, for the
 //! server, into a [`Command`] (`@ID text`, `:list`, `:kick ID`, `:quit`, `:help`).
 
+use rust_i18n::t;
 use std::io::{self, BufRead};
 use std::time::Duration;
 
@@ -86,20 +87,16 @@ impl LineFormat {
     pub fn to_bytes(&self, line: &[u8]) -> Result<Bytes, String> {
         let mut out = match self.format {
             StdinFormat::Hex => {
-                let text = std::str::from_utf8(line).map_err(|_| "a hex line must be ASCII hex digits".to_string())?;
+                let text = std::str::from_utf8(line).map_err(|_| t!("input.hex_ascii").into_owned())?;
                 // Exactly those bytes: no line ending.
                 parse_hex(text).map_err(|e| e.to_string())?
             }
             StdinFormat::Escapes => {
-                let text = std::str::from_utf8(line)
-                    .map_err(|_| "the line is not UTF-8 text, so its escapes cannot be read".to_string())?;
+                let text = std::str::from_utf8(line).map_err(|_| t!("input.not_utf8").into_owned())?;
                 text_to_bytes(text, self.encoding).map_err(|e| e.to_string())?
             }
             StdinFormat::Text => match std::str::from_utf8(line) {
-                Ok(text) => self
-                    .encoding
-                    .encode(text)
-                    .map_err(|e| format!("{e}; use --stdin-format escapes and \\xHH for raw bytes"))?,
+                Ok(text) => self.encoding.encode(text).map_err(|e| t!("input.unencodable", why = e).into_owned())?,
                 // Not UTF-8, so not text typed on a terminal: these are already the bytes.
                 Err(_) => line.to_vec(),
             },

@@ -71,6 +71,7 @@ pub mod words;
 
 rust_i18n::i18n!("locales", fallback = "en");
 
+use rust_i18n::t;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
@@ -88,7 +89,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     } else {
         tokio::runtime::Builder::new_multi_thread().enable_all().build()
     }
-    .map_err(|source| Error::Io { context: "cannot start the runtime".into(), source })?;
+    .map_err(|source| Error::Io { context: t!("ctx.cannot_start_the_runtime").into_owned(), source })?;
     runtime.block_on(async {
         match cli.command {
             Command::Listen(args) => cmd::listen::listen(args).await,

@@ -3,6 +3,7 @@
 //! names and IPv6 scopes resolved, and connects with a timeout across every address a name
 //! has.
 
+use rust_i18n::t;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::{Duration, Instant};
@@ -177,14 +178,11 @@ pub async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
         return Ok(vec![with_scope(SocketAddr::new(ip, port), scope)]);
     }
     if looks_like_ipv4(host) {
-        return Err(Error::Argument {
-            what: host.to_string(),
-            message: "not a valid IPv4 address: each of its four parts is a number from 0 to 255".into(),
-        });
+        return Err(Error::Argument { what: host.to_string(), message: t!("net.bad_ipv4").into_owned() });
     }
     let unresolvable = |reason: String| Error::Resolve { host: host.to_string(), reason };
     if host.is_empty() {
-        return Err(unresolvable("the name is empty".into()));
+        return Err(unresolvable(t!("net.empty_name").into_owned()));
     }
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
@@ -194,7 +192,7 @@ pub async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
         })?
         .collect();
     if addrs.is_empty() {
-        return Err(unresolvable("the name has no address".into()));
+        return Err(unresolvable(t!("net.no_address").into_owned()));
     }
     Ok(addrs)
 }
@@ -205,7 +203,9 @@ fn connect_error(e: io::Error, addr: SocketAddr) -> Error {
         io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
             Error::Unreachable { addr, reason: io_reason(&e) }
         }
-        io::ErrorKind::TimedOut => Error::ConnectTimeout { target: addr.to_string(), seconds: "the OS gave up".into() },
+        io::ErrorKind::TimedOut => {
+            Error::ConnectTimeout { target: addr.to_string(), seconds: t!("net.os_gave_up").into_owned() }
+        }
         _ => Error::Io { context: format!("cannot connect to {addr}"), source: e },
     }
 }
@@ -233,8 +233,10 @@ pub async fn connect_tcp(host: &str, port: u16, timeout: Duration, sizes: Buffer
         let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
             .map_err(|e| Error::Io { context: format!("cannot create a socket for {addr}"), source: e })?;
         steps.push(Step::Socket { v6: addr.is_ipv6(), stream: true });
-        apply_buffers(&SockRef::from(&socket), sizes, &mut steps)
-            .map_err(|e| Error::Io { context: "cannot set the socket's buffer sizes".into(), source: e })?;
+        apply_buffers(&SockRef::from(&socket), sizes, &mut steps).map_err(|e| Error::Io {
+            context: t!("ctx.cannot_set_the_socket_s_buffer_sizes").into_owned(),
+            source: e,
+        })?;
         match tokio::time::timeout(left, socket.connect(addr)).await {
             Ok(Ok(stream)) => {
                 steps.push(Step::Connected {
@@ -420,7 +422,8 @@ pub fn bind_udp(bind: BindTo, port: u16, setup: &UdpSetup) -> Result<BoundUdp> {
         }
         Err(e) => return Err(udp_error(e, addr)),
     };
-    let options = |e: io::Error| Error::Io { context: "cannot set a UDP socket option".into(), source: e };
+    let options =
+        |e: io::Error| Error::Io { context: t!("ctx.cannot_set_a_udp_socket_option").into_owned(), source: e };
     if setup.broadcast {
         socket.set_broadcast(true).map_err(options)?;
         steps.push(Step::Broadcast { client: false });
@@ -462,7 +465,7 @@ fn join_error(e: io::Error, group: IpAddr) -> Error {
 /// replies come from other addresses.
 pub fn udp_client(target: SocketAddr, setup: &UdpSetup) -> Result<(std::net::UdpSocket, bool, Steps)> {
     let mut steps = Steps::new();
-    let options = |e: io::Error| Error::Io { context: "cannot set up the UDP socket".into(), source: e };
+    let options = |e: io::Error| Error::Io { context: t!("ctx.cannot_set_up_the_udp_socket").into_owned(), source: e };
     let socket = Socket::new(Domain::for_address(target), Type::DGRAM, Some(Protocol::UDP)).map_err(options)?;
     steps.push(Step::Socket { v6: target.is_ipv6(), stream: false });
     apply_buffers(&SockRef::from(&socket), setup.buffers, &mut steps).map_err(options)?;

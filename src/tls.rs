@@ -2,6 +2,7 @@
 //! gave (certificates, keys, CAs, SNI, ALPN), a self-signed certificate for this host, what
 //! a finished handshake agreed on, and why a failed one failed, in words a person can act on.
 
+use rust_i18n::t;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -69,13 +70,13 @@ fn pem_error(path: &Path, what: &str, e: rustls::pki_types::pem::Error) -> Error
     use rustls::pki_types::pem::Error as Pem;
     let why = match e {
         Pem::Io(source) => return Error::File { path: path.to_path_buf(), source },
-        Pem::MissingSectionEnd { .. } => "a PEM section has no -----END ...----- line".to_string(),
-        Pem::IllegalSectionStart { .. } => "a -----BEGIN ...----- line is malformed".to_string(),
-        Pem::Base64Decode(why) => format!("its base64 does not decode ({why})"),
-        Pem::NoItemsFound => "it holds no PEM item of the kind needed".to_string(),
-        _ => "it is not PEM as expected".to_string(),
+        Pem::MissingSectionEnd { .. } => t!("tls.pem_no_end").into_owned(),
+        Pem::IllegalSectionStart { .. } => t!("tls.pem_bad_begin").into_owned(),
+        Pem::Base64Decode(why) => t!("tls.pem_base64", why = why).into_owned(),
+        Pem::NoItemsFound => t!("tls.pem_empty").into_owned(),
+        _ => t!("tls.pem_other").into_owned(),
     };
-    Error::Argument { what: what.into(), message: format!("{} is not usable PEM: {why}", path.display()) }
+    Error::Argument { what: what.into(), message: t!("tls.not_pem", path = path.display(), why = why).into_owned() }
 }
 
 fn roots_from(path: &Path, what: &str) -> Result<RootCertStore> {
@@ -107,12 +108,7 @@ fn self_issued(der: &[u8]) -> bool {
 fn parse_pin(text: &str) -> Result<Vec<u8>> {
     let hex: String = text.chars().filter(|c| !matches!(c, ':' | ' ' | '-')).collect();
     let bytes = crate::render::hex::parse_hex(&hex).ok().filter(|b| b.len() == 32);
-    bytes.ok_or_else(|| Error::Argument {
-        what: "--pin".into(),
-        message: format!(
-            "'{text}' is not a SHA-256 fingerprint: 32 bytes in hex, like AB:CD:... as netassist prints it"
-        ),
-    })
+    bytes.ok_or_else(|| Error::Argument { what: "--pin".into(), message: t!("tls.bad_pin", text = text).into_owned() })
 }
 
 /// The system's trusted roots, or the webpki (Mozilla) roots where the system has none.
@@ -128,7 +124,7 @@ fn default_roots() -> RootCertStore {
 }
 
 fn versions_error(e: rustls::Error) -> Error {
-    Error::Io { context: "cannot set up TLS".into(), source: io::Error::other(e) }
+    Error::Io { context: t!("ctx.cannot_set_up_tls").into_owned(), source: io::Error::other(e) }
 }
 
 pub fn client_config(setup: &ClientSetup) -> Result<Arc<ClientConfig>> {
@@ -155,11 +151,7 @@ pub fn client_config(setup: &ClientSetup) -> Result<Arc<ClientConfig>> {
                 if is_ca(&cert) {
                     roots.add(cert).map_err(|e| Error::Argument {
                         what: "--ca".into(),
-                        message: format!(
-                            "{} holds a certificate that cannot be a root: {}",
-                            path.display(),
-                            error_words(&e)
-                        ),
+                        message: t!("tls.not_a_root", path = path.display(), why = error_words(&e)).into_owned(),
                     })?;
                 }
             }
@@ -189,10 +181,7 @@ pub fn client_config(setup: &ClientSetup) -> Result<Arc<ClientConfig>> {
         }
         (None, None) => builder.with_no_client_auth(),
         _ => {
-            return Err(Error::Argument {
-                what: "--cert/--key".into(),
-                message: "a client certificate needs both --cert FILE and --key FILE".into(),
-            });
+            return Err(Error::Argument { what: "--cert/--key".into(), message: t!("tls.cert_and_key").into_owned() });
         }
     };
     config.alpn_protocols = setup.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
@@ -236,7 +225,7 @@ pub fn server_config(setup: &ServerSetup) -> Result<(Arc<ServerConfig>, Option<S
         (None, None, true) => {
             let names = host_names();
             let cannot = |e: rcgen::Error| Error::Io {
-                context: "cannot make a self-signed certificate".into(),
+                context: t!("ctx.cannot_make_a_self_signed_certificate").into_owned(),
                 source: io::Error::other(e),
             };
             let mut params = rcgen::CertificateParams::new(names.clone()).map_err(cannot)?;
@@ -250,10 +239,7 @@ pub fn server_config(setup: &ServerSetup) -> Result<(Arc<ServerConfig>, Option<S
             (vec![der], key, Some(SelfSigned { names, sha256 }))
         }
         _ => {
-            return Err(Error::Argument {
-                what: "--tls".into(),
-                message: "a TLS server needs --cert FILE and --key FILE, or --tls-self-signed".into(),
-            });
+            return Err(Error::Argument { what: "--tls".into(), message: t!("tls.server_needs").into_owned() });
         }
     };
     let mut config = builder.with_single_cert(certs, key).map_err(|e| Error::Argument {
@@ -324,10 +310,8 @@ pub fn describe(state: &rustls::CommonState) -> TlsInfo {
 pub fn handshake_error(e: &io::Error) -> String {
     let Some(err) = e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) else {
         return match e.kind() {
-            io::ErrorKind::UnexpectedEof => {
-                "the peer closed the connection during the handshake (does it speak TLS?)".into()
-            }
-            io::ErrorKind::InvalidData => format!("the peer does not speak TLS ({e})"),
+            io::ErrorKind::UnexpectedEof => t!("tls.closed_in_handshake").into_owned(),
+            io::ErrorKind::InvalidData => t!("tls.not_tls_why", why = e).into_owned(),
             _ => crate::error::io_reason(e),
         };
     };
@@ -338,28 +322,20 @@ pub fn handshake_error(e: &io::Error) -> String {
 fn error_words(err: &rustls::Error) -> String {
     match err {
         rustls::Error::InvalidCertificate(c) => certificate_words(c),
-        rustls::Error::NoApplicationProtocol => {
-            "no shared application protocol (ALPN): compare --alpn on both ends".into()
-        }
-        rustls::Error::PeerIncompatible(_) => "no shared TLS version or cipher suite".into(),
-        rustls::Error::NoCertificatesPresented => {
-            "the client sent no certificate, and this server requires one (--client-ca)".into()
-        }
+        rustls::Error::NoApplicationProtocol => t!("tls.no_alpn").into_owned(),
+        rustls::Error::PeerIncompatible(_) => t!("tls.no_common").into_owned(),
+        rustls::Error::NoCertificatesPresented => t!("tls.no_client_cert").into_owned(),
         rustls::Error::AlertReceived(alert) => match alert {
-            rustls::AlertDescription::CertificateRequired => {
-                "the server requires a client certificate: give --cert FILE --key FILE".into()
-            }
-            rustls::AlertDescription::UnknownCA => "the peer does not trust our certificate (unknown CA)".into(),
-            rustls::AlertDescription::BadCertificate => "the peer rejected our certificate".into(),
-            rustls::AlertDescription::NoApplicationProtocol => {
-                "no shared application protocol (ALPN): compare --alpn on both ends".into()
-            }
+            rustls::AlertDescription::CertificateRequired => t!("tls.cert_required").into_owned(),
+            rustls::AlertDescription::UnknownCA => t!("tls.unknown_ca").into_owned(),
+            rustls::AlertDescription::BadCertificate => t!("tls.bad_certificate").into_owned(),
+            rustls::AlertDescription::NoApplicationProtocol => t!("tls.no_alpn").into_owned(),
             rustls::AlertDescription::ProtocolVersion | rustls::AlertDescription::HandshakeFailure => {
-                "the peer found no TLS version or cipher suite in common".into()
+                t!("tls.peer_no_common").into_owned()
             }
-            other => format!("the peer ended the handshake with the alert '{}'", words(&format!("{other:?}"))),
+            other => t!("tls.alert", alert = words(&format!("{other:?}"))).into_owned(),
         },
-        rustls::Error::InvalidMessage(_) => "the peer does not speak TLS (is it a plain TCP service?)".into(),
+        rustls::Error::InvalidMessage(_) => t!("tls.not_tls").into_owned(),
         other => crate::render::escape::shown_name(&other.to_string()).into_owned(),
     }
 }
@@ -367,29 +343,25 @@ fn error_words(err: &rustls::Error) -> String {
 /// Why a certificate was not accepted, with the next step.
 fn certificate_words(c: &CertificateError) -> String {
     match c {
-        CertificateError::Expired | CertificateError::ExpiredContext { .. } => "the certificate has expired".into(),
-        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-            "the certificate is not valid yet (is this machine's clock right?)".into()
-        }
-        CertificateError::UnknownIssuer => {
-            "the certificate is signed by an unknown issuer; trust its CA with --ca FILE, pin it with --pin SHA256, or skip the check with --insecure".into()
-        }
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => t!("tls.expired").into_owned(),
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => t!("tls.not_yet").into_owned(),
+        CertificateError::UnknownIssuer => t!("tls.unknown_issuer").into_owned(),
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-            "the certificate is not valid for the name asked for (name mismatch); ask for another with --sni NAME".into()
+            t!("tls.name_mismatch").into_owned()
         }
-        CertificateError::Revoked => "the certificate is revoked".into(),
-        CertificateError::BadSignature => "the certificate's signature does not verify".into(),
+        CertificateError::Revoked => t!("tls.revoked").into_owned(),
+        CertificateError::BadSignature => t!("tls.bad_signature").into_owned(),
         CertificateError::UnsupportedSignatureAlgorithmContext { .. }
         | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
-            "the certificate is signed with an algorithm that does not go with its issuer's key, or that rustls does not accept; if you trust exactly this certificate, give it with --ca FILE or --pin SHA256".into()
+            t!("tls.bad_algorithm").into_owned()
         }
         CertificateError::Other(e) => crate::render::escape::shown_name(&e.to_string()).into_owned(),
         other => {
             let name = format!("{other:?}");
             let name = name.split(['(', ' ', '{']).next().unwrap_or_default();
             match name {
-                "CaUsedAsEndEntity" => "the server presented a CA certificate as its own; if you trust exactly this certificate, give it with --ca FILE (it is pinned) or --pin SHA256".into(),
-                _ => format!("the certificate is not acceptable ({}); trust it with --ca FILE or --pin SHA256 if you know it", words(name)),
+                "CaUsedAsEndEntity" => t!("tls.ca_as_end_entity").into_owned(),
+                _ => t!("tls.not_acceptable", why = words(name)).into_owned(),
             }
         }
     }
@@ -425,11 +397,7 @@ struct NotPinned(String);
 
 impl std::fmt::Display for NotPinned {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the certificate's SHA-256 is {}, which is not the one pinned (--pin, or a certificate given with --ca)",
-            self.0
-        )
+        f.write_str(&t!("tls.not_pinned", sha256 = self.0))
     }
 }
 

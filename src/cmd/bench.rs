@@ -1,6 +1,7 @@
 //! `netassist bench HOST PORT`: runs the load on its threads, shows a live line (or JSON
 //! progress), prints the report.
 
+use rust_i18n::t;
 use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
@@ -39,22 +40,22 @@ pub(crate) async fn bench(args: cli::BenchArgs) -> Result<ExitCode> {
     let mut stdout = std::io::stdout();
     let report = loop {
         tokio::select! {
-            done = &mut running => break done.map_err(|e| Error::Io { context: "the benchmark stopped".into(), source: std::io::Error::other(e) })?,
+            done = &mut running => break done.map_err(|e| Error::Io { context: t!("ctx.the_benchmark_stopped").into_owned(), source: std::io::Error::other(e) })?,
             _ = tick.tick() => {
                 ticks += 1;
                 let rounds = live.rounds.load(Relaxed);
                 let now = tokio::time::Instant::now();
                 let rate = (rounds - last_rounds) as f64 / (now - last_at).as_secs_f64().max(1e-3);
                 if let Some(bar) = &bar {
-                    bar.set_message(format!(
-                        "{:.1}/{:.0}s  {:>10.0} msg/s  {:.1} MB in  errors {}  mismatches {}",
-                        began.elapsed().as_secs_f64(),
-                        duration.as_secs_f64(),
-                        rate,
-                        live.received.load(Relaxed) as f64 / 1e6,
-                        live.errors.load(Relaxed),
-                        live.mismatches.load(Relaxed)
-                    ));
+                    bar.set_message(t!(
+                        "bench.progress",
+                        at = format!("{:.1}", began.elapsed().as_secs_f64()),
+                        of = format!("{:.0}", duration.as_secs_f64()),
+                        rate = format!("{rate:>10.0}"),
+                        mb = format!("{:.1}", live.received.load(Relaxed) as f64 / 1e6),
+                        errors = live.errors.load(Relaxed),
+                        mismatches = live.mismatches.load(Relaxed)
+                    ).into_owned());
                     bar.tick();
                 }
                 if ticks % 10 == 0 {
@@ -74,7 +75,8 @@ pub(crate) async fn bench(args: cli::BenchArgs) -> Result<ExitCode> {
             }
         }
     };
-    let report = report.map_err(|source| Error::Io { context: "cannot run the benchmark".into(), source })?;
+    let report =
+        report.map_err(|source| Error::Io { context: t!("ctx.cannot_run_the_benchmark").into_owned(), source })?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -85,11 +87,10 @@ pub(crate) async fn bench(args: cli::BenchArgs) -> Result<ExitCode> {
         Ok(()) => {}
     }
     if report.failed() {
-        return Err(Error::Failed(format!(
-            "{} mismatches and {} errors against {target}; the figures above say which",
-            report.mismatches(),
-            report.errors()
-        )));
+        return Err(Error::Failed(
+            t!("bench.failed", mismatches = report.mismatches(), errors = report.errors(), target = target)
+                .into_owned(),
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! `netassist connect HOST PORT`: the TCP client (plain or TLS), or with `--udp` the UDP one.
 
+use rust_i18n::t;
 use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
@@ -21,7 +22,7 @@ pub(crate) async fn connect_udp(args: ConnectArgs, host: String, port: u16) -> R
         asked: config::buffer_request(&args.socket),
     };
     let socket = tokio::net::UdpSocket::from_std(socket)
-        .map_err(|source| Error::Io { context: "cannot register the UDP socket".into(), source })?;
+        .map_err(|source| Error::Io { context: t!("ctx.cannot_register_the_udp_socket").into_owned(), source })?;
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
     let reads_stdin = opts.payloads.is_empty();
@@ -30,7 +31,7 @@ pub(crate) async fn connect_udp(args: ConnectArgs, host: String, port: u16) -> R
     let input = reads_stdin.then(|| input::stdin_messages(opts.line, events.clone()));
     let ended = mode::udp_client::run_client(socket, target, connected, opts, events, input, stop).await;
     finish(writer)?;
-    match ended.map_err(|source| Error::Io { context: "the UDP socket failed".into(), source })? {
+    match ended.map_err(|source| Error::Io { context: t!("ctx.the_udp_socket_failed").into_owned(), source })? {
         mode::udp_client::UdpEnd::Refused => Err(Error::UdpRefused { addr: net::canonical(target) }),
         _ => Ok(ExitCode::SUCCESS),
     }
@@ -76,14 +77,16 @@ pub(crate) async fn connect(args: ConnectArgs) -> Result<ExitCode> {
         // The stdin task holds an output handle until its receiver is gone.
         drop(input);
         finish(writer)?;
-        let (reason, _) = ended.map_err(|source| Error::Io { context: "the connection failed".into(), source })?;
+        let (reason, _) =
+            ended.map_err(|source| Error::Io { context: t!("ctx.the_connection_failed").into_owned(), source })?;
         return match (reason, peer) {
             (CloseReason::Reset, Some(addr)) => Err(Error::Reset { addr }),
-            (CloseReason::Error(message), _) => {
-                Err(Error::Io { context: "the connection failed".into(), source: std::io::Error::other(message) })
-            }
+            (CloseReason::Error(message), _) => Err(Error::Io {
+                context: t!("ctx.the_connection_failed").into_owned(),
+                source: std::io::Error::other(message),
+            }),
             (CloseReason::Failed(notice), _) => Err(Error::Io {
-                context: "the connection failed".into(),
+                context: t!("ctx.the_connection_failed").into_owned(),
                 source: std::io::Error::other(notice.to_string()),
             }),
             _ => Ok(ExitCode::SUCCESS),

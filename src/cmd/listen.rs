@@ -1,5 +1,6 @@
 //! `netassist listen PORT`: the TCP server (plain or TLS), or with `--udp` the UDP one.
 
+use rust_i18n::t;
 use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
@@ -24,7 +25,7 @@ pub(crate) async fn listen(args: ListenArgs) -> Result<ExitCode> {
     let listening = net::listen_tcp(bind, args.port, args.backlog, config::buffer_request(&args.socket))?;
     opts.dual_stack = listening.dual_stack;
     let listener = tokio::net::TcpListener::from_std(listening.socket)
-        .map_err(|source| Error::Io { context: "cannot register the listening socket".into(), source })?;
+        .map_err(|source| Error::Io { context: t!("ctx.cannot_register_the_listening_socket").into_owned(), source })?;
     let tls = config::server_tls(&args.tls).map(|setup| tls::server_config(&setup)).transpose()?;
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
@@ -45,7 +46,7 @@ pub(crate) async fn listen(args: ListenArgs) -> Result<ExitCode> {
         }
     };
     finish(writer)?;
-    served.map_err(|source| Error::Io { context: "the server stopped".into(), source })?;
+    served.map_err(|source| Error::Io { context: t!("ctx.the_server_stopped").into_owned(), source })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -55,7 +56,7 @@ pub(crate) async fn listen_udp(args: ListenArgs) -> Result<ExitCode> {
     let bound = net::bind_udp(bind, args.port, &config::udp_listen_setup(&args))?;
     opts.dual_stack = bound.dual_stack;
     let socket = tokio::net::UdpSocket::from_std(bound.socket)
-        .map_err(|source| Error::Io { context: "cannot register the UDP socket".into(), source })?;
+        .map_err(|source| Error::Io { context: t!("ctx.cannot_register_the_udp_socket").into_owned(), source })?;
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
     let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
@@ -65,6 +66,6 @@ pub(crate) async fn listen_udp(args: ListenArgs) -> Result<ExitCode> {
     let commands = Some(input::stdin_commands(opts.line, events.clone()));
     let served = mode::udp::run_server(socket, opts, events, commands, stop).await;
     finish(writer)?;
-    served.map_err(|source| Error::Io { context: "the UDP server stopped".into(), source })?;
+    served.map_err(|source| Error::Io { context: t!("ctx.the_udp_server_stopped").into_owned(), source })?;
     Ok(ExitCode::SUCCESS)
 }

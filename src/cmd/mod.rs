@@ -9,6 +9,7 @@ pub mod listen;
 pub mod ping;
 pub mod relay;
 
+use rust_i18n::t;
 use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
@@ -20,7 +21,7 @@ use crate::sink::{Events, Writer};
 use crate::{config, event, net, sink, tls, ui};
 
 pub(crate) fn output_error(source: std::io::Error) -> Error {
-    Error::Io { context: "cannot write the output".into(), source }
+    Error::Io { context: t!("ctx.cannot_write_the_output").into_owned(), source }
 }
 
 /// Runs a report on stdout; output into a closed pipe (`| head`) ends quietly.
@@ -123,7 +124,7 @@ pub(crate) fn output(view: &ViewArgs, explain: bool, stop: &CancellationToken) -
     let file: Box<dyn sink::Sink> = if path.as_os_str() == "-" {
         Box::new(file)
     } else {
-        Box::new(sink::FileSink::new(format!("the output file {}", path.display()), Box::new(file)))
+        Box::new(sink::FileSink::new(t!("sink.output_file", path = path.display()).into_owned(), Box::new(file)))
     };
     Ok(sink::spawn(Box::new(sink::Tee(vec![sink, file])), true, stop.clone()))
 }
@@ -144,7 +145,9 @@ pub(crate) async fn narrate(events: &Events, socket: &SocketArgs, steps: net::St
 /// Waits for the writer; a closed output (`| head`) is a quiet end. A file that failed
 /// during the run (a full disk) makes the end an error naming it.
 pub(crate) fn finish(writer: Writer) -> Result<()> {
-    let finished = writer.finish().map_err(|source| Error::Io { context: "cannot write the output".into(), source })?;
+    let finished = writer
+        .finish()
+        .map_err(|source| Error::Io { context: t!("ctx.cannot_write_the_output").into_owned(), source })?;
     match finished.incomplete.is_empty() {
         true => Ok(()),
         false => Err(Error::Failed(finished.incomplete.join("; "))),
@@ -155,12 +158,11 @@ pub(crate) fn finish(writer: Writer) -> Result<()> {
 pub(crate) async fn terminal_ui(start: ui::UiStart) -> Result<ExitCode> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(Error::Argument {
-            what: "ui".into(),
-            message: "the terminal UI needs a terminal on stdin and stdout; without one, leave out --ui".into(),
-        });
+        return Err(Error::Argument { what: "ui".into(), message: t!("cmd.needs_terminal").into_owned() });
     }
-    ui::run(start).await.map_err(|source| Error::Io { context: "the terminal UI failed".into(), source })?;
+    ui::run(start)
+        .await
+        .map_err(|source| Error::Io { context: t!("ctx.the_terminal_ui_failed").into_owned(), source })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -178,9 +180,6 @@ pub(crate) async fn tell_self_signed(events: &Events, made: Option<&tls::SelfSig
 pub(crate) fn warn_insecure(setup: Option<&tls::ClientSetup>) {
     if setup.is_some_and(|s| s.insecure) {
         let mut err = anstream::stderr();
-        let _ = std::io::Write::write_all(
-            &mut err,
-            b"warning: --insecure: the server's certificate is not checked; anyone on the path could read and change this connection\n",
-        );
+        let _ = std::io::Write::write_all(&mut err, format!("{}\n", t!("cmd.insecure")).as_bytes());
     }
 }

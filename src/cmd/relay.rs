@@ -1,6 +1,7 @@
 //! `netassist relay LISTEN_PORT TARGET_HOST TARGET_PORT`: TCP (plain or TLS on either
 //! side) or UDP, with its view and capture file.
 
+use rust_i18n::t;
 use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
@@ -27,7 +28,7 @@ pub(crate) fn relay_output(args: &cli::RelayArgs, stop: &CancellationToken) -> R
     let Some(path) = &args.pcap else { return Ok(sink::spawn(view, !args.quiet, stop.clone())) };
     let capture = sink::pcap::Pcap::create(path)
         .map_err(|source| Error::Io { context: format!("cannot write the capture file {}", path.display()), source })?;
-    let capture = sink::FileSink::new(format!("the capture file {}", path.display()), Box::new(capture));
+    let capture = sink::FileSink::new(t!("sink.capture_file", path = path.display()).into_owned(), Box::new(capture));
     let view: Box<dyn sink::Sink> = if args.quiet { Box::new(sink::WithoutData(view)) } else { view };
     Ok(sink::spawn(Box::new(sink::Tee(vec![view, Box::new(capture)])), true, stop.clone()))
 }
@@ -44,7 +45,7 @@ pub(crate) async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
     let listening = net::listen_tcp(bind, args.listen_port, args.backlog, net::BufferRequest::default())?;
     opts.dual_stack = listening.dual_stack;
     let listener = tokio::net::TcpListener::from_std(listening.socket)
-        .map_err(|source| Error::Io { context: "cannot register the listening socket".into(), source })?;
+        .map_err(|source| Error::Io { context: t!("ctx.cannot_register_the_listening_socket").into_owned(), source })?;
     let (listen_tls, target_tls) = config::relay_tls(&args);
     warn_insecure(target_tls.as_ref());
     let target_tls = match target_tls {
@@ -81,7 +82,7 @@ pub(crate) async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
         }
     };
     finish(writer)?;
-    served.map_err(|source| Error::Io { context: "the relay stopped".into(), source })?;
+    served.map_err(|source| Error::Io { context: t!("ctx.the_relay_stopped").into_owned(), source })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -93,7 +94,7 @@ pub(crate) async fn relay_udp(
 ) -> Result<ExitCode> {
     let bound = net::bind_udp(bind, args.listen_port, &net::UdpSetup::default())?;
     let socket = tokio::net::UdpSocket::from_std(bound.socket)
-        .map_err(|source| Error::Io { context: "cannot register the UDP socket".into(), source })?;
+        .map_err(|source| Error::Io { context: t!("ctx.cannot_register_the_udp_socket").into_owned(), source })?;
     let relay = mode::relay_udp::UdpRelay {
         target,
         idle_timeout: args.idle_timeout.unwrap_or(std::time::Duration::from_secs(60)),
@@ -108,6 +109,6 @@ pub(crate) async fn relay_udp(
     let commands = Some(input::stdin_commands(line, events.clone()));
     let served = mode::relay_udp::run_udp(socket, relay, events, commands, stop).await;
     finish(writer)?;
-    served.map_err(|source| Error::Io { context: "the UDP relay stopped".into(), source })?;
+    served.map_err(|source| Error::Io { context: t!("ctx.the_udp_relay_stopped").into_owned(), source })?;
     Ok(ExitCode::SUCCESS)
 }

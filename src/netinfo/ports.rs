@@ -3,6 +3,7 @@
 //! the range this OS picks client ports from; and who is bound to a port right now
 //! (/proc/net/{tcp,udp}{,6}, with the owning process from /proc/PID/fd).
 
+use rust_i18n::t;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -80,6 +81,10 @@ const EMBEDDED: &[(&str, u16, &str)] = &[
     ("memcached", 11211, "tcp"),
 ];
 
+/// Where the service names came from when this machine has no /etc/services (JSON's
+/// `services_from`; people read `ports.embedded` in their language).
+pub const EMBEDDED_NAME: &str = "the embedded table (no /etc/services here)";
+
 /// Where the service names came from.
 pub const SERVICES_FILE: &str = "/etc/services";
 
@@ -92,7 +97,7 @@ pub fn services() -> (Vec<Service>, &'static str) {
                 .iter()
                 .map(|&(name, port, proto)| Service { name: name.into(), port, proto: proto.into(), aliases: vec![] })
                 .collect(),
-            "the embedded table (no /etc/services here)",
+            EMBEDDED_NAME,
         ),
     }
 }
@@ -248,20 +253,26 @@ pub fn holders(port: u16, proto: &str) -> Option<String> {
     if first.remote.is_none() {
         let who = match (&first.pid, &first.process) {
             (Some(pid), Some(name)) => format!("pid {pid} ({})", crate::render::escape::shown_name(name)),
-            _ => "a process the OS does not name to this user".to_string(),
+            _ => t!("ports.unnamed").into_owned(),
         };
-        return Some(format!("{who} {} on {}", first.state, crate::net::show_addr(&first.local)));
+        return Some(
+            t!("ports.holder", who = who, state = first.state, local = crate::net::show_addr(&first.local))
+                .into_owned(),
+        );
     }
     let mut states: Vec<&str> = sockets.iter().map(|s| s.state).collect();
     states.dedup();
     let n = sockets.len();
-    let plural = if n == 1 { "connection" } else { "connections" };
-    let also = if states.contains(&"TIME-WAIT") {
-        "; TIME-WAIT ends by itself within a minute, or pick another port"
-    } else {
-        ""
-    };
-    Some(format!("{n} {plural} in {} whose local port it is{also}", states.join("/")))
+    let also = if states.contains(&"TIME-WAIT") { t!("ports.time_wait") } else { "".into() };
+    let states = states.join("/");
+    Some(
+        if n == 1 {
+            t!("ports.one_connection", states = states, also = also)
+        } else {
+            t!("ports.connections", n = n, states = states, also = also)
+        }
+        .into_owned(),
+    )
 }
 
 /// Socket inode → (pid, process name), for the processes we may look into.

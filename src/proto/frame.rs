@@ -2,6 +2,7 @@
 //! messages: two sends can arrive as one read and one send as two. A [`Splitter`] keeps
 //! what it needs between reads and hands out whole messages, whatever the reads were.
 
+use rust_i18n::t;
 use std::fmt;
 
 /// How messages are delimited.
@@ -38,17 +39,17 @@ impl FrameSpec {
             ("delim", [hex]) => {
                 let bytes = crate::render::hex::parse_hex(hex).map_err(|e| format!("delim: {e}"))?;
                 if bytes.is_empty() {
-                    return Err("delim: give the bytes that end a message, like delim:7e or delim:0d0a".into());
+                    return Err(t!("frame.delim").into_owned());
                 }
                 FrameSpec::Delim(bytes)
             }
             ("fixed", [n]) => match number(n, "fixed:N")? {
                 n @ 1.. => FrameSpec::Fixed(n as usize),
-                _ => return Err("fixed: a message is at least 1 byte".into()),
+                _ => return Err(t!("frame.fixed").into_owned()),
             },
             ("idle", [ms]) => match number(ms, "idle:MS")? {
                 ms @ 1..=60_000 => FrameSpec::Idle(ms as u64),
-                _ => return Err("idle: the gap is from 1 to 60000 ms".into()),
+                _ => return Err(t!("frame.idle").into_owned()),
             },
             ("modbus-tcp" | "mbap", []) => FrameSpec::Len { size: 2, big_endian: true, offset: 4, adjust: 0 },
             ("len", args) if !args.is_empty() && args.len() <= 4 => {
@@ -56,7 +57,7 @@ impl FrameSpec {
                     "1" => 1,
                     "2" => 2,
                     "4" => 4,
-                    other => return Err(format!("len: the length field is 1, 2 or 4 bytes, not '{other}'")),
+                    other => return Err(t!("frame.len_size", other = other).into_owned()),
                 };
                 let mut big_endian = true;
                 let mut numbers = Vec::new();
@@ -69,19 +70,17 @@ impl FrameSpec {
                 }
                 let offset = match numbers.first() {
                     Some(&o) if o >= 0 => o as usize,
-                    Some(_) => return Err("len: the offset cannot be negative".into()),
+                    Some(_) => return Err(t!("frame.len_offset").into_owned()),
                     None => 0,
                 };
                 let adjust = numbers.get(1).copied().unwrap_or(0);
                 if numbers.len() > 2 {
-                    return Err("len: too many parts; write len:SIZE[:be|le][:OFFSET][:ADJUST]".into());
+                    return Err(t!("frame.len_parts").into_owned());
                 }
                 FrameSpec::Len { size, big_endian, offset, adjust }
             }
             _ => {
-                return Err(format!(
-                    "'{text}' is not a framing; one of: raw, line, crlf, delim:HEX, fixed:N, len:SIZE[:be|le][:OFFSET][:ADJUST], modbus-tcp, idle:MS"
-                ));
+                return Err(t!("frame.unknown", text = text).into_owned());
             }
         };
         Ok(spec)

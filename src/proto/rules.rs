@@ -9,6 +9,7 @@
 //!   checksum of all the reply bytes before it. `drop` answers nothing; `close` closes the
 //!   connection; `after MS REPLY` sends the reply that much later.
 
+use rust_i18n::t;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::checksum::Checksum;
@@ -263,7 +264,7 @@ impl Rule {
 
     fn parse(line: &str, encoding: TextEncoding) -> Result<Rule, String> {
         let Some((matcher, reply)) = line.split_once("=>") else {
-            return Err("write it as MATCH => REPLY (e.g. 'prefix:AT => OK\\r\\n')".into());
+            return Err(t!("rules.shape").into_owned());
         };
         let (matcher, reply) = (matcher.trim(), reply.trim());
         let text = |t: &str| text_to_bytes(t, encoding).map_err(|e| e.to_string());
@@ -280,9 +281,7 @@ impl Rule {
             }
             Some(("re", r)) => Match::Regex(regex::Regex::new(r).map_err(|e| format!("bad regex: {e}"))?),
             _ => {
-                return Err(format!(
-                    "'{matcher}' is not a match; use text:, prefix:, contains:, hex:, hexprefix:, re: or any"
-                ));
+                return Err(t!("rules.bad_match", matcher = matcher).into_owned());
             }
         };
         // `after MS REPLY`: the reply waits.

@@ -6,6 +6,7 @@
 //! encoding_rs does most of the work; UTF-16 encoding, true ISO-8859-1 and ASCII are done
 //! here because encoding_rs cannot encode UTF-16 and maps latin1/ascii to windows-1252.
 
+use rust_i18n::t;
 use std::fmt;
 
 /// One text encoding, as chosen with `--encoding`.
@@ -44,14 +45,9 @@ pub struct Unencodable {
 
 impl fmt::Display for Unencodable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "character '{}' (U+{:04X}) at position {} cannot be encoded in {}",
-            self.character.escape_debug(),
-            u32::from(self.character),
-            self.position,
-            self.encoding
-        )
+        let code = format!("{:04X}", u32::from(self.character));
+        let c = self.character.escape_debug();
+        f.write_str(&t!("encoding.unencodable", c = c, code = code, position = self.position, encoding = self.encoding))
     }
 }
 

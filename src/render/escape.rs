@@ -3,6 +3,7 @@
 //! text is shown with the same escapes for control characters, so a peer cannot drive the
 //! user's terminal, and what is shown can be pasted into `--send` to send the same bytes.
 
+use rust_i18n::t;
 use std::fmt;
 
 use super::encoding::{TextEncoding, Unencodable};
@@ -21,10 +22,9 @@ pub enum TextError {
 impl fmt::Display for TextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TextError::BadEscape { position, found } => write!(
-                f,
-                "bad escape '{found}' at position {position}; known escapes are \\r \\n \\t \\\\ \\0 \\e \\xHH \\u{{HHHH}} (write \\\\ for a backslash)"
-            ),
+            TextError::BadEscape { position, found } => {
+                f.write_str(&t!("escape.bad", found = found, position = position))
+            }
             TextError::Unencodable(u) => write!(f, "{u}"),
         }
     }

@@ -2,6 +2,7 @@
 //! with the position of a bad digit; bytes into a dump (offset, bytes, printable column)
 //! and into plain lowercase hex for JSON.
 
+use rust_i18n::t;
 use std::fmt::{self, Write};
 
 /// Why typed hex could not become bytes. Positions are 1-based characters.
@@ -14,15 +15,12 @@ pub enum HexError {
 impl fmt::Display for HexError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HexError::BadDigit { position, found } => write!(
-                f,
-                "'{}' at position {position} is not a hex digit (0-9, a-f); bytes are written like 01 02 ff, 0102ff or 0x01,0x02",
-                found.escape_debug()
-            ),
-            HexError::OddDigits { position, token } => write!(
-                f,
-                "'{token}' at position {position} has an odd number of hex digits; write each byte as two digits (0a, not a)"
-            ),
+            HexError::BadDigit { position, found } => {
+                f.write_str(&t!("hex.bad_digit", found = found.escape_debug(), position = position))
+            }
+            HexError::OddDigits { position, token } => {
+                f.write_str(&t!("hex.odd_digits", token = token, position = position))
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod human;
 pub mod json;
 pub mod pcap;
 
+use rust_i18n::t;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -182,13 +183,11 @@ impl FileSink {
     fn fail(&mut self, e: io::Error) {
         self.failed = true;
         let reason = crate::error::io_reason(&e);
-        let line = format!(
-            "cannot write {}: {reason}; it stops here, with what was written before, and the rest goes on",
-            self.what
-        );
+        let line = t!("sink.cannot_write", what = self.what, reason = reason);
         let mut err = anstream::stderr();
-        let _ = writeln!(err, "error: {}", crate::render::escape::shown_name(&line));
-        self.failures.lock().unwrap_or_else(|p| p.into_inner()).push(format!("{} is incomplete ({reason})", self.what));
+        let _ = writeln!(err, "{}: {}", crate::lang::error_label(), crate::render::escape::shown_name(&line));
+        let incomplete = t!("sink.incomplete", what = self.what, reason = reason).into_owned();
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).push(incomplete);
     }
 }
 

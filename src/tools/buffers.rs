@@ -65,9 +65,10 @@ pub fn measure(asked: BufferRequest) -> io::Result<BufferReport> {
 }
 
 pub fn run(out: &mut dyn Write, asked: BufferRequest, json: bool) -> Result<()> {
-    let r = measure(asked).map_err(|e| Error::Io { context: "cannot create a TCP socket".into(), source: e })?;
+    let r = measure(asked)
+        .map_err(|e| Error::Io { context: t!("ctx.cannot_create_a_tcp_socket").into_owned(), source: e })?;
     let written = if json { writeln!(out, "{}", to_json(&r)) } else { write_human(out, &r) };
-    written.map_err(|e| Error::Io { context: "cannot write the output".into(), source: e })
+    written.map_err(|e| Error::Io { context: t!("ctx.cannot_write_the_output").into_owned(), source: e })
 }
 
 fn granted(got: usize, asked: Option<usize>, max: Option<u64>) -> String {

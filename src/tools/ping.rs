@@ -108,7 +108,7 @@ fn ms(d: Duration) -> String {
 }
 
 pub async fn run(out: &mut dyn Write, host: &str, opts: &PingOptions, stop: &CancellationToken) -> Result<Summary> {
-    let io = |e: io::Error| Error::Io { context: "cannot write the output".into(), source: e };
+    let io = |e: io::Error| Error::Io { context: t!("ctx.cannot_write_the_output").into_owned(), source: e };
     let target = pick_address(host, opts.family, opts.tcp.unwrap_or(0)).await?;
     let shown = crate::net::show_addr(&target);
     let ip_shown = if target.ip().to_string() == host { String::new() } else { format!(" ({})", target.ip()) };
@@ -175,12 +175,9 @@ pub async fn run(out: &mut dyn Write, host: &str, opts: &PingOptions, stop: &Can
 
 fn permission_error(e: io::Error, host: &str) -> Error {
     if e.kind() == io::ErrorKind::PermissionDenied {
-        Error::Denied {
-            what: "ping".into(),
-            message: t!("ping.permission", host = host).into_owned(),
-        }
+        Error::Denied { what: "ping".into(), message: t!("ping.permission", host = host).into_owned() }
     } else {
-        Error::Io { context: "cannot open an ICMP socket".into(), source: e }
+        Error::Io { context: t!("ctx.cannot_open_an_icmp_socket").into_owned(), source: e }
     }
 }
 

@@ -53,16 +53,14 @@ pub fn report(port: u16) -> PortReport {
 }
 
 pub fn run(out: &mut dyn Write, arg: Option<&str>, free: bool, json: bool) -> Result<()> {
-    let io = |e: io::Error| Error::Io { context: "cannot write the output".into(), source: e };
+    let io = |e: io::Error| Error::Io { context: t!("ctx.cannot_write_the_output").into_owned(), source: e };
     if free {
-        let port = free_port().map_err(|e| Error::Io { context: "cannot find a free port".into(), source: e })?;
+        let port = free_port()
+            .map_err(|e| Error::Io { context: t!("ctx.cannot_find_a_free_port").into_owned(), source: e })?;
         return if json { writeln!(out, "{{\"port\":{port}}}") } else { writeln!(out, "{port}") }.map_err(io);
     }
     let Some(arg) = arg else {
-        return Err(Error::Argument {
-            what: "port".into(),
-            message: t!("port.give_one").into_owned(),
-        });
+        return Err(Error::Argument { what: "port".into(), message: t!("port.give_one").into_owned() });
     };
     for port in ports_for(arg)? {
         let r = report(port);
@@ -109,14 +107,23 @@ pub fn write_human(out: &mut dyn Write, r: &PortReport) -> io::Result<()> {
     writeln!(out, "{}{iana}", label(&t!("port.iana_range")))?;
     let names = service_names(r);
     let services = label(&t!("port.service_names"));
+    let from = match r.services_from {
+        crate::netinfo::ports::EMBEDDED_NAME => t!("ports.embedded"),
+        file => file.into(),
+    };
     if names.is_empty() {
-        writeln!(out, "{services}{}", t!("port.no_names", from = r.services_from))?;
+        writeln!(out, "{services}{}", t!("port.no_names", from = from))?;
     } else {
-        writeln!(out, "{services}{}", t!("port.names", names = names.join(", "), from = r.services_from))?;
+        writeln!(out, "{services}{}", t!("port.names", names = names.join(", "), from = from))?;
     }
     if let Some((lo, hi)) = r.ephemeral {
         let inside = if (lo..=hi).contains(&p) { t!("port.inside", p = p) } else { t!("port.outside", p = p) };
-        writeln!(out, "{}{}", label(&t!("port.client_ports")), t!("port.ephemeral", lo = lo, hi = hi, inside = inside))?;
+        writeln!(
+            out,
+            "{}{}",
+            label(&t!("port.client_ports")),
+            t!("port.ephemeral", lo = lo, hi = hi, inside = inside)
+        )?;
     }
     for proto in ["tcp", "udp"] {
         let here = label(&t!("port.here_now", proto = proto));
@@ -145,7 +152,11 @@ pub fn write_human(out: &mut dyn Write, r: &PortReport) -> io::Result<()> {
                 }
                 _ => t!("port.by_whom").into_owned(),
             };
-            writeln!(out, "{here}{}", t!("port.bound", state = s.state, local = crate::net::show_addr(&s.local), who = who))?;
+            writeln!(
+                out,
+                "{here}{}",
+                t!("port.bound", state = s.state, local = crate::net::show_addr(&s.local), who = who)
+            )?;
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! The benchmark's report: the human table with its latency histogram, and the JSON summary.
 
-use rust_i18n::t;
 use super::*;
+use rust_i18n::t;
 
 // ---- Showing --------------------------------------------------------------------------------
 
