@@ -54,7 +54,7 @@ pub fn messages(args: &crate::cli::MessageArgs, encoding: TextEncoding) -> Resul
 }
 
 pub fn hex_arg(what: &str, hex: &str) -> Result<Bytes> {
-    let bytes = parse_hex(hex).map(Bytes::from).map_err(|e| argument(what, format!("{e} (in '{hex}')")))?;
+    let bytes = parse_hex(hex).map(Bytes::from).map_err(|e| argument(what, t!("config.in_hex", why = e, hex = hex)))?;
     if bytes.is_empty() {
         return Err(argument(what, t!("config.no_bytes")));
     }

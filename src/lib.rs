@@ -43,8 +43,14 @@
 //!   [`event::Peer`]. [`access`] decides which peers a server accepts.
 //! - Events carry facts, not sentences: a [`notice::Notice`], an explain
 //!   [`notice::Step`], a [`notice::Rejection`], a [`event::CloseReason`]. [`words`] alone
-//!   turns them (and [`error::Error`]) into words; a new language is a change there. JSON
-//!   keys and codes never come from words.
+//!   turns them (and [`error::Error`]) into words, in the language [`lang`] chose (English
+//!   or Chinese); every sentence a person reads comes from `locales/netassist.toml` through
+//!   `t!`, both languages side by side, checked by `build.rs`. `--help` is clap's English,
+//!   walked once into Chinese by [`help_zh`]. JSON keys and codes never come from words,
+//!   and with `--json` the language is English.
+//! - Received bytes that the chosen encoding does not fit are named once per connection by
+//!   [`render::guess`] (chardetng), in the human view and the UI; `--encoding auto` lets
+//!   it choose.
 //! - [`ui`] is the terminal UI: it runs the same engines and is one more consumer of their
 //!   events (a bounded channel again), with keys turned into the same commands.
 
