@@ -61,8 +61,15 @@ pub fn hex_arg(what: &str, hex: &str) -> Result<Bytes> {
     Ok(bytes)
 }
 
-pub fn view_options(view: &ViewArgs, explain: bool) -> ViewOptions {
-    ViewOptions { show: view.show, encoding: view.encoding, timestamps: !view.no_time, explain, relay: false }
+pub fn view_options(view: &ViewArgs, explain: bool, raw: bool) -> ViewOptions {
+    ViewOptions {
+        show: view.show,
+        encoding: view.encoding,
+        timestamps: !view.no_time,
+        explain,
+        relay: false,
+        raw_reads: raw,
+    }
 }
 
 pub fn buffer_request(socket: &SocketArgs) -> BufferRequest {

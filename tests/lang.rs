@@ -210,3 +210,28 @@ fn the_first_typed_line_says_a_line_end_is_added() {
     let notes: Vec<&String> = server.seen.iter().filter(|l| l.contains("line end")).collect();
     assert_eq!(notes, vec!["a line end (\\n) is added to each typed line; --eol none sends the line alone"]);
 }
+
+#[test]
+fn explain_says_once_that_tcp_is_a_byte_stream() {
+    let mut server = Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--explain", "--no-time"]);
+    let port = server.human_port();
+    let mut c = client(port);
+    c.write_all(b"first\nsecond\n").unwrap();
+    let said = server.line_where("the remark", |l| l.contains("TCP is a byte stream"));
+    assert!(said.starts_with("explain: #1 two lines came in one read: TCP is a byte stream"), "{said}");
+    assert!(said.contains("粘包/拆包") && said.contains("--frame line"), "{said}");
+    c.write_all(b"third\nfourth\n").unwrap();
+    server.line_where("the next read", |l| l.contains("third"));
+    drop(c);
+    server.line_where("the close", |l| l.starts_with("#1 closed"));
+    assert_eq!(server.seen.iter().filter(|l| l.contains("byte stream")).count(), 1, "once");
+    // With --frame line the messages are lines: nothing to say.
+    let mut server = Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--explain", "--frame", "line"]);
+    let port = server.human_port();
+    let mut c = client(port);
+    c.write_all(b"first\nsecond\n").unwrap();
+    server.line_where("the second line", |l| l.contains("#1 recv 7 bytes"));
+    drop(c);
+    server.line_where("the close", |l| l.contains("#1 closed"));
+    assert!(!server.seen.iter().any(|l| l.contains("byte stream")));
+}

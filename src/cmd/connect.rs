@@ -1,5 +1,6 @@
 //! `netassist connect HOST PORT`: the TCP client (plain or TLS), or with `--udp` the UDP one.
 
+use crate::proto::frame::FrameSpec;
 use rust_i18n::t;
 use std::process::ExitCode;
 
@@ -26,7 +27,7 @@ pub(crate) async fn connect_udp(args: ConnectArgs, host: String, port: u16) -> R
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
     let reads_stdin = opts.payloads.is_empty();
-    let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
+    let (events, writer) = output(&args.view, args.socket.explain, args.messages.frame == FrameSpec::Raw, &stop)?;
     narrate(&events, &args.socket, steps, buffers).await;
     let input = reads_stdin.then(|| input::stdin_messages(opts.line, events.clone()));
     let ended = mode::udp_client::run_client(socket, target, connected, opts, events, input, stop).await;
@@ -69,7 +70,7 @@ pub(crate) async fn connect(args: ConnectArgs) -> Result<ExitCode> {
         let Some(connected) = dial.dial(&stop).await? else { return Ok(ExitCode::from(130)) };
         let stream = connected.stream;
         let reads_stdin = opts.payloads.is_empty();
-        let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
+        let (events, writer) = output(&args.view, args.socket.explain, args.messages.frame == FrameSpec::Raw, &stop)?;
         narrate(&events, &args.socket, connected.steps, connected.buffers).await;
         let mut input = reads_stdin.then(|| input::stdin_messages(opts.line, events.clone()));
         let peer = stream.peer_addr();
@@ -110,7 +111,7 @@ async fn reconnecting(
 ) -> Result<ExitCode> {
     use crate::event::EventKind;
     let started = tokio::time::Instant::now();
-    let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
+    let (events, writer) = output(&args.view, args.socket.explain, args.messages.frame == FrameSpec::Raw, &stop)?;
     let mut input = opts.payloads.is_empty().then(|| input::stdin_messages(opts.line, events.clone()));
     let (mut attempt, mut failures, mut connections) = (0u64, 0u32, 0u64);
     let mut totals = crate::event::Counters::default();

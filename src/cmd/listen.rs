@@ -1,5 +1,6 @@
 //! `netassist listen PORT`: the TCP server (plain or TLS), or with `--udp` the UDP one.
 
+use crate::proto::frame::FrameSpec;
 use rust_i18n::t;
 use std::process::ExitCode;
 
@@ -29,7 +30,7 @@ pub(crate) async fn listen(args: ListenArgs) -> Result<ExitCode> {
     let tls = config::server_tls(&args.tls).map(|setup| tls::server_config(&setup)).transpose()?;
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
-    let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
+    let (events, writer) = output(&args.view, args.socket.explain, args.messages.frame == FrameSpec::Raw, &stop)?;
     narrate(&events, &args.socket, listening.steps, listening.buffers).await;
     open_files(&events).await;
     super::reload_rules_on_hangup(opts.conn.messages.rules.clone(), events.clone(), stop.clone());
@@ -59,7 +60,7 @@ pub(crate) async fn listen_udp(args: ListenArgs) -> Result<ExitCode> {
         .map_err(|source| Error::Io { context: t!("ctx.cannot_register_the_udp_socket").into_owned(), source })?;
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
-    let (events, writer) = output(&args.view, args.socket.explain, &stop)?;
+    let (events, writer) = output(&args.view, args.socket.explain, args.messages.frame == FrameSpec::Raw, &stop)?;
     narrate(&events, &args.socket, bound.steps, bound.buffers).await;
     open_files(&events).await;
     super::reload_rules_on_hangup(opts.messages.rules.clone(), events.clone(), stop.clone());

@@ -109,13 +109,14 @@ pub(crate) async fn next_signal(term: &mut Option<tokio::signal::unix::Signal>) 
 
 /// The sink the view arguments ask for, on its writer thread; with `--output`, also the
 /// file of received bytes. When that file is stdout (`--output -`), the view goes to stderr.
-pub(crate) fn output(view: &ViewArgs, explain: bool, stop: &CancellationToken) -> Result<(Events, Writer)> {
+/// `raw`: messages are reads (no `--frame`), so `--explain` may say that TCP is a stream.
+pub(crate) fn output(view: &ViewArgs, explain: bool, raw: bool, stop: &CancellationToken) -> Result<(Events, Writer)> {
     let raw_stdout = view.output.as_deref().is_some_and(sink::is_stdout);
     let sink: Box<dyn sink::Sink> = match (view.json, raw_stdout) {
         (true, false) => Box::new(sink::json::Json::stdout(view.encoding)),
         (true, true) => Box::new(sink::json::Json::stderr(view.encoding)),
-        (false, false) => Box::new(sink::human::Human::stdio(config::view_options(view, explain))),
-        (false, true) => Box::new(sink::human::Human::stderr_only(config::view_options(view, explain))),
+        (false, false) => Box::new(sink::human::Human::stdio(config::view_options(view, explain, raw))),
+        (false, true) => Box::new(sink::human::Human::stderr_only(config::view_options(view, explain, raw))),
     };
     let Some(path) = &view.output else { return Ok(sink::spawn(sink, !view.quiet, stop.clone())) };
     let file = sink::RawOutput::create(path)

@@ -17,6 +17,7 @@ pub(crate) fn relay_output(args: &cli::RelayArgs, stop: &CancellationToken) -> R
         Box::new(sink::json::Json::stdout(args.encoding))
     } else {
         let opts = sink::human::ViewOptions {
+            raw_reads: false,
             show: args.dump,
             encoding: args.encoding,
             timestamps: !args.no_time,

@@ -47,6 +47,8 @@ pub struct ViewOptions {
     pub explain: bool,
     /// Relay wording: totals per direction between client and target.
     pub relay: bool,
+    /// Each message is one read (no `--frame`): `--explain` may say that TCP is a stream.
+    pub raw_reads: bool,
 }
 
 pub struct Human {
@@ -63,6 +65,10 @@ pub struct Human {
     guessers: HashMap<(ConnId, Dir), Guesser>,
     /// With `--encoding auto`: the encoding each connection's received bytes are shown in.
     detected: HashMap<(ConnId, Dir), TextEncoding>,
+    /// Connections whose last read ended inside a line (for the byte-stream remark).
+    mid_line: std::collections::HashSet<ConnId>,
+    /// The byte-stream remark (粘包/拆包) was made.
+    stream_said: bool,
     /// A TCP server (not a relay) said it listens: its listening socket closes at the stop.
     tcp_listener: bool,
 }
@@ -112,6 +118,8 @@ impl Human {
             datagrams: Default::default(),
             clock: LocalClock::default(),
             tcp_listener: false,
+            mid_line: std::collections::HashSet::new(),
+            stream_said: false,
             guessers: HashMap::new(),
             detected: HashMap::new(),
         }
@@ -165,6 +173,29 @@ impl Human {
             let (name, flag) = (better.display_name(), better.name());
             let what = self.paint(WARN, &t!("hint.hint"));
             return self.line(event, &t!("hint.looks_like", what = what, id = id, name = name, flag = flag));
+        }
+        Ok(())
+    }
+
+    /// Says once, with `--explain`, that TCP is a byte stream, when a read shows it with
+    /// text lines: two lines in one read (粘包), or a line that a read ended inside and the
+    /// next finished (拆包).
+    fn byte_stream(&mut self, event: &Event, id: ConnId, bytes: &[u8]) -> io::Result<()> {
+        if self.stream_said || !self.opts.raw_reads || bytes.is_empty() {
+            return Ok(());
+        }
+        let ends = bytes.iter().filter(|b| **b == b'\n').count();
+        let two_in_one = ends >= 2 || (ends == 1 && bytes.last() != Some(&b'\n'));
+        let one_in_two = self.mid_line.contains(&id) && ends >= 1;
+        if bytes.last() == Some(&b'\n') {
+            self.mid_line.remove(&id);
+        } else {
+            self.mid_line.insert(id);
+        }
+        if two_in_one || one_in_two {
+            self.stream_said = true;
+            let key = if two_in_one { t!("human.explain_stuck") } else { t!("human.explain_split") };
+            self.explain(event, &t!("human.explain_stream", id = id, what = key))?;
         }
         Ok(())
     }
@@ -412,6 +443,9 @@ impl Sink for Human {
                     self.guess(event, *id, *dir, bytes)?;
                 }
                 self.data(event, *id, *dir, bytes, mark)?;
+                if self.opts.explain && *dir == Dir::In && !self.datagrams.contains(id) {
+                    self.byte_stream(event, *id, bytes)?;
+                }
                 if self.opts.explain {
                     let n = bytes.len();
                     let text = match dir {
@@ -427,6 +461,7 @@ impl Sink for Human {
             EventKind::Closed { id, reason, counters, duration, .. } => {
                 let rest = self.leftovers(*id);
                 self.datagrams.remove(id);
+                self.mid_line.remove(id);
                 for dir in [Dir::In, Dir::C2T, Dir::T2C] {
                     self.guessers.remove(&(*id, dir));
                     self.detected.remove(&(*id, dir));
@@ -535,6 +570,7 @@ mod tests {
             timestamps: false,
             explain: false,
             relay: false,
+            raw_reads: true,
         };
         let human = Human::new(Box::new(out.clone()), Box::new(err.clone()), opts, false, false);
         (human, out, err)
