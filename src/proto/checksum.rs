@@ -3,6 +3,7 @@
 //! is usually sent in (Modbus RTU's CRC low byte first, the others high byte first),
 //! which `:be` or `:le` after the name overrides.
 
+use rust_i18n::t;
 use std::fmt;
 
 /// One algorithm. The CRCs' tables are built at compile time (`Crc::new` is const).
@@ -93,7 +94,7 @@ impl Checksum {
         let (name, order) = match lower.rsplit_once(':') {
             Some((n, "be")) => (n.to_string(), Some(true)),
             Some((n, "le")) => (n.to_string(), Some(false)),
-            Some((_, other)) => return Err(format!("'{other}' is not a byte order; write :be or :le after the name")),
+            Some((_, other)) => return Err(t!("checksum.byte_order", other = other).into_owned()),
             None => (lower.clone(), None),
         };
         let (alg, default_big) = match name.as_str() {
@@ -109,7 +110,7 @@ impl Checksum {
             "crc32" => (Alg::Crc32(&CRC32), true),
             _ => {
                 let names: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
-                return Err(format!("no checksum is named '{name}'; one of: {}", names.join(", ")));
+                return Err(t!("checksum.unknown", name = name, names = names.join(", ")).into_owned());
             }
         };
         let canonical = NAMES

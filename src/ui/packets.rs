@@ -1,6 +1,7 @@
 //! Saved packets: named payloads in a file in the user's config directory, one per line,
 //! `NAME = text:ESCAPED TEXT` or `NAME = hex:01 02 ff`, editable by hand.
 
+use rust_i18n::t;
 use std::path::PathBuf;
 
 use super::app::Packet;
@@ -38,7 +39,7 @@ pub fn load() -> Vec<Packet> {
 }
 
 pub fn save(packets: &[Packet]) -> Result<PathBuf, String> {
-    let path = path().ok_or("no config directory (set HOME or XDG_CONFIG_HOME)")?;
+    let path = path().ok_or_else(|| t!("ui.no_config_dir").into_owned())?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }

@@ -58,7 +58,7 @@ pub fn load() -> Vec<RuleLine> {
 }
 
 fn save(rules: &[RuleLine]) -> Result<PathBuf, String> {
-    let path = path().ok_or("no config directory (set HOME or XDG_CONFIG_HOME)")?;
+    let path = path().ok_or_else(|| t!("ui.no_config_dir").into_owned())?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
