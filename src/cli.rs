@@ -135,6 +135,38 @@ pub enum Command {
         "  netassist checksum sum8 --text 'AT+CSQ' -e gbk"
     ))]
     Checksum(ChecksumArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  netassist completions bash > /etc/bash_completion.d/netassist\n",
+        "  netassist completions zsh > ~/.zfunc/_netassist\n",
+        "  netassist completions fish > ~/.config/fish/completions/netassist.fish"
+    ))]
+    Completions(CompletionsArgs),
+    /// Print the man page of netassist or of one command (roff, as man reads it)
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  netassist manpage listen | man -l -\n",
+        "  netassist manpage --dir target/man"
+    ))]
+    Manpage(ManpageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// The command whose page to print (default: netassist's own)
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+    /// Write every page (netassist.1, netassist-listen.1, ...) into this directory
+    #[arg(long, value_name = "DIR", conflicts_with = "command")]
+    pub dir: Option<PathBuf>,
 }
 
 /// The terminal UI's own options.
@@ -212,7 +244,7 @@ pub struct BenchArgs {
     pub timeout: Option<Duration>,
 
     /// Text encoding of --payload and --expect
-    #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = parse_encoding)]
+    #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = Hinted(parse_encoding, ENCODING_HINTS), hide_possible_values = true)]
     pub encoding: TextEncoding,
 
     /// JSON lines: progress each second, and the last line the summary
@@ -345,7 +377,7 @@ pub struct RelayArgs {
     pub access: AccessArgs,
 
     /// Text encoding for --dump text (utf-8, gbk, big5, ...)
-    #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = parse_encoding)]
+    #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = Hinted(parse_encoding, ENCODING_HINTS), hide_possible_values = true)]
     pub encoding: TextEncoding,
 
     /// No timestamp at the start of each line
@@ -409,7 +441,7 @@ pub struct PingArgs {
 #[derive(Debug, Args)]
 pub struct ChecksumArgs {
     /// The algorithm
-    #[arg(value_name = "ALG", value_parser = parse_checksum)]
+    #[arg(value_name = "ALG", value_parser = Hinted(parse_checksum, CHECKSUM_HINTS), hide_possible_values = true)]
     pub alg: crate::proto::checksum::Checksum,
 
     /// The bytes, in hex (01 03 00 00 00 02)
@@ -421,7 +453,7 @@ pub struct ChecksumArgs {
     pub text: Option<String>,
 
     /// Text encoding for --text
-    #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = parse_encoding)]
+    #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = Hinted(parse_encoding, ENCODING_HINTS), hide_possible_values = true)]
     pub encoding: TextEncoding,
 
     /// JSON
@@ -479,11 +511,11 @@ pub struct MessageArgs {
     /// Append this checksum to every message sent (--send, typed lines, replies): sum8,
     /// xor8, lrc, crc8, crc16-modbus, crc16-xmodem, crc16-ccitt-false, crc16-ccitt,
     /// crc16-ibm, crc32; :be or :le sets the byte order
-    #[arg(long, value_name = "ALG", value_parser = parse_checksum)]
+    #[arg(long, value_name = "ALG", value_parser = Hinted(parse_checksum, CHECKSUM_HINTS), hide_possible_values = true)]
     pub checksum: Option<crate::proto::checksum::Checksum>,
 
     /// Check the checksum every received message ends with, and mark it ok or BAD
-    #[arg(long, value_name = "ALG", value_parser = parse_checksum)]
+    #[arg(long, value_name = "ALG", value_parser = Hinted(parse_checksum, CHECKSUM_HINTS), hide_possible_values = true)]
     pub verify: Option<crate::proto::checksum::Checksum>,
 
     /// Answer like the device would: 'MATCH => REPLY', checked in order before --reply
@@ -509,6 +541,47 @@ fn parse_frame(s: &str) -> Result<crate::proto::frame::FrameSpec, String> {
     crate::proto::frame::FrameSpec::parse(s)
 }
 
+/// A parser that also names the values people type most, for shell completion (any other
+/// value the parser takes still works; `--help` lists them in its own words).
+#[derive(Clone)]
+pub struct Hinted<F>(pub F, pub &'static [&'static str]);
+
+impl<F> clap::builder::TypedValueParser for Hinted<F>
+where
+    F: clap::builder::TypedValueParser,
+{
+    type Value = F::Value;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        self.0.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.1.iter().map(|name| clap::builder::PossibleValue::new(*name))))
+    }
+}
+
+const ENCODING_HINTS: &[&str] =
+    &["utf-8", "gbk", "gb18030", "big5", "shift_jis", "euc-kr", "utf-16le", "utf-16be", "latin1", "ascii", "auto"];
+
+const CHECKSUM_HINTS: &[&str] = &[
+    "sum8",
+    "xor8",
+    "lrc",
+    "crc8",
+    "crc16-modbus",
+    "crc16-xmodem",
+    "crc16-ccitt-false",
+    "crc16-ccitt",
+    "crc16-ibm",
+    "crc32",
+];
+
 fn parse_checksum(s: &str) -> Result<crate::proto::checksum::Checksum, String> {
     crate::proto::checksum::Checksum::parse(s)
 }
@@ -517,8 +590,9 @@ fn parse_checksum(s: &str) -> Result<crate::proto::checksum::Checksum, String> {
 #[derive(Debug, Args)]
 pub struct ViewArgs {
     /// Text encoding, both ways: utf-8, gbk, gb18030, big5, shift_jis, euc-kr, utf-16le,
-    /// utf-16be, latin1, ascii, or any WHATWG name (aliases: cp936, gb2312, utf8, sjis, ...)
-    #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = parse_encoding)]
+    /// utf-16be, latin1, ascii, or any WHATWG name (aliases: cp936, gb2312, utf8, sjis, ...);
+    /// auto: each connection's text in the encoding its first bytes are in
+    #[arg(long, short = 'e', value_name = "NAME", default_value = "utf-8", value_parser = Hinted(parse_encoding, ENCODING_HINTS), hide_possible_values = true)]
     pub encoding: TextEncoding,
 
     /// Show received and sent bytes as text, as a hex dump, or both
@@ -850,10 +924,7 @@ impl Cli {
         let lang = crate::lang::Lang::from_args(&args)
             .unwrap_or_else(|| crate::lang::Lang::from_env(|name| std::env::var(name).ok()));
         crate::lang::set(lang);
-        let command = match lang {
-            crate::lang::Lang::Zh => crate::help_zh::localize(Cli::command()),
-            crate::lang::Lang::En => Cli::command(),
-        };
+        let command = Cli::localized_command();
         let matches = command.try_get_matches_from(args).unwrap_or_else(|e| crate::help_zh::exit(e, lang));
         let cli = Cli::from_matches(&matches).unwrap_or_else(|e| crate::help_zh::exit(e, lang));
         // JSON is the same in every language: its messages too.
@@ -861,6 +932,14 @@ impl Cli {
             crate::lang::set(crate::lang::Lang::En);
         }
         cli
+    }
+
+    /// The command tree with its help in the interface's language.
+    pub fn localized_command() -> clap::Command {
+        match crate::lang::current() {
+            crate::lang::Lang::Zh => crate::help_zh::localize(Cli::command()),
+            crate::lang::Lang::En => Cli::command(),
+        }
     }
 
     /// Whether the output is JSON lines.
@@ -875,7 +954,7 @@ impl Cli {
             Command::Relay(a) => a.json,
             Command::Bench(a) => a.json,
             Command::Checksum(a) => a.json,
-            Command::Ui(_) => false,
+            Command::Ui(_) | Command::Completions(_) | Command::Manpage(_) => false,
         }
     }
 
@@ -1048,6 +1127,16 @@ mod tests {
                 SendArg::Text("b".into())
             ]
         );
+    }
+
+    #[test]
+    fn completion_hints_are_the_names_the_parsers_know() {
+        let checksums: Vec<&str> = crate::proto::checksum::NAMES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(CHECKSUM_HINTS, checksums.as_slice());
+        assert_eq!(ENCODING_HINTS.join(", "), COMMON_NAMES);
+        for name in ENCODING_HINTS {
+            assert!(parse_encoding(name).is_ok(), "{name}");
+        }
     }
 
     #[test]

@@ -109,6 +109,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Relay(args) => cmd::relay::relay(args).await,
             Command::Bench(args) => cmd::bench::bench(args).await,
             Command::Checksum(args) => cmd::report(|out| cmd::checksum::run(out, &args)),
+            Command::Completions(args) => cmd::docs::completions(&args),
+            Command::Manpage(args) => cmd::docs::manpage(&args),
             Command::Ui(args) => {
                 let settings = ui::app::Settings::default();
                 cmd::terminal_ui(ui::UiStart {

@@ -6,6 +6,7 @@ mod util;
 mod bench;
 mod connect;
 mod device;
+mod docs;
 mod errors;
 mod examples;
 mod faults;

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod checksum;
 pub mod connect;
+pub mod docs;
 pub mod listen;
 pub mod ping;
 pub mod relay;
