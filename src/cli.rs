@@ -152,6 +152,31 @@ pub enum Command {
     Manpage(ManpageArgs),
 }
 
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Merge the JSON summaries of bench runs (many processes or machines) into one result
+    #[command(after_help = concat!(
+        "Rounds, bytes, rates and errors are summed; percentiles come from the runs' latency\n",
+        "histograms added together, never from averaged percentiles; how long the runs ran at\n",
+        "once is said.\n\n",
+        "Examples:\n",
+        "  netassist bench merge a.json b.json c.json\n",
+        "  kubectl logs -l job-name=netassist-bench | netassist bench merge -\n",
+        "  parallel --nonall -S h1,h2,h3 netassist bench 10.0.0.5 9090 -d 30 --json | netassist bench merge -"
+    ))]
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Files with the output of bench --json (- reads stdin); other lines are skipped
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// One JSON object (the merged summary, itself mergeable)
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to complete for
@@ -178,10 +203,14 @@ pub struct UiArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub then: Option<BenchCommand>,
+
     /// The server: a name or an IP address (HOST:PORT works too)
-    #[arg(value_name = "HOST")]
-    pub host: String,
+    #[arg(value_name = "HOST", required = true)]
+    pub host: Option<String>,
 
     /// Its port
     #[arg(value_parser = parse_port)]
@@ -952,7 +981,7 @@ impl Cli {
             Command::Port(a) => a.json,
             Command::Buffers(a) => a.json,
             Command::Relay(a) => a.json,
-            Command::Bench(a) => a.json,
+            Command::Bench(a) => a.json || matches!(&a.then, Some(BenchCommand::Merge(m)) if m.json),
             Command::Checksum(a) => a.json,
             Command::Ui(_) | Command::Completions(_) | Command::Manpage(_) => false,
         }

@@ -158,7 +158,12 @@ mod tests {
         let root = Cli::command();
         let mut missing = Vec::new();
         let mut commands = vec![root.clone()];
-        commands.extend(root.get_subcommands().cloned());
+        let mut at = 0;
+        while at < commands.len() {
+            let subs: Vec<clap::Command> = commands[at].get_subcommands().cloned().collect();
+            commands.extend(subs);
+            at += 1;
+        }
         for cmd in &commands {
             let name = cmd.get_name();
             if zh_help(&format!("help.{name}.about")).is_none() {

@@ -14,6 +14,7 @@ mod hardening;
 mod lang;
 mod lesson_tools;
 mod listen;
+mod merge;
 mod relay;
 mod snapshot;
 mod tls;

@@ -14,7 +14,10 @@ pub(crate) async fn bench(args: cli::BenchArgs) -> Result<ExitCode> {
     use std::sync::Arc;
     use std::sync::atomic::Ordering::Relaxed;
 
-    let (host, port) = config::host_and_port("bench", &args.host, args.port)?;
+    if let Some(cli::BenchCommand::Merge(merge)) = &args.then {
+        return merge_runs(merge);
+    }
+    let (host, port) = config::host_and_port("bench", args.host.as_deref().unwrap_or_default(), args.port)?;
     let target = net::resolve(&host, port).await?[0];
     let config = config::bench_config(&args, target)?;
     // Each connection is a descriptor: room for many.
@@ -93,4 +96,36 @@ pub(crate) async fn bench(args: cli::BenchArgs) -> Result<ExitCode> {
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `bench merge FILE...`: the runs' summaries as one.
+fn merge_runs(args: &cli::MergeArgs) -> Result<ExitCode> {
+    use mode::bench::merge;
+    let mut runs = Vec::new();
+    for path in &args.files {
+        let (text, source) = if path.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
+                Error::Failed(t!("merge.cannot_read", source = "stdin", why = crate::error::io_reason(&e)).into_owned())
+            })?;
+            (text, "stdin".to_string())
+        } else {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::File { path: path.clone(), source })?;
+            (text, path.display().to_string())
+        };
+        runs.extend(
+            merge::read_runs(&text, &source)
+                .map_err(|why| Error::Argument { what: "bench merge".into(), message: why })?,
+        );
+    }
+    if runs.is_empty() {
+        let sources: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
+        return Err(Error::Argument {
+            what: "bench merge".into(),
+            message: t!("merge.no_runs", sources = sources.join(", ")).into_owned(),
+        });
+    }
+    let merged = merge::merge(runs);
+    let text = if args.json { format!("{}\n", merged.json()) } else { merged.human() };
+    super::report(|out| out.write_all(text.as_bytes()).map_err(output_error))
 }

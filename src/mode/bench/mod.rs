@@ -275,6 +275,8 @@ enum Stop {
 pub struct Report {
     pub config: BenchConfig,
     pub elapsed: Duration,
+    /// The wall clock when the run began (for merging runs from many machines).
+    pub started_at: std::time::SystemTime,
     tally: Tally,
 }
 
@@ -283,6 +285,7 @@ pub struct Report {
 pub fn run(config: BenchConfig, live: Arc<Live>, stop: CancellationToken) -> io::Result<Report> {
     let threads = config.threads.clamp(1, config.conns.max(1));
     let started = std::time::Instant::now();
+    let started_at = std::time::SystemTime::now();
     let start = Instant::now();
     let handles: Vec<_> = (0..threads)
         .map(|t| {
@@ -299,7 +302,7 @@ pub fn run(config: BenchConfig, live: Arc<Live>, stop: CancellationToken) -> io:
         tally.merge(t);
     }
     // The run may end early: every connection refused, or ctrl-c.
-    Ok(Report { config, elapsed: started.elapsed(), tally })
+    Ok(Report { config, elapsed: started.elapsed(), started_at, tally })
 }
 
 async fn thread_main(
@@ -450,6 +453,7 @@ async fn connect(config: &BenchConfig, counts: &Counts, deadline: Instant) -> Op
     }
 }
 
+pub mod merge;
 mod modes;
 mod report;
 

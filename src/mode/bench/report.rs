@@ -193,6 +193,9 @@ impl Report {
         }
         o.raw("errors_by_kind", &kinds.finish());
         o.num("mismatches", t.mismatches).num("lost", t.lost).num("late", t.late);
+        let start = merge::unix_ms(self.started_at);
+        o.num("start_unix_ms", start).num("end_unix_ms", start + self.elapsed.as_millis() as u64);
+        o.str("histogram", &merge::encode(&t.latency));
         if let Some(m) = &t.first_mismatch {
             let mut x = crate::sink::json::JsonObject::plain();
             x.num("at", m.at)
