@@ -133,15 +133,18 @@ fn localize_command(mut cmd: Command, root: bool) -> Command {
     if root {
         cmd = cmd
             .disable_version_flag(true)
-            .arg(Arg::new("version").short('V').long("version").action(ArgAction::Version).help(clap_word("version")))
-            .disable_help_subcommand(true)
-            .subcommand(
-                Command::new("help").about(clap_word("subcommand_help")).arg(Arg::new("command").num_args(0..)),
-            );
+            .arg(Arg::new("version").short('V').long("version").action(ArgAction::Version).help(clap_word("version")));
     }
     let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
     for sub in names.iter().filter(|n| *n != "help") {
         cmd = cmd.mut_subcommand(sub, |s| localize_command(s, false));
+    }
+    if root {
+        // clap makes the `help` subcommand when it builds the tree: build it, then word it.
+        cmd.build();
+        if cmd.find_subcommand("help").is_some() {
+            cmd = cmd.mut_subcommand("help", |s| s.about(clap_word("subcommand_help")));
+        }
     }
     cmd
 }

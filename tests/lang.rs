@@ -135,6 +135,10 @@ fn help_and_errors_in_chinese() {
     for words in ["用法:", "选项:", "监听的端口", "--reply <TEXT>", "可选值:", "（默认：128）"] {
         assert!(help.contains(words), "{words} in:\n{help}");
     }
+    // `help COMMAND` is the same page.
+    let out = bin().env("NETASSIST_LANG", "zh").args(["help", "listen"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stdout).unwrap().contains("监听的端口"));
     let out = bin().env("NETASSIST_LANG", "zh").args(["connect", "127.0.0.1", "1"]).output().unwrap();
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(1));
