@@ -222,8 +222,14 @@ fn missing_or_bad_key_files_are_clear_errors() {
     assert!(err.starts_with("error: cannot read /nonexistent/key.pem: No such file or directory"), "{err}");
     let out = bin().args(["listen", "0", "--tls"]).stdin(Stdio::null()).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(err.contains("needs --cert FILE and --key FILE, or --tls-self-signed"), "{err}");
-    let _ = Path::new(&cert);
+    // A file that is there but is not PEM names itself and says why.
+    let out =
+        bin().args(["listen", "0", "--tls", "--cert", &cert, "--key", &cert]).stdin(Stdio::null()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(cert.as_str()) && err.starts_with("error: "), "{err}");
 }
 
 #[test]
