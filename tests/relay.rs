@@ -74,6 +74,49 @@ fn bytes_are_exact_both_ways_zero_copy() {
     assert_eq!((closed["bytes_in"].as_u64(), closed["bytes_out"].as_u64()), (Some(3 << 20), Some(5 << 20)));
 }
 
+/// The bytes splice(2) moved, from an strace log: each line's result (`= N`), where
+/// positive (EAGAIN is -1).
+fn spliced(log: &str) -> u64 {
+    log.lines()
+        .filter(|l| l.contains("splice"))
+        .filter_map(|l| l.rsplit_once(" = ").and_then(|(_, n)| n.split_whitespace().next()?.parse::<i64>().ok()))
+        .filter(|n| *n > 0)
+        .map(|n| n as u64)
+        .sum()
+}
+
+#[test]
+fn the_quiet_relay_moves_every_byte_with_splice() {
+    // strace must be there and allowed to trace (ptrace): seen by tracing `true`'s execve.
+    let probe = std::process::Command::new("strace").args(["-qq", "-e", "trace=execve", "true"]).output();
+    if !probe.is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stderr).contains("execve(")) {
+        eprintln!("skipped: strace is not installed or may not trace here");
+        return;
+    }
+    let (listener, tport) = target();
+    let log = std::env::temp_dir().join(format!("netassist-splice-{}.log", std::process::id()));
+    let tport = tport.to_string();
+    let mut cmd = std::process::Command::new("strace");
+    cmd.args(["-f", "-qq", "-e", "trace=splice", "-o"])
+        .arg(&log)
+        .arg(env!("CARGO_BIN_EXE_netassist"))
+        .args(["relay", "0", "127.0.0.1", &tport, "--bind", "127.0.0.1", "--quiet", "--json"])
+        .env("NETASSIST_LANG", "en")
+        .stdin(std::process::Stdio::piped());
+    let mut r = Proc::spawn_with(&mut cmd);
+    let port = r.port();
+    let (up, down) = (random_bytes(1 << 20, 3), random_bytes(2 << 20, 4));
+    let (at_target, at_client) = exchange(port, &listener, &up, &down);
+    assert!(at_target == up && at_client == down, "the bytes differ");
+    r.event("closed", Some(1));
+    r.type_line(":quit");
+    assert!(r.wait().success());
+    let traced = std::fs::read_to_string(&log).expect("strace wrote its log");
+    let _ = std::fs::remove_file(&log);
+    // Every byte went socket -> pipe and pipe -> socket, none through a read buffer.
+    assert_eq!(spliced(&traced), 2 * (up.len() + down.len()) as u64, "bytes moved by splice");
+}
+
 #[test]
 fn bytes_are_exact_both_ways_when_shown_and_the_capture_reassembles() {
     let (listener, tport) = target();
