@@ -8,3 +8,10 @@ pub mod hex;
 pub mod time;
 
 pub use encoding::{Piece, StreamDecoder, TextEncoding};
+
+/// `text` padded with spaces to `width` terminal columns (a CJK character takes two), so
+/// labels line up in either language.
+pub fn padded(text: &str, width: usize) -> String {
+    let used = unicode_width::UnicodeWidthStr::width(text);
+    format!("{text}{}", " ".repeat(width.saturating_sub(used)))
+}

@@ -84,8 +84,7 @@ fn service_names(r: &PortReport) -> Vec<String> {
 
 /// A report's label, padded to one column whatever the language.
 fn label(text: &str) -> String {
-    let used = unicode_width::UnicodeWidthStr::width(text);
-    format!("  {text}{}", " ".repeat(21usize.saturating_sub(used)))
+    format!("  {}", crate::render::padded(text, 21))
 }
 
 pub fn write_human(out: &mut dyn Write, r: &PortReport) -> io::Result<()> {

@@ -75,17 +75,11 @@ fn draw_settings(frame: &mut Frame<'_>, app: &App, area: Rect) {
             let style =
                 if focused && i == app.field { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
             let value = app.settings.value(*f);
-            Line::from(vec![Span::styled(padded(&f.label(), 6), DIM), Span::styled(value, style)])
+            Line::from(vec![Span::styled(crate::render::padded(&f.label(), 6), DIM), Span::styled(value, style)])
         })
         .collect();
     let block = panel(format!(" {state} "), focused);
     frame.render_widget(Paragraph::new(lines).block(block), area);
-}
-
-/// `text` padded with spaces to `width` terminal columns (a CJK character takes two).
-fn padded(text: &str, width: usize) -> String {
-    let used = unicode_width::UnicodeWidthStr::width(text);
-    format!("{text}{}", " ".repeat(width.saturating_sub(used)))
 }
 
 fn draw_clients(frame: &mut Frame<'_>, app: &App, area: Rect) {

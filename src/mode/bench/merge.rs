@@ -14,7 +14,7 @@ use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use rust_i18n::t;
 use serde_json::Value;
 
-use super::report::{thousands, time, us};
+use super::report::{latency_line, row, thousands, us};
 
 /// Milliseconds since the Unix epoch.
 pub fn unix_ms(at: SystemTime) -> u64 {
@@ -206,10 +206,6 @@ impl Merged {
 
     pub fn human(&self) -> String {
         let t = &self.total;
-        let row = |label: &str| {
-            let used = unicode_width::UnicodeWidthStr::width(label);
-            format!("  {label}{}", " ".repeat(27usize.saturating_sub(used)))
-        };
         let mut s = t!(
             "merge.head",
             runs = self.runs,
@@ -233,15 +229,7 @@ impl Merged {
             s.push_str(&format!("{}{:>11.1} MB   {:>10.2} MB/s\n", row(&label), bytes as f64 / 1e6, rate));
         }
         if !t.latency.is_empty() {
-            s.push_str(&format!(
-                "{}p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n",
-                row(&t!("bench.latency")),
-                time(self.quantile(0.5)),
-                time(self.quantile(0.9)),
-                time(self.quantile(0.99)),
-                time(self.quantile(0.999)),
-                time(t.latency.max())
-            ));
+            s.push_str(&latency_line(&t.latency, ""));
         }
         s.push_str(&format!("{}{}\n", row(&t!("bench.mismatches")), thousands(t.mismatches)));
         let errors = if t.errors_by_kind.is_empty() {

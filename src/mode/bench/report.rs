@@ -19,6 +19,25 @@ pub(super) fn time(ns: u64) -> String {
     }
 }
 
+/// A row of the human table: its label in the first column, whatever the language.
+pub(super) fn row(label: &str) -> String {
+    format!("  {}", crate::render::padded(label, 27))
+}
+
+/// The latency row: p50, p90, p99, p99.9 and max of `h`, then `from` (what it counts from).
+pub(super) fn latency_line(h: &Histogram<u64>, from: &str) -> String {
+    let q = |q: f64| time(h.value_at_quantile(q));
+    format!(
+        "{}p50 {}  p90 {}  p99 {}  p99.9 {}  max {}{from}\n",
+        row(&t!("bench.latency")),
+        q(0.5),
+        q(0.9),
+        q(0.99),
+        q(0.999),
+        time(h.max())
+    )
+}
+
 pub(super) fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
@@ -58,10 +77,6 @@ impl Report {
     }
 
     pub fn human(&self) -> String {
-        fn padded(text: &str, width: usize) -> String {
-            let used = unicode_width::UnicodeWidthStr::width(text);
-            format!("{text}{}", " ".repeat(width.saturating_sub(used)))
-        }
         let c = &self.config;
         let t = &self.tally;
         let proto = if c.udp { "udp" } else { "tcp" };
@@ -87,7 +102,6 @@ impl Report {
             _ if c.udp => t!("bench.datagram_round_trips"),
             _ => t!("bench.messages_echoed"),
         };
-        let row = |label: &str| format!("  {}", padded(label, 27));
         s.push_str(&format!("{}{:>14}   {:>12}/s\n", row(&what), thousands(t.rounds), thousands(self.rate() as u64)));
         for (label, bytes) in [(t!("bench.sent"), t.sent), (t!("bench.received"), t.received)] {
             let mb = bytes as f64 / 1e6;
@@ -105,15 +119,7 @@ impl Report {
         }
         if !t.latency.is_empty() && c.mode != BenchMode::Stream {
             let from = if c.rate.is_some() { t!("bench.from_due") } else { "".into() };
-            s.push_str(&format!(
-                "{}p50 {}  p90 {}  p99 {}  p99.9 {}  max {}{from}\n",
-                row(&t!("bench.latency")),
-                time(self.quantile(0.5)),
-                time(self.quantile(0.9)),
-                time(self.quantile(0.99)),
-                time(self.quantile(0.999)),
-                time(t.latency.max())
-            ));
+            s.push_str(&latency_line(&t.latency, &from));
         }
         if c.udp {
             let lost = t!("bench.lost_late", lost = thousands(t.lost), late = thousands(t.late));
