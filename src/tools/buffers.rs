@@ -10,11 +10,6 @@ use crate::error::{Error, Result};
 use crate::net::BufferRequest;
 use crate::sink::json::JsonObject;
 
-/// What the lesson says, in two sentences (JSON's `meaning`, in English; people read
-/// `buffers.meaning` in their language).
-pub const MEANING: &str = "send() does not send to the peer: it copies your bytes into the socket's send buffer and returns, and the OS sends them from there, so a return from send() does not mean the peer has them; send() waits only when that buffer is full.\n\
-recv() does not take bytes from the network: the OS has already put them into the socket's receive buffer and recv() copies them out; it waits while that buffer is empty, and returns 0 bytes once the peer has closed and everything was read.";
-
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BufferReport {
     pub sndbuf: usize,
