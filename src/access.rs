@@ -62,6 +62,11 @@ impl Access {
     }
 
     /// Whether `ip` may connect; if not, why (naming the rule).
+    /// Whether any rule was given.
+    pub fn limits(&self) -> bool {
+        !self.allow.is_empty() || !self.deny.is_empty()
+    }
+
     pub fn check(&self, ip: IpAddr) -> std::result::Result<(), Rejection> {
         let ip = ip.to_canonical();
         if let Some(rule) = self.deny.iter().find(|n| n.contains(&ip)) {

@@ -283,16 +283,31 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct RelayArgs {
-    /// Port to listen on for clients (0: the OS picks one)
-    #[arg(value_parser = parse_port)]
-    pub listen_port: u16,
+    /// Port to listen on for clients (0: the OS picks one), or unix:PATH, unix:@NAME
+    #[arg(value_name = "LISTEN_PORT", value_parser = parse_listen_on)]
+    pub listen_port: ListenOn,
 
-    /// Where to forward clients: a name or an IP address
-    pub target_host: String,
+    /// Where to forward clients: a name or an IP address (HOST:PORT works too), or unix:PATH
+    #[arg(required_unless_present_any = ["socks5", "http_proxy"], conflicts_with_all = ["socks5", "http_proxy"])]
+    pub target_host: Option<String>,
 
     /// The target's port
     #[arg(value_parser = parse_port)]
-    pub target_port: u16,
+    pub target_port: Option<u16>,
+
+    /// Be a SOCKS5 proxy: each client names its target (CONNECT, with or without a password)
+    #[arg(long, conflicts_with_all = ["http_proxy", "udp", "tls_target"])]
+    pub socks5: bool,
+
+    /// Be an HTTP proxy: CONNECT, and plain requests with an absolute URI
+    #[arg(long, conflicts_with_all = ["udp", "tls_target"])]
+    pub http_proxy: bool,
+
+    /// With --socks5 or --http-proxy: where clients may go (repeatable): a network
+    /// (127.0.0.0/8), an address, or HOST:PORT. Default: anywhere but loopback and private
+    /// addresses
+    #[arg(long, value_name = "CIDR|HOST:PORT")]
+    pub allow_target: Vec<String>,
 
     /// Listen on this address only (default: every interface, IPv4 and IPv6)
     #[arg(long, value_name = "ADDR")]
@@ -416,6 +431,19 @@ pub struct RelayArgs {
     /// One JSON object per event per line (dir is c2t or t2c)
     #[arg(long)]
     pub json: bool,
+
+    /// Show at most this many bytes of each message; the rest is counted, not shown (e.g. 256, 4K)
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_show: Option<usize>,
+
+    /// Break shown text after each \n, one line per row, as socat -v does (the \n marks kept)
+    #[arg(long)]
+    pub lines: bool,
+
+    /// Show only what goes one way (c2t: client to target, t2c: target to client); both
+    /// are still counted and captured
+    #[arg(long, value_name = "DIR", value_parser = ["c2t", "t2c"])]
+    pub only: Option<String>,
 
     /// Only connections opening and closing, with byte totals
     #[arg(long, short = 'q')]
@@ -640,6 +668,14 @@ pub struct ViewArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
+    /// Show at most this many bytes of each message; the rest is counted, not shown (e.g. 256, 4K)
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_show: Option<usize>,
+
+    /// Break shown text after each \n, one line per row, as socat -v does (the \n marks kept)
+    #[arg(long)]
+    pub lines: bool,
+
     /// Also write every byte received, exactly as it came, to FILE (all connections, in
     /// order of arrival)
     #[arg(long, value_name = "FILE")]
@@ -779,9 +815,9 @@ pub struct LineArgs {
 
 #[derive(Debug, Args)]
 pub struct ListenArgs {
-    /// Port to listen on (0: the OS picks one, and it is printed)
-    #[arg(value_parser = parse_port)]
-    pub port: u16,
+    /// Port to listen on (0: the OS picks one, and it is printed), or unix:PATH, unix:@NAME
+    #[arg(value_name = "PORT", value_parser = parse_listen_on)]
+    pub port: ListenOn,
 
     /// Listen on this address only (default: every interface, IPv4 and IPv6)
     #[arg(long, value_name = "ADDR")]
@@ -802,6 +838,15 @@ pub struct ListenArgs {
     /// Send back every message as it arrived
     #[arg(long)]
     pub echo: bool,
+
+    /// Give each client a process of its own: what the client sends goes to its stdin, its
+    /// stdout back to the client (words split as sh does; no shell runs)
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["echo", "reply", "reply_hex", "sh_exec", "udp", "ui"])]
+    pub exec: Option<String>,
+
+    /// As --exec, through /bin/sh -c LINE (pipes, redirections)
+    #[arg(long, value_name = "LINE", conflicts_with_all = ["echo", "reply", "reply_hex", "udp", "ui"])]
+    pub sh_exec: Option<String>,
 
     /// Serve at most N clients at once; one more is closed at once and a line says so
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -860,7 +905,10 @@ pub enum SendArg {
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// The server
-    #[arg(value_name = "HOST", help = "Server: a name or an IP address (HOST:PORT and [IPv6]:PORT work too)")]
+    #[arg(
+        value_name = "HOST",
+        help = "Server: a name or an IP address (HOST:PORT and [IPv6]:PORT work too), or unix:PATH"
+    )]
     pub host: String,
 
     /// Server port
@@ -870,6 +918,20 @@ pub struct ConnectArgs {
     /// Give up connecting after this long
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_duration)]
     pub connect_timeout: Duration,
+
+    /// Connect through a proxy, which resolves the server's name: socks5://[USER:PASS@]HOST:PORT,
+    /// http://HOST:PORT (CONNECT), or env (ALL_PROXY, then HTTPS_PROXY)
+    #[arg(long, value_name = "URL", conflicts_with = "udp")]
+    pub proxy: Option<String>,
+
+    /// Run CMD and join it to the connection: the server's bytes go to its stdin, its stdout
+    /// to the server (words split as sh does)
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["send", "send_hex", "send_file", "sh_exec", "udp", "ui", "reconnect"])]
+    pub exec: Option<String>,
+
+    /// As --exec, through /bin/sh -c LINE
+    #[arg(long, value_name = "LINE", conflicts_with_all = ["send", "send_hex", "send_file", "udp", "ui", "reconnect"])]
+    pub sh_exec: Option<String>,
 
     /// When the connection is refused, reset or closed by the server, connect again: after
     /// SECS (default 1), doubling to 30 s; sends start again on each new connection
@@ -1026,6 +1088,30 @@ fn ordered_sends(m: &ArgMatches) -> Vec<SendArg> {
     });
     all.sort_by_key(|(i, _)| *i);
     all.into_iter().map(|(_, s)| s).collect()
+}
+
+/// Where a server listens: a TCP/UDP port, or a Unix socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenOn {
+    Port(u16),
+    Unix(crate::unix::UnixAddr),
+}
+
+impl std::fmt::Display for ListenOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListenOn::Port(p) => p.fmt(f),
+            ListenOn::Unix(a) => a.fmt(f),
+        }
+    }
+}
+
+/// `9090`, `unix:/tmp/x.sock`, `unix:@name`.
+pub fn parse_listen_on(s: &str) -> Result<ListenOn, String> {
+    match crate::unix::UnixAddr::parse(s) {
+        Some(addr) => addr.map(ListenOn::Unix),
+        None => parse_port(s).map(ListenOn::Port),
+    }
 }
 
 pub fn parse_port(s: &str) -> Result<u16, String> {

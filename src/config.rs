@@ -69,6 +69,8 @@ pub fn view_options(view: &ViewArgs, explain: bool, raw: bool) -> ViewOptions {
         explain,
         relay: false,
         raw_reads: raw,
+        max_show: view.max_show,
+        lines: view.lines,
     }
 }
 
@@ -325,13 +327,90 @@ pub fn relay_accept_options(args: &RelayArgs) -> Result<ServerOptions> {
         dual_stack: false,
         backlog: args.backlog,
         access: access(&args.access)?,
-        relay_to: Some(crate::net::host_port(&args.target_host, args.target_port)),
+        relay_to: Some(match relay_upstream(args)? {
+            RelayTo::Fixed(to) => to.to_string(),
+            RelayTo::Socks5(_) => t!("config.socks5_targets").into_owned(),
+            RelayTo::Http(_) => t!("config.http_targets").into_owned(),
+        }),
     })
 }
 
-/// HOST and PORT of `connect`: `host port`, `host:port` or `[v6]:port`.
-pub fn connect_target(args: &ConnectArgs) -> Result<(String, u16)> {
-    host_and_port("connect", &args.host, args.port)
+/// Where the relay sends clients, as the command line says.
+pub enum RelayTo {
+    Fixed(crate::mode::dial::DialTo),
+    Socks5(crate::mode::proxy::TargetRule),
+    Http(crate::mode::proxy::TargetRule),
+}
+
+/// `relay ... TARGET_HOST TARGET_PORT`, `TARGET_HOST:PORT`, `unix:PATH`, `--socks5`, `--http-proxy`.
+pub fn relay_upstream(args: &RelayArgs) -> Result<RelayTo> {
+    use crate::mode::dial::DialTo;
+    let rule = || crate::mode::proxy::TargetRule::parse(&args.allow_target).map_err(|m| argument("--allow-target", m));
+    if args.socks5 {
+        return Ok(RelayTo::Socks5(rule()?));
+    }
+    if args.http_proxy {
+        return Ok(RelayTo::Http(rule()?));
+    }
+    if !args.allow_target.is_empty() {
+        return Err(argument("--allow-target", t!("config.allow_target_alone")));
+    }
+    let host = args.target_host.as_deref().unwrap_or_default();
+    if let Some(addr) = crate::unix::UnixAddr::parse(host) {
+        let addr = addr.map_err(|m| argument("relay", m))?;
+        if args.target_port.is_some() {
+            return Err(argument("relay", t!("config.unix_port")));
+        }
+        if args.udp {
+            return Err(argument("--udp", t!("config.unix_udp")));
+        }
+        return Ok(RelayTo::Fixed(DialTo::Unix(addr)));
+    }
+    let (host, port) = host_and_port("relay", host, args.target_port)?;
+    Ok(RelayTo::Fixed(DialTo::Tcp { host, port }))
+}
+
+/// `--exec CMD` or `--sh-exec LINE`.
+pub fn exec_spec(exec: Option<&str>, sh: Option<&str>) -> Result<Option<crate::mode::exec::ExecSpec>> {
+    use crate::mode::exec::ExecSpec;
+    match (exec, sh) {
+        (Some(cmd), _) => ExecSpec::exec(cmd).map(Some).map_err(|m| argument("--exec", m)),
+        (None, Some(line)) => ExecSpec::shell(line).map(Some).map_err(|m| argument("--sh-exec", m)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// `connect --proxy URL|env`.
+pub fn proxy(arg: Option<&str>) -> Result<Option<crate::mode::proxy::Proxy>> {
+    use crate::mode::proxy::Proxy;
+    match arg {
+        None => Ok(None),
+        Some("env") => match Proxy::from_env() {
+            Some(p) => p.map(Some).map_err(|m| argument("--proxy env", m)),
+            None => Err(argument("--proxy", t!("proxy.no_env"))),
+        },
+        Some(url) => Proxy::parse(url).map(Some).map_err(|m| argument("--proxy", m)),
+    }
+}
+
+/// Where `connect` goes: `host port`, `host:port`, `[v6]:port` or `unix:PATH`.
+pub fn connect_target(args: &ConnectArgs) -> Result<crate::mode::dial::DialTo> {
+    use crate::mode::dial::DialTo;
+    if let Some(addr) = crate::unix::UnixAddr::parse(&args.host) {
+        let addr = addr.map_err(|m| argument("connect", m))?;
+        if args.port.is_some() {
+            return Err(argument("connect", t!("config.unix_port")));
+        }
+        if args.udp.udp {
+            return Err(argument("--udp", t!("config.unix_udp")));
+        }
+        if args.proxy.is_some() {
+            return Err(argument("--proxy", t!("config.unix_proxy")));
+        }
+        return Ok(DialTo::Unix(addr));
+    }
+    let (host, port) = host_and_port("connect", &args.host, args.port)?;
+    Ok(DialTo::Tcp { host, port })
 }
 
 /// A host and a port as typed: `host port`, `host:port` or `[v6]:port`.
@@ -522,7 +601,9 @@ pub fn ui_connect(args: &ConnectArgs) -> Result<crate::ui::app::Settings> {
         (true, false) => TlsMode::On,
         (true, true) => TlsMode::Insecure,
     };
-    let (host, port) = connect_target(args)?;
+    let crate::mode::dial::DialTo::Tcp { host, port } = connect_target(args)? else {
+        return Err(argument("--ui", t!("config.unix_ui")));
+    };
     Ok(Settings {
         role: if args.udp.udp { Role::UdpClient } else { Role::TcpClient },
         address: host,
@@ -559,9 +640,16 @@ mod tests {
 
     #[test]
     fn targets_as_people_write_them() {
-        assert_eq!(connect_target(&connect(&["h", "80"])).unwrap(), ("h".into(), 80));
-        assert_eq!(connect_target(&connect(&["127.0.0.1:9090"])).unwrap(), ("127.0.0.1".into(), 9090));
-        assert_eq!(connect_target(&connect(&["[::1]:9090"])).unwrap(), ("::1".into(), 9090));
+        use crate::mode::dial::DialTo;
+        let tcp = |host: &str, port| DialTo::Tcp { host: host.into(), port };
+        assert_eq!(connect_target(&connect(&["h", "80"])).unwrap(), tcp("h", 80));
+        assert_eq!(connect_target(&connect(&["127.0.0.1:9090"])).unwrap(), tcp("127.0.0.1", 9090));
+        assert_eq!(connect_target(&connect(&["[::1]:9090"])).unwrap(), tcp("::1", 9090));
+        let unix = crate::unix::UnixAddr::Path("/run/x.sock".into());
+        assert_eq!(connect_target(&connect(&["unix:/run/x.sock"])).unwrap(), DialTo::Unix(unix));
+        assert!(connect_target(&connect(&["unix:/run/x.sock", "80"])).is_err(), "a Unix socket has no port");
+        assert!(connect_target(&connect(&["unix:/run/x.sock", "--udp"])).is_err());
+        assert!(connect_target(&connect(&["unix:/run/x.sock", "--proxy", "socks5://h:1"])).is_err());
         assert!(connect_target(&connect(&["::1"])).is_err());
         assert!(connect_target(&connect(&["h:99999"])).unwrap_err().to_string().contains("out of range"));
     }

@@ -56,6 +56,28 @@ pub enum Error {
         addr: SocketAddr,
     },
 
+    /// A Unix socket address something else answers on.
+    UnixInUse {
+        addr: String,
+    },
+
+    /// A path to listen on that is there and is not a socket.
+    NotASocket {
+        path: PathBuf,
+    },
+
+    UnixConnect {
+        addr: String,
+        reason: String,
+    },
+
+    /// A proxy did not (or could not) reach the target.
+    Proxy {
+        proxy: String,
+        target: String,
+        reason: String,
+    },
+
     /// A benchmark found wrong bytes or lost connections.
     Failed(String),
 

@@ -34,19 +34,46 @@ impl Dir {
     }
 }
 
-/// Who is at the other end of a connection: an IP address and port today. A socket path
-/// or a child process is one more variant here (its text in `Display`); events, sinks and
-/// the UI carry a `Peer` and need no other change.
+/// Who is at an end of a connection: an IP address and port, a Unix socket (with the
+/// peer process's credentials when the OS gives them), or a target a proxy client named.
+/// Its text is in `Display`; events, sinks and the UI carry a `Peer` and need no other change.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Peer {
     Ip(SocketAddr),
+    /// `unix:PATH` or `unix:@NAME` (an accepted client's own socket has no name: this is the
+    /// listener's), with SO_PEERCRED's pid and uid.
+    Unix {
+        path: String,
+        pid: Option<i32>,
+        uid: Option<u32>,
+    },
+    /// A target reached by the name a client (SOCKS5, HTTP CONNECT) or a proxy asked for.
+    Named {
+        name: String,
+        addr: SocketAddr,
+    },
 }
 
 impl Peer {
     /// The peer's IP address and port, for what only IP peers have (access rules, UDP).
     pub fn ip(&self) -> Option<SocketAddr> {
         match self {
-            Peer::Ip(a) => Some(*a),
+            Peer::Ip(a) | Peer::Named { addr: a, .. } => Some(*a),
+            Peer::Unix { .. } => None,
+        }
+    }
+
+    /// The port, for an IP peer.
+    pub fn port(&self) -> Option<u16> {
+        self.ip().map(|a| a.port())
+    }
+
+    /// The address without the credentials (for a JSON field of its own).
+    pub fn address(&self) -> String {
+        match self {
+            Peer::Ip(a) => a.to_string(),
+            Peer::Unix { path, .. } => path.clone(),
+            Peer::Named { name, .. } => name.clone(),
         }
     }
 }
@@ -70,6 +97,22 @@ impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Peer::Ip(a) => a.fmt(f),
+            Peer::Unix { path, pid, uid } => {
+                // A path is the user's or the OS's: shown escaped. An accepted client's own
+                // socket has none: it is its process.
+                let cred = match (pid, uid) {
+                    (Some(pid), Some(uid)) => format!("pid {pid}, uid {uid}"),
+                    (None, Some(uid)) => format!("uid {uid}"),
+                    _ => String::new(),
+                };
+                match (path.is_empty(), cred.is_empty()) {
+                    (true, true) => f.write_str("unix"),
+                    (true, false) => f.write_str(&cred),
+                    (false, true) => f.write_str(&crate::render::escape::shown_name(path)),
+                    (false, false) => write!(f, "{} ({cred})", crate::render::escape::shown_name(path)),
+                }
+            }
+            Peer::Named { name, addr } => write!(f, "{} ({addr})", crate::render::escape::shown_name(name)),
         }
     }
 }
@@ -218,6 +261,8 @@ impl Side {
 pub enum Proto {
     Tcp,
     Udp,
+    /// A Unix stream socket: a byte stream as TCP is.
+    Unix,
 }
 
 impl Proto {
@@ -225,6 +270,7 @@ impl Proto {
         match self {
             Proto::Tcp => "tcp",
             Proto::Udp => "udp",
+            Proto::Unix => "unix",
         }
     }
 }
@@ -246,7 +292,7 @@ pub enum EventKind {
     /// A socket is bound and listening.
     Listening {
         proto: Proto,
-        addr: SocketAddr,
+        addr: Peer,
         /// Whether one IPv6 socket also takes IPv4 clients.
         dual_stack: bool,
         backlog: Option<u32>,
@@ -258,7 +304,7 @@ pub enum EventKind {
         id: ConnId,
         proto: Proto,
         peer: Peer,
-        local: SocketAddr,
+        local: Peer,
         side: Side,
         /// What the TLS handshake agreed on, for a TLS connection.
         tls: Option<Box<TlsInfo>>,

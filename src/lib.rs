@@ -73,6 +73,7 @@ pub mod sink;
 pub mod tls;
 pub mod tools;
 pub mod ui;
+pub mod unix;
 pub mod words;
 
 rust_i18n::i18n!("locales", fallback = "en");

@@ -83,6 +83,32 @@ pub enum Notice {
     Os { why: String },
     /// The first typed line: each gets this line end (`\n`), `--eol none` leaves it out.
     EolAdded { eol: &'static str },
+    /// `--exec`: the child for a connection started.
+    ChildStarted { id: ConnId, cmd: String, pid: Option<u32> },
+    /// `--exec`: a line the child wrote to its stderr.
+    ChildStderr { id: ConnId, line: String },
+    /// `--exec`: the child ended so.
+    ChildExited { id: ConnId, status: ChildEnd },
+    /// `--exec`: the child could not be started.
+    ExecFailed { cmd: String, why: String },
+    /// A Unix socket's peer was let in although `--allow`/`--deny` were given: those
+    /// rules are about IP addresses.
+    UnixNoAccess,
+    /// The proxy relay's rule for targets, said at start.
+    TargetRule { allowed: Vec<String> },
+    /// `connect --proxy`: the connection goes through this proxy to that target.
+    ViaProxy { proxy: String, target: String },
+    /// A proxy client asked for this target.
+    ProxyAsked { id: ConnId, how: &'static str, target: String },
+    /// A proxy client's target was refused (`why`: the rule, or what the client sent).
+    TargetRefused { target: String, why: String },
+}
+
+/// How a child process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildEnd {
+    Code(i32),
+    Signal(i32),
 }
 
 /// Why a client was turned away before it was served.

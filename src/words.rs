@@ -12,6 +12,7 @@ use crate::error::{Error, io_reason};
 use crate::event::{CloseReason, Dir};
 use crate::net::show_addr;
 use crate::notice::{Failure, HelpFor, Notice, Rejection, Step, Turned};
+use crate::render::escape::shown_name;
 use crate::render::time::seconds;
 
 /// "56 KiB", "1 byte", "300 bytes".
@@ -55,6 +56,30 @@ impl fmt::Display for Notice {
                 t!("notice.accept_failed", connected = connected, why = why)
             }
             Notice::OpenFilesRaised { from, to } => t!("notice.open_files_raised", from = from, to = to),
+            Notice::ChildStarted { id, cmd, pid } => match pid {
+                Some(pid) => t!("notice.child_started", id = id, cmd = shown_name(cmd), pid = pid),
+                None => t!("notice.child_started_no_pid", id = id, cmd = shown_name(cmd)),
+            },
+            Notice::ChildStderr { id, line } => t!("notice.child_stderr", id = id, line = shown_name(line)),
+            Notice::ChildExited { id, status: crate::notice::ChildEnd::Code(code) } => {
+                t!("notice.child_exited", id = id, code = code)
+            }
+            Notice::ChildExited { id, status: crate::notice::ChildEnd::Signal(sig) } => {
+                t!("notice.child_killed", id = id, signal = sig)
+            }
+            Notice::ExecFailed { cmd, why } => t!("notice.exec_failed", cmd = shown_name(cmd), why = why),
+            Notice::ViaProxy { proxy, target } => {
+                t!("notice.via_proxy", proxy = shown_name(proxy), target = shown_name(target))
+            }
+            Notice::UnixNoAccess => t!("notice.unix_no_access"),
+            Notice::TargetRule { allowed } if allowed.is_empty() => t!("notice.target_rule_default"),
+            Notice::TargetRule { allowed } => t!("notice.target_rule", allowed = allowed.join(", ")),
+            Notice::ProxyAsked { id, how, target } => {
+                t!("notice.proxy_asked", id = id, how = how, target = shown_name(target))
+            }
+            Notice::TargetRefused { target, why } => {
+                t!("notice.target_refused", target = shown_name(target), why = why)
+            }
             Notice::RulesReloaded { file, count } => t!("notice.rules_reloaded", file = file, count = count),
             Notice::RulesKept { why } => t!("notice.rules_kept", why = why),
             Notice::SelfSigned { names, sha256 } => t!("notice.self_signed", names = names.join(", "), sha256 = sha256),
@@ -210,6 +235,14 @@ impl fmt::Display for Error {
             Error::UdpRefused { addr } => t!("error.udp_refused", addr = addr),
             Error::Tls { peer, reason } => t!("error.tls", peer = peer, reason = reason),
             Error::Reset { addr } => t!("error.reset", addr = addr),
+            Error::Proxy { proxy, target, reason } => {
+                t!("error.proxy", proxy = shown_name(proxy), target = shown_name(target), reason = reason)
+            }
+            Error::UnixInUse { addr } => t!("error.unix_in_use", addr = shown_name(addr)),
+            Error::NotASocket { path } => t!("error.not_a_socket", path = shown_name(&path.display().to_string())),
+            Error::UnixConnect { addr, reason } => {
+                t!("error.unix_connect", addr = shown_name(addr), reason = shown_name(reason))
+            }
             Error::Failed(what) => return f.write_str(what),
             Error::Argument { what, message } | Error::Denied { what, message } => {
                 return write!(f, "{what}: {message}");

@@ -44,34 +44,40 @@ pub(crate) async fn connect(args: ConnectArgs) -> Result<ExitCode> {
         let rules = config::ui_rules(&args.messages, args.view.encoding)?;
         return terminal_ui(ui::UiStart { settings, open: true, log_lines: args.log_lines as usize, rules }).await;
     }
-    let (host, port) = config::connect_target(&args)?;
+    let to = config::connect_target(&args)?;
     if args.udp.udp {
+        let mode::dial::DialTo::Tcp { host, port } = to else { unreachable!("checked by connect_target") };
         return connect_udp(args, host, port).await;
     }
     let opts = config::client_options(&args)?;
+    let proxy = config::proxy(args.proxy.as_deref())?;
+    let exec = config::exec_spec(args.exec.as_deref(), args.sh_exec.as_deref())?;
     let tls_setup = config::client_tls(&args.tls);
     let tls = match &tls_setup {
         Some(setup) => {
-            Some((tokio_rustls::TlsConnector::from(tls::client_config(setup)?), tls::server_name(setup, &host)?))
+            let name = match &to {
+                mode::dial::DialTo::Tcp { host, .. } => host.as_str(),
+                mode::dial::DialTo::Unix(_) => "localhost",
+            };
+            Some((tokio_rustls::TlsConnector::from(tls::client_config(setup)?), tls::server_name(setup, name)?))
         }
         None => None,
     };
     warn_insecure(tls_setup.as_ref());
     let stop = CancellationToken::new();
     stop_on_signals(stop.clone());
-    let dial = mode::dial::Dial {
-        host,
-        port,
-        timeout: args.connect_timeout,
-        sizes: config::buffer_request(&args.socket),
-        tls,
-    };
+    let dial =
+        mode::dial::Dial { to, proxy, timeout: args.connect_timeout, sizes: config::buffer_request(&args.socket), tls };
+    if let Some(spec) = exec {
+        return connect_exec(&args, &dial, spec, stop).await;
+    }
     let Some(every) = args.reconnect else {
         let Some(connected) = dial.dial(&stop).await? else { return Ok(ExitCode::from(130)) };
         let stream = connected.stream;
         let reads_stdin = opts.payloads.is_empty();
         let (events, writer) = output(&args.view, args.socket.explain, args.messages.frame == FrameSpec::Raw, &stop)?;
         narrate(&events, &args.socket, connected.steps, connected.buffers).await;
+        via_proxy(&events, &dial).await;
         let mut input = reads_stdin.then(|| input::stdin_messages(opts.line, events.clone()));
         let peer = stream.peer_addr();
         let ended = mode::client::run(stream, 1, &opts, events, input.as_mut(), stop).await;
@@ -94,6 +100,45 @@ pub(crate) async fn connect(args: ConnectArgs) -> Result<ExitCode> {
         };
     };
     reconnecting(&args, &dial, opts, every, stop).await
+}
+
+/// With `--proxy`: says that the address on the `connected` line is the proxy's.
+async fn via_proxy(events: &crate::sink::Events, dial: &mode::dial::Dial) {
+    if let Some(proxy) = &dial.proxy {
+        let notice = Notice::ViaProxy { proxy: proxy.shown(), target: dial.to.to_string() };
+        events.send(crate::event::EventKind::Note(notice)).await;
+    }
+}
+
+/// `connect --exec`: the server's connection joined to a child process.
+async fn connect_exec(
+    args: &ConnectArgs,
+    dial: &mode::dial::Dial,
+    spec: mode::exec::ExecSpec,
+    stop: CancellationToken,
+) -> Result<ExitCode> {
+    let Some(connected) = dial.dial(&stop).await? else { return Ok(ExitCode::from(130)) };
+    let (events, writer) = output(&args.view, args.socket.explain, args.messages.frame == FrameSpec::Raw, &stop)?;
+    narrate(&events, &args.socket, connected.steps, connected.buffers).await;
+    via_proxy(&events, dial).await;
+    let settings = mode::relay::Relay {
+        upstream: mode::relay::Upstream::Exec(std::sync::Arc::new(spec.clone())),
+        connect_timeout: args.connect_timeout,
+        idle_timeout: None,
+        linger: std::time::Duration::from_secs(1),
+        drain: std::time::Duration::from_secs(2),
+        retry: None,
+        target_tls: None,
+        frames: (args.messages.frame.clone(), args.messages.frame.clone()),
+        max_frame: args.messages.max_frame,
+    };
+    let (reason, _) = mode::exec::connect_child(&spec, connected.stream, &settings, &events, &stop).await;
+    drop(events);
+    finish(writer)?;
+    match reason {
+        CloseReason::Failed(notice) => Err(Error::Failed(notice.to_string())),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// The longest wait between two attempts of `--reconnect`.

@@ -144,6 +144,62 @@ pub(crate) async fn narrate(events: &Events, socket: &SocketArgs, steps: net::St
     }
 }
 
+/// The listening socket of a stream server: TCP on a port (the lesson's steps, told with
+/// `--explain`), or a Unix socket. `dual_stack` is what the TCP socket says.
+pub(crate) struct StreamListening {
+    pub listener: crate::mode::listener::Listener,
+    pub dual_stack: bool,
+    pub steps: net::Steps,
+    pub buffers: Option<net::Buffers>,
+}
+
+pub(crate) fn stream_listener(
+    on: &crate::cli::ListenOn,
+    bind: Option<&str>,
+    backlog: u32,
+    sizes: net::BufferRequest,
+) -> Result<StreamListening> {
+    use crate::mode::listener::Listener;
+    match on {
+        crate::cli::ListenOn::Unix(addr) => {
+            if bind.is_some() {
+                return Err(Error::Argument { what: "--bind".into(), message: t!("config.unix_bind").into_owned() });
+            }
+            let listening = crate::unix::listen(addr, backlog)?;
+            Ok(StreamListening {
+                listener: Listener::Unix(listening),
+                dual_stack: false,
+                steps: Vec::new(),
+                buffers: None,
+            })
+        }
+        crate::cli::ListenOn::Port(port) => {
+            let bind = config::bind_to(bind)?;
+            let listening = net::listen_tcp(bind, *port, backlog, sizes)?;
+            let listener = tokio::net::TcpListener::from_std(listening.socket).map_err(|source| Error::Io {
+                context: t!("ctx.cannot_register_the_listening_socket").into_owned(),
+                source,
+            })?;
+            Ok(StreamListening {
+                listener: Listener::Tcp(listener),
+                dual_stack: listening.dual_stack,
+                steps: listening.steps,
+                buffers: Some(listening.buffers),
+            })
+        }
+    }
+}
+
+/// The port of a UDP server, which a Unix socket cannot be.
+pub(crate) fn udp_port(on: &crate::cli::ListenOn) -> Result<u16> {
+    match on {
+        crate::cli::ListenOn::Port(p) => Ok(*p),
+        crate::cli::ListenOn::Unix(_) => {
+            Err(Error::Argument { what: "--udp".into(), message: t!("config.unix_udp").into_owned() })
+        }
+    }
+}
+
 /// Waits for the writer; a closed output (`| head`) is a quiet end. A file that failed
 /// during the run (a full disk) makes the end an error naming it.
 pub(crate) fn finish(writer: Writer) -> Result<()> {

@@ -23,8 +23,15 @@ pub(crate) fn relay_output(args: &cli::RelayArgs, stop: &CancellationToken) -> R
             timestamps: !args.no_time,
             explain: false,
             relay: true,
+            max_show: args.max_show,
+            lines: args.lines,
         };
         Box::new(sink::human::Human::stdio(opts))
+    };
+    let view: Box<dyn sink::Sink> = match args.only.as_deref() {
+        Some("c2t") => Box::new(sink::Only(crate::event::Dir::C2T, view)),
+        Some("t2c") => Box::new(sink::Only(crate::event::Dir::T2C, view)),
+        _ => view,
     };
     let Some(path) = &args.pcap else { return Ok(sink::spawn(view, !args.quiet, stop.clone())) };
     let capture = sink::pcap::Pcap::create(path)
@@ -36,30 +43,50 @@ pub(crate) fn relay_output(args: &cli::RelayArgs, stop: &CancellationToken) -> R
 
 pub(crate) async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
     let frames = config::relay_frames(&args)?;
-    // A target name that does not resolve is found now, not at the first client.
-    let target = net::resolve(&args.target_host, args.target_port).await?[0];
-    let bind = config::bind_to(args.bind.as_deref())?;
+    let relay_to = config::relay_upstream(&args)?;
     let mut opts = config::relay_accept_options(&args)?;
     if args.udp {
+        let config::RelayTo::Fixed(mode::dial::DialTo::Tcp { host, port }) = &relay_to else {
+            return Err(Error::Argument { what: "--udp".into(), message: t!("config.unix_udp").into_owned() });
+        };
+        // A target name that does not resolve is found now, not at the first client.
+        let target = net::resolve(host, *port).await?[0];
+        let bind = config::bind_to(args.bind.as_deref())?;
         return relay_udp(args, bind, target, opts).await;
     }
-    let listening = net::listen_tcp(bind, args.listen_port, args.backlog, net::BufferRequest::default())?;
+    if let config::RelayTo::Fixed(mode::dial::DialTo::Tcp { host, port }) = &relay_to {
+        net::resolve(host, *port).await?;
+    }
+    let listening =
+        super::stream_listener(&args.listen_port, args.bind.as_deref(), args.backlog, net::BufferRequest::default())?;
     opts.dual_stack = listening.dual_stack;
-    let listener = tokio::net::TcpListener::from_std(listening.socket)
-        .map_err(|source| Error::Io { context: t!("ctx.cannot_register_the_listening_socket").into_owned(), source })?;
+    let listener = listening.listener;
     let (listen_tls, target_tls) = config::relay_tls(&args);
     warn_insecure(target_tls.as_ref());
-    let target_tls = match target_tls {
-        Some(setup) => Some((
-            tokio_rustls::TlsConnector::from(tls::client_config(&setup)?),
-            tls::server_name(&setup, &args.target_host)?,
-        )),
-        None => None,
+    let target_tls = match (target_tls, &relay_to) {
+        (Some(setup), config::RelayTo::Fixed(to)) => {
+            let name = match to {
+                mode::dial::DialTo::Tcp { host, .. } => host.clone(),
+                mode::dial::DialTo::Unix(_) => "localhost".to_string(),
+            };
+            Some((tokio_rustls::TlsConnector::from(tls::client_config(&setup)?), tls::server_name(&setup, &name)?))
+        }
+        _ => None,
     };
     let listen_tls = listen_tls.map(|setup| tls::server_config(&setup)).transpose()?;
+    let (upstream, rule) = match relay_to {
+        config::RelayTo::Fixed(to) => (mode::relay::Upstream::Fixed(to), None),
+        config::RelayTo::Socks5(rule) => {
+            let rule = std::sync::Arc::new(rule);
+            (mode::relay::Upstream::Socks5(rule.clone()), Some(rule))
+        }
+        config::RelayTo::Http(rule) => {
+            let rule = std::sync::Arc::new(rule);
+            (mode::relay::Upstream::HttpProxy(rule.clone()), Some(rule))
+        }
+    };
     let service = mode::relay::Relay {
-        target_host: args.target_host.clone(),
-        target_port: args.target_port,
+        upstream,
         connect_timeout: args.connect_timeout,
         idle_timeout: args.idle_timeout,
         linger: std::time::Duration::from_secs(1),
@@ -73,6 +100,9 @@ pub(crate) async fn relay(args: cli::RelayArgs) -> Result<ExitCode> {
     stop_on_signals(stop.clone());
     let (events, writer) = relay_output(&args, &stop)?;
     open_files(&events).await;
+    if let Some(rule) = rule {
+        events.send(crate::event::EventKind::Note(crate::notice::Notice::TargetRule { allowed: rule.shown() })).await;
+    }
     let commands = Some(input::stdin_commands(opts.line, events.clone()));
     let served = match listen_tls {
         None => mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, commands, stop).await,
@@ -93,7 +123,7 @@ pub(crate) async fn relay_udp(
     target: std::net::SocketAddr,
     opts: mode::server::ServerOptions,
 ) -> Result<ExitCode> {
-    let bound = net::bind_udp(bind, args.listen_port, &net::UdpSetup::default())?;
+    let bound = net::bind_udp(bind, super::udp_port(&args.listen_port)?, &net::UdpSetup::default())?;
     let socket = tokio::net::UdpSocket::from_std(bound.socket)
         .map_err(|source| Error::Io { context: t!("ctx.cannot_register_the_udp_socket").into_owned(), source })?;
     let relay = mode::relay_udp::UdpRelay {

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::connection::{self, CloseRequest, Conn, ConnOptions};
 use super::stream::Stream;
 use crate::event::Events;
-use crate::event::{CloseReason, EventKind, Proto, Side};
+use crate::event::{CloseReason, EventKind, Side};
 use crate::input::LineFormat;
 use crate::notice::Notice;
 
@@ -54,14 +54,13 @@ pub async fn run(
     stop: CancellationToken,
 ) -> std::io::Result<(CloseReason, crate::event::Counters)> {
     let gone = || std::io::Error::from(std::io::ErrorKind::NotConnected);
-    let peer = stream.peer_addr().ok_or_else(gone)?;
-    let local = stream.local_addr().ok_or_else(gone)?;
+    let peer = stream.peer().ok_or_else(gone)?;
+    let local = stream.local().ok_or_else(gone)?;
     stream.no_delay();
     let tls = stream.tls_info();
-    events
-        .send(EventKind::Connected { id, proto: Proto::Tcp, peer: peer.into(), local, side: Side::Initiated, tls })
-        .await;
-    let conn = Conn::new(id, peer, opts.queue_limit);
+    let proto = stream.proto();
+    events.send(EventKind::Connected { id, proto, peer: peer.clone(), local, side: Side::Initiated, tls }).await;
+    let conn = Conn::new(id, peer.clone(), opts.queue_limit);
 
     let feeding = async {
         let plan = Feed { payloads: &opts.payloads, interval: opts.interval, rounds: opts.rounds };
@@ -92,9 +91,7 @@ pub async fn run(
         never = feeding => never,
     };
     let counters = conn.counters();
-    events
-        .send(EventKind::Closed { id, peer: peer.into(), reason: reason.clone(), counters, duration: conn.age() })
-        .await;
+    events.send(EventKind::Closed { id, peer, reason: reason.clone(), counters, duration: conn.age() }).await;
     Ok((reason, counters))
 }
 

@@ -17,20 +17,32 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::connection::{Conn, STOP_LINGER, idle_timer, with_read_buffer, write_now};
+use super::proxy::TargetRule;
 use super::relay_view::Shown;
 use super::server::{Service, StreamService};
 use super::stream::Stream;
 use crate::event::Events;
-use crate::event::{CloseReason, Dir, EventKind, Proto, Side};
+use crate::event::{CloseReason, Dir, EventKind, Peer, Side};
 use crate::net::BufferRequest;
 use crate::notice::Notice;
 use crate::proto::frame::FrameSpec;
 
 /// Where the relay sends its clients.
 #[derive(Clone)]
+pub enum Upstream {
+    /// One target for every client: TCP (maybe TLS) or a Unix socket.
+    Fixed(super::dial::DialTo),
+    /// Each client names its target (`--socks5`, `--http-proxy`), within the rule.
+    Socks5(Arc<TargetRule>),
+    HttpProxy(Arc<TargetRule>),
+    /// A child process per client (`listen --exec`).
+    Exec(Arc<super::exec::ExecSpec>),
+}
+
+/// Where the relay sends its clients, and how it carries their bytes.
+#[derive(Clone)]
 pub struct Relay {
-    pub target_host: String,
-    pub target_port: u16,
+    pub upstream: Upstream,
     pub connect_timeout: Duration,
     pub idle_timeout: Option<Duration>,
     /// How long a closing relay keeps reading after sending FIN both ways.
@@ -77,23 +89,42 @@ impl StreamService for Relay {
     }
 }
 
+/// How long a proxy client has to say where it goes.
+const ASKING: Duration = Duration::from_secs(10);
+
 impl Relay {
-    async fn relay(&self, client: Stream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
+    async fn relay(&self, mut client: Stream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
+        let (to, asked) = match &self.upstream {
+            Upstream::Fixed(to) => (to.clone(), None),
+            Upstream::Exec(spec) => {
+                return super::exec::run_child(spec, client, &conn, self, [Dir::In, Dir::Out], &events, &stop).await;
+            }
+            Upstream::Socks5(rule) | Upstream::HttpProxy(rule) => {
+                let socks = matches!(self.upstream, Upstream::Socks5(_));
+                match self.asked(&mut client, socks, rule, &conn, &events, &stop).await {
+                    Ok(found) => found,
+                    Err(reason) => return reason,
+                }
+            }
+        };
         let dial = super::dial::Dial {
-            host: self.target_host.clone(),
-            port: self.target_port,
+            to,
+            proxy: None,
             timeout: self.connect_timeout,
             sizes: BufferRequest::default(),
             tls: self.target_tls.clone(),
         };
         let mut said = false;
-        let target = loop {
+        let mut target = loop {
             match dial.dial(&stop).await {
                 Ok(Some(dialed)) => break dialed.stream,
                 Ok(None) => return CloseReason::Stopping,
                 Err(e) => {
                     let why = crate::error::Shared::new(e);
-                    let Some(every) = self.retry else {
+                    let Some(every) = self.retry.filter(|_| asked.is_none()) else {
+                        if let Some(asked) = &asked {
+                            let _ = super::proxy::answer(&mut client, asked.how, None, false).await;
+                        }
                         return CloseReason::TargetFailed(Box::new(Notice::Failed(why)));
                     };
                     if !said {
@@ -111,24 +142,87 @@ impl Relay {
         };
         client.no_delay();
         target.no_delay();
-        let (Some(peer), Some(local)) = (target.peer_addr(), target.local_addr()) else {
+        let (Some(peer), Some(local)) = (target.peer(), target.local()) else {
             return CloseReason::TargetFailed(Box::new(Notice::TargetBroke));
         };
+        let peer = match (&asked, peer) {
+            (Some(a), Peer::Ip(addr)) if a.host.parse::<std::net::IpAddr>().is_err() => {
+                Peer::Named { name: a.target(), addr }
+            }
+            (_, peer) => peer,
+        };
         let tls = target.tls_info();
-        events
-            .send(EventKind::Connected {
-                id: conn.id,
-                proto: Proto::Tcp,
-                peer: peer.into(),
-                local,
-                side: Side::Initiated,
-                tls,
-            })
-            .await;
+        let proto = target.proto();
+        events.send(EventKind::Connected { id: conn.id, proto, peer, local, side: Side::Initiated, tls }).await;
+        if let Some(asked) = asked {
+            let bound = target.local_addr();
+            if super::proxy::answer(&mut client, asked.how, bound, false).await.is_err() {
+                return CloseReason::ClientReset;
+            }
+            if !asked.first.is_empty() {
+                use tokio::io::AsyncWriteExt;
+                if target.write_all(&asked.first).await.is_err() {
+                    return CloseReason::TargetReset;
+                }
+                let mut shown = self.shown(&events);
+                count(&conn, Dir::C2T, asked.first.len(), shown.reads_are_messages(Dir::C2T));
+                shown.delivered(&conn, Dir::C2T, Bytes::from(asked.first), &events).await;
+            }
+        }
         match (client, target) {
             (Stream::Plain(client), Stream::Plain(target)) => pump(&client, &target, &conn, self, &events, &stop).await,
-            (client, target) => super::relay_io::pump_io(client, target, &conn, self, &events, &stop).await,
+            (client, target) => {
+                super::relay_io::pump_io(client, target, &conn, self, [Dir::C2T, Dir::T2C], &events, &stop).await
+            }
         }
+    }
+
+    /// A proxy client's request: read, named, checked against the rule. `Err`: the client
+    /// was answered with a refusal (or left) and is done.
+    async fn asked(
+        &self,
+        client: &mut Stream,
+        socks: bool,
+        rule: &TargetRule,
+        conn: &Conn,
+        events: &Events,
+        stop: &CancellationToken,
+    ) -> Result<(super::dial::DialTo, Option<super::proxy::Asked>), CloseReason> {
+        use super::proxy::{http_asked, socks5_asked};
+        let reading = async { if socks { socks5_asked(client).await } else { http_asked(client).await } };
+        let asked = tokio::select! {
+            asked = tokio::time::timeout(ASKING, reading) => asked,
+            () = stop.cancelled() => return Err(CloseReason::Stopping),
+        };
+        let refuse = |target: String, why: String| {
+            let notice = Notice::TargetRefused { target, why };
+            CloseReason::TargetFailed(Box::new(notice))
+        };
+        let asked = match asked {
+            Ok(Ok(asked)) => asked,
+            Ok(Err(why)) => return Err(refuse(String::from("?"), why)),
+            Err(_) => {
+                let why = rust_i18n::t!("proxy.no_answer", time = crate::render::time::seconds(ASKING)).into_owned();
+                return Err(refuse(String::from("?"), why));
+            }
+        };
+        let target = asked.target();
+        events
+            .send(EventKind::Note(Notice::ProxyAsked { id: conn.id, how: asked.how.as_str(), target: target.clone() }))
+            .await;
+        let addrs = match crate::net::resolve(&asked.host, asked.port).await {
+            Ok(addrs) => addrs,
+            Err(e) => {
+                let _ = super::proxy::answer(client, asked.how, None, false).await;
+                return Err(CloseReason::TargetFailed(Box::new(Notice::Failed(crate::error::Shared::new(e)))));
+            }
+        };
+        // The address checked is the address dialled: no second lookup to slip past the rule.
+        let Some(addr) = addrs.into_iter().find(|a| rule.allows(&asked.host, asked.port, *a)) else {
+            let _ = super::proxy::answer(client, asked.how, None, true).await;
+            return Err(refuse(target, rust_i18n::t!("proxy.not_allowed").into_owned()));
+        };
+        Ok((super::dial::DialTo::Tcp { host: addr.ip().to_string(), port: addr.port() }, Some(asked)))
     }
 }
 
@@ -466,7 +560,7 @@ async fn step(
 
 /// Counts `n` bytes delivered in `dir`, and a message when a read began one.
 pub(super) fn count(conn: &Conn, dir: Dir, n: usize, message: bool) {
-    conn.count_delivered(dir == Dir::C2T, n, message);
+    conn.count_delivered(matches!(dir, Dir::C2T | Dir::In), n, message);
 }
 
 /// Closes both sides with FIN, reading what still comes for a moment so the closes stay

@@ -88,13 +88,16 @@ fn ended(got: &io::Result<usize>) -> bool {
     matches!(got, Ok(0)) || matches!(got, Err(e) if e.kind() == io::ErrorKind::UnexpectedEof)
 }
 
-/// The relay for streams that only read and write (TLS on either side): the same rules as
-/// [`pump`], copying through a buffer per direction.
+/// The relay for streams that only read and write (TLS on either side, Unix sockets, a
+/// child's pipes): the same rules as [`pump`], copying through a buffer per direction.
+/// `dirs`: how the views name what the client sends and what the other end sends (c2t and
+/// t2c in the relay; in and out for `--exec`).
 pub(super) async fn pump_io(
     client: Stream,
     target: Stream,
     conn: &Conn,
     relay: &Relay,
+    dirs: [Dir; 2],
     events: &Events,
     stop: &CancellationToken,
 ) -> CloseReason {
@@ -132,12 +135,12 @@ pub(super) async fn pump_io(
         if c2t.eof && c2t.pending.is_none() && !c2t.passed {
             c2t.passed = true;
             let _ = twr.shutdown().await;
-            events.send(EventKind::HalfClosed { id: conn.id, dir: Dir::C2T }).await;
+            events.send(EventKind::HalfClosed { id: conn.id, dir: dirs[0] }).await;
         }
         if t2c.eof && t2c.pending.is_none() && !t2c.passed {
             t2c.passed = true;
             let _ = cwr.shutdown().await;
-            events.send(EventKind::HalfClosed { id: conn.id, dir: Dir::T2C }).await;
+            events.send(EventKind::HalfClosed { id: conn.id, dir: dirs[1] }).await;
         }
         if c2t.passed && t2c.passed {
             return CloseReason::BothClosed;
@@ -149,15 +152,15 @@ pub(super) async fn pump_io(
                 drain_deadline.as_mut().reset(Instant::now() + relay.drain);
             }
             () = &mut drain_deadline, if draining => {
-                c2t.undelivered(conn, Dir::C2T, &mut shown, events).await;
-                t2c.undelivered(conn, Dir::T2C, &mut shown, events).await;
+                c2t.undelivered(conn, dirs[0], &mut shown, events).await;
+                t2c.undelivered(conn, dirs[1], &mut shown, events).await;
                 conn.close(CloseRequest::Now(CloseReason::Stopping));
             }
             () = &mut woken => woken.set(conn.woken()),
             wrote = twr.write(c2t.unsent()), if c2t.pending.is_some() => {
                 let ok = match wrote {
                     Ok(n) => {
-                        c2t.wrote(n, conn, Dir::C2T, &mut shown, events).await;
+                        c2t.wrote(n, conn, dirs[0], &mut shown, events).await;
                         c2t.pending.is_some() || twr.flush().await.is_ok()
                     }
                     Err(_) => false,
@@ -170,7 +173,7 @@ pub(super) async fn pump_io(
             wrote = cwr.write(t2c.unsent()), if t2c.pending.is_some() => {
                 let ok = match wrote {
                     Ok(n) => {
-                        t2c.wrote(n, conn, Dir::T2C, &mut shown, events).await;
+                        t2c.wrote(n, conn, dirs[1], &mut shown, events).await;
                         t2c.pending.is_some() || cwr.flush().await.is_ok()
                     }
                     Err(_) => false,
@@ -181,13 +184,13 @@ pub(super) async fn pump_io(
                 }
             }
             got = crd.read(&mut cbuf), if !draining && !c2t.eof && c2t.pending.is_none() => {
-                if c2t.took(got, &cbuf, conn, Dir::C2T, &mut shown, events).await.is_err() {
+                if c2t.took(got, &cbuf, conn, dirs[0], &mut shown, events).await.is_err() {
                     reset(target_fd);
                     return CloseReason::ClientReset;
                 }
             }
             got = trd.read(&mut tbuf), if !draining && !t2c.eof && t2c.pending.is_none() => {
-                if t2c.took(got, &tbuf, conn, Dir::T2C, &mut shown, events).await.is_err() {
+                if t2c.took(got, &tbuf, conn, dirs[1], &mut shown, events).await.is_err() {
                     reset(client_fd);
                     return CloseReason::TargetReset;
                 }

@@ -49,7 +49,7 @@ pub async fn run_udp(
     let started = Instant::now();
     let local = socket.local_addr()?;
     let to = Some(crate::net::show_addr(&relay.target));
-    events.send(super::server::listening(Proto::Udp, local, relay.dual_stack, None, to)).await;
+    events.send(super::server::listening(Proto::Udp, local.into(), relay.dual_stack, None, to)).await;
     let socket = Arc::new(socket);
     let want = events.wants_data();
     let mut sessions: HashMap<SocketAddr, UdpSession> = HashMap::new();
@@ -151,7 +151,7 @@ pub async fn run_udp(
                         let opened = open_upstream(relay.target).await;
                         let conn = Arc::new(Conn::new(id, canonical(from), 0));
                         let here = crate::net::local_towards(local, canonical(from));
-                        events.send(EventKind::Connected { id, proto: Proto::Udp, peer: canonical(from).into(), local: here, side: Side::Accepted, tls: None }).await;
+                        events.send(EventKind::Connected { id, proto: Proto::Udp, peer: canonical(from).into(), local: here.into(), side: Side::Accepted, tls: None }).await;
                         let upstream = match opened {
                             Ok(u) => Arc::new(u),
                             Err(e) => {
@@ -163,7 +163,7 @@ pub async fn run_udp(
                         };
                         served += 1;
                         if let Ok(up_local) = upstream.local_addr() {
-                            events.send(EventKind::Connected { id, proto: Proto::Udp, peer: relay.target.into(), local: canonical(up_local), side: Side::Initiated, tls: None }).await;
+                            events.send(EventKind::Connected { id, proto: Proto::Udp, peer: relay.target.into(), local: canonical(up_local).into(), side: Side::Initiated, tls: None }).await;
                         }
                         let done = stop.child_token();
                         tracker.spawn(back_to_client(upstream.clone(), socket.clone(), from, conn.clone(), events.clone(), done.clone()));

@@ -20,7 +20,7 @@ pub struct Shown {
 }
 
 fn slot(dir: Dir) -> usize {
-    usize::from(dir != Dir::C2T)
+    usize::from(!matches!(dir, Dir::C2T | Dir::In))
 }
 
 impl Shown {
@@ -50,7 +50,7 @@ impl Shown {
         let (want, max) = (self.want, self.max);
         let mut messages = Vec::new();
         splitter.push(&bytes, |frame| {
-            conn.count_delivered(dir == Dir::C2T, 0, true);
+            conn.count_delivered(matches!(dir, Dir::C2T | Dir::In), 0, true);
             if want {
                 // Copies, not views of the chunk: what waits for the output holds only itself.
                 messages.push(match frame {
@@ -67,7 +67,7 @@ impl Shown {
     /// `dir` ended: what is held of a message that never completed is shown, marked.
     pub async fn ended(&mut self, conn: &Conn, dir: Dir, events: &Events) {
         let Some(rest) = self.frames[slot(dir)].as_mut().and_then(Splitter::rest) else { return };
-        conn.count_delivered(dir == Dir::C2T, 0, true);
+        conn.count_delivered(matches!(dir, Dir::C2T | Dir::In), 0, true);
         if self.want {
             send(conn, dir, Bytes::from(rest), Mark::Incomplete, events).await;
         }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use std::future::Future;
 
-use tokio::net::TcpListener;
+use super::listener::Listener;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +23,6 @@ use super::stream::Stream;
 use crate::event::Events;
 use crate::event::{CloseReason, Command, ConnId, Counters, EventKind, Proto, Side, Target, TlsInfo};
 use crate::input::LineFormat;
-use crate::net::{canonical, no_delay};
 use crate::netinfo::interfaces::reachable;
 use crate::notice::{HelpFor, Notice, Rejection, Turned};
 
@@ -47,27 +46,28 @@ pub trait Service: Send + Sync + 'static {
 /// Where a server listens, and the addresses a peer can reach it at.
 pub(crate) fn listening(
     proto: Proto,
-    addr: std::net::SocketAddr,
+    addr: crate::event::Peer,
     dual_stack: bool,
     backlog: Option<u32>,
     relay_to: Option<String>,
 ) -> EventKind {
-    EventKind::Listening { proto, addr, dual_stack, backlog, reachable: reachable(addr, dual_stack), relay_to }
+    let reachable = addr.ip().map(|a| reachable(a, dual_stack)).unwrap_or_default();
+    EventKind::Listening { proto, addr, dual_stack, backlog, reachable, relay_to }
 }
 
 /// Says a client is connected (with what its TLS handshake agreed on, if it made one).
 pub(crate) async fn announce(events: &Events, conn: &Conn, stream: &Stream) {
-    events.send(accepted(conn, local_end(stream), stream.tls_info())).await;
+    events.send(accepted(conn, stream.proto(), local_end(stream), stream.tls_info())).await;
 }
 
 /// The `connected` event of a client this server accepted on `local`.
-fn accepted(conn: &Conn, local: std::net::SocketAddr, tls: Option<Box<TlsInfo>>) -> EventKind {
-    EventKind::Connected { id: conn.id, proto: Proto::Tcp, peer: conn.peer.clone(), local, side: Side::Accepted, tls }
+fn accepted(conn: &Conn, proto: Proto, local: crate::event::Peer, tls: Option<Box<TlsInfo>>) -> EventKind {
+    EventKind::Connected { id: conn.id, proto, peer: conn.peer.clone(), local, side: Side::Accepted, tls }
 }
 
 /// Our end of an accepted connection.
-fn local_end(stream: &Stream) -> std::net::SocketAddr {
-    stream.local_addr().unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
+fn local_end(stream: &Stream) -> crate::event::Peer {
+    stream.local().unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)).into())
 }
 
 /// The server of `netassist listen`: shows, echoes or answers what each client sends.
@@ -115,6 +115,7 @@ impl StreamService for Answering {
 impl<S: StreamService + Service> Service for Tls<S> {
     async fn serve(&self, stream: Stream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
         let local = local_end(&stream);
+        let proto = stream.proto();
         // TLS is served over TCP (another kind of stream needs its own TLS variant).
         let Stream::Plain(tcp) = stream else {
             return CloseReason::Error(crate::error::io_reason(&io::ErrorKind::Unsupported.into()));
@@ -127,14 +128,14 @@ impl<S: StreamService + Service> Service for Tls<S> {
         let reason = match shaken {
             Ok(Ok(tls)) => {
                 let stream = Stream::TlsServer(Box::new(tls));
-                events.send(accepted(&conn, local, stream.tls_info())).await;
+                events.send(accepted(&conn, proto, local, stream.tls_info())).await;
                 return self.inner.serve_stream(stream, conn, events, stop).await;
             }
             Ok(Err(e)) => CloseReason::TlsFailed(crate::tls::handshake_error(&e)),
             Err(_) => CloseReason::TlsTimeout(HANDSHAKE),
         };
         // The client did connect; it failed the handshake.
-        events.send(accepted(&conn, local, None)).await;
+        events.send(accepted(&conn, proto, local, None)).await;
         reason
     }
 
@@ -175,7 +176,7 @@ struct Totals {
 /// Serves clients until `stop` is cancelled (ctrl-c, SIGTERM, `:quit`). `lines` are the
 /// lines typed on stdin, if it is read.
 pub async fn run(
-    listener: TcpListener,
+    listener: Listener,
     opts: ServerOptions,
     events: Events,
     commands: Option<mpsc::Receiver<Command>>,
@@ -187,7 +188,7 @@ pub async fn run(
 
 /// The accept loop, for any service.
 pub(crate) async fn run_service<S: Service>(
-    listener: TcpListener,
+    listener: Listener,
     opts: &ServerOptions,
     service: Arc<S>,
     events: Events,
@@ -195,8 +196,11 @@ pub(crate) async fn run_service<S: Service>(
     stop: CancellationToken,
 ) -> io::Result<()> {
     let started = Instant::now();
-    let local = listener.local_addr()?;
-    events.send(listening(Proto::Tcp, local, opts.dual_stack, Some(opts.backlog), opts.relay_to.clone())).await;
+    let local = listener.local()?;
+    events.send(listening(listener.proto(), local, opts.dual_stack, Some(opts.backlog), opts.relay_to.clone())).await;
+    if matches!(listener, Listener::Unix(_)) && opts.access.limits() {
+        events.send(EventKind::Note(Notice::UnixNoAccess)).await;
+    }
 
     let registry: Registry = Arc::default();
     let totals: Arc<Mutex<Totals>> = Arc::default();
@@ -230,10 +234,9 @@ pub(crate) async fn run_service<S: Service>(
                 Ok((stream, peer)) => {
                     backoff = Duration::from_millis(50);
                     told_accept_error = false;
-                    let peer = canonical(peer);
-                    if let Err(reason) = opts.access.check(peer.ip()) {
+                    if let Some(Err(reason)) = peer.ip().map(|a| opts.access.check(a.ip())) {
                         drop(stream);
-                        events.send(EventKind::Rejected { peer: peer.into(), reason, turned: Turned::ClosedAtOnce }).await;
+                        events.send(EventKind::Rejected { peer, reason, turned: Turned::ClosedAtOnce }).await;
                         continue;
                     }
                     if let Some(max) = opts.max_conn {
@@ -241,19 +244,18 @@ pub(crate) async fn run_service<S: Service>(
                         if n >= max {
                             drop(stream);
                             let reason = Rejection::MaxConn { connected: n, max };
-                            events.send(EventKind::Rejected { peer: peer.into(), reason, turned: Turned::ClosedAtOnce }).await;
+                            events.send(EventKind::Rejected { peer, reason, turned: Turned::ClosedAtOnce }).await;
                             continue;
                         }
                     }
-                    no_delay(&stream);
                     let id = next_id;
                     next_id += 1;
-                    let conn = Arc::new(Conn::new(id, peer, opts.queue_limit));
+                    let conn = Arc::new(Conn::new(id, peer.clone(), opts.queue_limit));
                     lock(&registry).insert(id, conn.clone());
                     let (registry, totals, events, stop, service) =
                         (registry.clone(), totals.clone(), events.clone(), stop.clone(), service.clone());
                     tracker.spawn(async move {
-                        let reason = service.serve(Stream::Plain(stream), conn.clone(), events.clone(), stop).await;
+                        let reason = service.serve(stream, conn.clone(), events.clone(), stop).await;
                         lock(&registry).remove(&id);
                         let counters = conn.counters();
                         {
@@ -261,7 +263,7 @@ pub(crate) async fn run_service<S: Service>(
                             t.clients += 1;
                             t.counters.add(&counters);
                         }
-                        events.send(EventKind::Closed { id, peer: peer.into(), reason, counters, duration: conn.age() }).await;
+                        events.send(EventKind::Closed { id, peer, reason, counters, duration: conn.age() }).await;
                     });
                 }
                 Err(e) if is_transient(&e) => {}

@@ -1,8 +1,8 @@
-//! A connection of any kind as one type: plain TCP or TLS over TCP today. Reads and writes
-//! go to whichever it is; [`Stream::tcp`] reaches the TCP socket underneath, for the paths
-//! only TCP has (readiness-based copy and splice, NODELAY, passing a reset on). A new kind
-//! (a Unix socket, a child's pipes) is a variant here whose `tcp()` is `None`: the engines
-//! then take their generic read/write path with no other change.
+//! A connection of any kind as one type: plain TCP, TLS over TCP, a Unix socket, a child
+//! process's pipes. Reads and writes go to whichever it is; [`Stream::tcp`] reaches the TCP
+//! socket underneath, for the paths only TCP has (readiness-based copy and splice, NODELAY,
+//! passing a reset on). Other kinds have no `tcp()`: the engines take their generic
+//! read/write path with them, with no other change.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 use tokio_rustls::{client, server};
 
 pub enum Stream {
@@ -19,6 +19,9 @@ pub enum Stream {
     TlsClient(Box<client::TlsStream<TcpStream>>),
     /// We are the TLS server.
     TlsServer(Box<server::TlsStream<TcpStream>>),
+    Unix(UnixStream),
+    /// A child process (`--exec`): its stdout is read, its stdin written.
+    Child(super::exec::ChildIo),
 }
 
 impl Stream {
@@ -28,6 +31,31 @@ impl Stream {
             Stream::Plain(s) => Some(s),
             Stream::TlsClient(s) => Some(s.get_ref().0),
             Stream::TlsServer(s) => Some(s.get_ref().0),
+            Stream::Unix(_) | Stream::Child(_) => None,
+        }
+    }
+
+    /// Who is at the other end, for any stream with an address.
+    pub fn peer(&self) -> Option<crate::event::Peer> {
+        match self {
+            Stream::Unix(s) => Some(crate::unix::peer(s)),
+            _ => self.peer_addr().map(Into::into),
+        }
+    }
+
+    /// Our end, for any stream with an address.
+    pub fn local(&self) -> Option<crate::event::Peer> {
+        match self {
+            Stream::Unix(s) => Some(crate::unix::local(s)),
+            _ => self.local_addr().map(Into::into),
+        }
+    }
+
+    /// What kind of byte stream it is, for the events.
+    pub fn proto(&self) -> crate::event::Proto {
+        match self {
+            Stream::Unix(_) => crate::event::Proto::Unix,
+            _ => crate::event::Proto::Tcp,
         }
     }
 
@@ -53,12 +81,12 @@ impl Stream {
         match self {
             Stream::TlsClient(t) => Some(Box::new(crate::tls::describe(t.get_ref().1))),
             Stream::TlsServer(t) => Some(Box::new(crate::tls::describe(t.get_ref().1))),
-            Stream::Plain(_) => None,
+            _ => None,
         }
     }
 
     pub fn is_tls(&self) -> bool {
-        !matches!(self, Stream::Plain(_))
+        matches!(self, Stream::TlsClient(_) | Stream::TlsServer(_))
     }
 }
 
@@ -68,6 +96,8 @@ impl AsyncRead for Stream {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Child(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -78,6 +108,8 @@ impl AsyncWrite for Stream {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Child(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -86,6 +118,8 @@ impl AsyncWrite for Stream {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Unix(s) => Pin::new(s).poll_flush(cx),
+            Stream::Child(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -95,6 +129,8 @@ impl AsyncWrite for Stream {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Child(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }

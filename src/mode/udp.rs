@@ -186,7 +186,7 @@ pub async fn run_server(
 ) -> io::Result<()> {
     let started = Instant::now();
     let local = socket.local_addr()?;
-    events.send(super::server::listening(Proto::Udp, local, opts.dual_stack, None, None)).await;
+    events.send(super::server::listening(Proto::Udp, local.into(), opts.dual_stack, None, None)).await;
     let want_data = events.wants_data();
     let mut responder = super::inbound::Responder::new(&opts.reply, opts.messages.rules.as_deref());
     let mut peers = Peers::new(opts.max_peers);
@@ -252,7 +252,7 @@ pub async fn run_server(
                     peers.last_sender = Some(noted.id);
                     if noted.new {
                         let here = crate::net::local_towards(local, shown);
-                        events.send(EventKind::Connected { id: noted.id, proto: Proto::Udp, peer: shown.into(), local: here, side: Side::Accepted, tls: None }).await;
+                        events.send(EventKind::Connected { id: noted.id, proto: Proto::Udp, peer: shown.into(), local: here.into(), side: Side::Accepted, tls: None }).await;
                     }
                     if want_data {
                         let (bytes, mark) = (Bytes::copy_from_slice(&buf[..n]), opts.messages.mark(&buf[..n]));

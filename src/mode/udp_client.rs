@@ -124,7 +124,7 @@ pub async fn run_client(
             id: 1,
             proto: Proto::Udp,
             peer: target.into(),
-            local,
+            local: local.into(),
             side: Side::Initiated,
             tls: None,
         })
@@ -169,7 +169,7 @@ pub async fn run_client(
                         id: noted.id,
                         proto: Proto::Udp,
                         peer: shown.into(),
-                        local,
+                        local: local.into(),
                         side: Side::Accepted,
                         tls: None,
                     })

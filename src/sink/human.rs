@@ -49,6 +49,10 @@ pub struct ViewOptions {
     pub relay: bool,
     /// Each message is one read (no `--frame`): `--explain` may say that TCP is a stream.
     pub raw_reads: bool,
+    /// `--max-show`: bytes of a message shown; the rest counted.
+    pub max_show: Option<usize>,
+    /// `--lines`: text broken after each `\n`, a row per line.
+    pub lines: bool,
 }
 
 pub struct Human {
@@ -244,25 +248,63 @@ impl Human {
         if dir == Dir::Out && self.opts.show != Show::Hex && (!bytes.is_ascii() || encoding.name() != "utf-8") {
             marked.push_str(&format!(" ({})", encoding.name().to_ascii_uppercase()));
         }
+        // `--max-show`: the rest of a longer message is counted, not shown.
+        let (bytes, hidden) = match self.opts.max_show {
+            Some(max) if bytes.len() > max && self.opts.show != Show::Len => (&bytes[..max], bytes.len() - max),
+            _ => (bytes, 0),
+        };
+        let more = if hidden > 0 { t!("human.not_shown", n = hidden).into_owned() } else { String::new() };
         let head = format!("#{id} {} {count}{marked}:", self.paint(style, &verb));
-        match self.opts.show {
+        let shown = match self.opts.show {
             Show::Len => self.line(event, head.trim_end_matches(':')),
+            Show::Text if self.opts.lines => {
+                self.line(event, &head)?;
+                self.text_rows(id, dir, bytes, &more)
+            }
             Show::Text => {
                 let text = self.text_of(id, dir, bytes, false);
-                self.line(event, &format!("{head} {text}"))
+                self.line(event, &format!("{head} {text}{more}"))
             }
             Show::Hex | Show::Both => {
-                let body = if self.opts.show == Show::Both {
-                    format!("{head} {}", self.text_of(id, dir, bytes, false))
+                if self.opts.show == Show::Both && self.opts.lines {
+                    self.line(event, &head)?;
+                    self.text_rows(id, dir, bytes, "")?;
+                } else if self.opts.show == Show::Both {
+                    let text = self.text_of(id, dir, bytes, false);
+                    self.line(event, &format!("{head} {text}"))?;
                 } else {
-                    head
-                };
-                self.line(event, &body)?;
+                    self.line(event, &head)?;
+                }
                 let mut dump = String::new();
                 dump_into(bytes, "    ", &mut dump);
+                if hidden > 0 {
+                    dump.push_str(&format!("    {}\n", more.trim_start()));
+                }
                 self.out.write_all(dump.as_bytes())
             }
+        };
+        if hidden > 0 {
+            // What is not shown is not decoded: the next message starts afresh.
+            self.decoders.remove(&(id, dir));
         }
+        shown
+    }
+
+    /// `--lines`: the text in rows, each ending after a `\n` (shown as the mark it is).
+    fn text_rows(&mut self, id: ConnId, dir: Dir, bytes: &[u8], more: &str) -> io::Result<()> {
+        let mut rows = String::new();
+        for piece in bytes.split_inclusive(|b| *b == b'\n') {
+            let text = self.text_of(id, dir, piece, false);
+            if !text.is_empty() {
+                rows.push_str("    ");
+                rows.push_str(&text);
+                rows.push('\n');
+            }
+        }
+        if !more.is_empty() {
+            rows.push_str(&format!("    {}\n", more.trim_start()));
+        }
+        self.out.write_all(rows.as_bytes())
     }
 
     /// Text left in a connection's decoders when it closes: bytes of a character cut off.
@@ -350,7 +392,9 @@ impl Sink for Human {
             EventKind::Listening { proto, addr, dual_stack, backlog, reachable, relay_to } => {
                 let family = if *dual_stack {
                     t!("human.dual_stack")
-                } else if addr.is_ipv6() {
+                } else if addr.ip().is_none() {
+                    "SOCK_STREAM".into()
+                } else if addr.ip().is_some_and(|a| a.is_ipv6()) {
                     "IPv6".into()
                 } else {
                     "IPv4".into()
@@ -373,7 +417,7 @@ impl Sink for Human {
                     ),
                 )?;
                 if self.opts.explain && *dual_stack {
-                    self.explain(event, &t!("human.explain_dual_stack", port = addr.port()))?;
+                    self.explain(event, &t!("human.explain_dual_stack", port = addr.port().unwrap_or_default()))?;
                 }
                 if !reachable.is_empty() {
                     self.line(event, &t!("human.reachable_at"))?;
@@ -393,9 +437,9 @@ impl Sink for Human {
                 if *proto == Proto::Udp {
                     self.datagrams.insert(*id);
                 }
-                let port = local.port();
+                let port = local.port().unwrap_or_default();
                 let body = match (side, proto) {
-                    (Side::Accepted, Proto::Tcp) => {
+                    (Side::Accepted, Proto::Tcp | Proto::Unix) => {
                         let what = self.paint(GOOD, &t!("human.connected"));
                         t!("human.connected_from", id = id, what = what, peer = peer, local = local)
                     }
@@ -406,6 +450,10 @@ impl Sink for Human {
                     (Side::Initiated, Proto::Tcp) => {
                         let what = self.paint(GOOD, &t!("human.connected"));
                         t!("human.connected_to", id = id, what = what, peer = peer, local = local, port = port)
+                    }
+                    (Side::Initiated, Proto::Unix) => {
+                        let what = self.paint(GOOD, &t!("human.connected"));
+                        t!("human.connected_to_unix", id = id, what = what, peer = peer)
                     }
                     (Side::Initiated, Proto::Udp) => {
                         let what = self.paint(GOOD, &t!("human.sending_datagrams"));
@@ -528,7 +576,9 @@ impl Sink for Human {
                 let body = match dir {
                     Dir::C2T => t!("human.fin_c2t", id = id, what = what),
                     Dir::T2C => t!("human.fin_t2c", id = id, what = what),
-                    _ => t!("human.fin_sent", id = id, what = what),
+                    // Only `--exec` passes a peer's FIN on: to the child, as the end of its stdin.
+                    Dir::In => t!("human.fin_to_child", id = id, what = what),
+                    Dir::Out => t!("human.fin_sent", id = id, what = what),
                 };
                 self.line(event, &body)
             }
@@ -565,6 +615,8 @@ mod tests {
     fn view(show: Show, encoding: &str) -> (Human, Shared, Shared) {
         let (out, err) = (Shared::default(), Shared::default());
         let opts = ViewOptions {
+            max_show: None,
+            lines: false,
             show,
             encoding: TextEncoding::from_name(encoding).unwrap(),
             timestamps: false,

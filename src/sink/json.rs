@@ -169,7 +169,26 @@ impl Sink for Json {
                     self.datagrams.insert(*id);
                 }
                 let mut o = JsonObject::new("connected", t);
-                o.num("id", id).str("proto", proto.as_str()).addr("peer", peer).addr("local", local);
+                o.num("id", id).str("proto", proto.as_str());
+                match peer {
+                    // The address as scripts want it; the name the proxy client asked for apart.
+                    crate::event::Peer::Named { name, addr } => {
+                        o.addr("peer", addr).str("target", name);
+                    }
+                    crate::event::Peer::Unix { path, pid, uid } => {
+                        o.str("peer", path);
+                        if let Some(pid) = pid {
+                            o.num("pid", pid);
+                        }
+                        if let Some(uid) = uid {
+                            o.num("uid", uid);
+                        }
+                    }
+                    crate::event::Peer::Ip(a) => {
+                        o.addr("peer", a);
+                    }
+                }
+                o.str("local", &local.address());
                 o.str("side", side.as_str());
                 if let Some(t) = tls {
                     let mut x = JsonObject::plain();

@@ -59,6 +59,22 @@ impl Sink for WithoutData {
     }
 }
 
+/// A view of one direction only (the relay's `--only c2t|t2c`); the other's bytes are
+/// still counted, and captured by the sinks beside this one.
+pub struct Only(pub crate::event::Dir, pub Box<dyn Sink>);
+
+impl Sink for Only {
+    fn event(&mut self, event: &Event) -> io::Result<()> {
+        match event.kind {
+            EventKind::Data { dir, .. } if dir != self.0 => Ok(()),
+            _ => self.1.event(event),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.1.flush()
+    }
+}
+
 /// `--output FILE`: every byte received, exactly as it came, in order of arrival. `-` is
 /// stdout (nc's raw mode): then the status lines go to stderr.
 pub struct RawOutput(Box<dyn Write + Send>);

@@ -124,7 +124,7 @@ impl Pcap {
         self.packet.resize(RECORD_HEADER, 0);
         let written = match leg.proto {
             Proto::Udp => ip.udp(src.port(), dst.port()).write(&mut self.packet, payload),
-            Proto::Tcp => {
+            Proto::Tcp | Proto::Unix => {
                 let (seq, ack) = if from_a { (leg.seq_a, leg.seq_b) } else { (leg.seq_b, leg.seq_a) };
                 let mut header = TcpHeader::new(src.port(), dst.port(), seq, WINDOW);
                 header.syn = flags.syn;
@@ -300,16 +300,18 @@ impl Sink for Pcap {
         let t = event.time;
         match &event.kind {
             EventKind::Connected { id, proto, peer, local, side, .. } => {
-                // A peer without an address of its own gets a made-up loopback one, so
-                // that tshark still follows the conversation.
-                let peer = peer.ip().unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 2], 0)));
+                // An end without an IP address of its own (a Unix socket) gets a made-up
+                // loopback one, a port per connection, so that tshark still follows it.
+                let made_up = |host: u8| SocketAddr::from(([127, 0, 0, host], 10_000 + (*id % 50_000) as u16));
+                let peer = peer.ip().unwrap_or_else(|| made_up(2));
+                let local = local.ip().unwrap_or_else(|| made_up(3));
                 let (a, b) = match side {
-                    Side::Accepted => (peer, *local),
-                    Side::Initiated => (*local, peer),
+                    Side::Accepted => (peer, local),
+                    Side::Initiated => (local, peer),
                 };
                 let (seq_a, seq_b) = (self.isn(), self.isn());
                 let mut leg = Leg { proto: *proto, a, b, seq_a, seq_b, fin_a: false, fin_b: false };
-                if *proto == Proto::Tcp {
+                if *proto != Proto::Udp {
                     self.handshake(t, &mut leg)?;
                 }
                 let conv = self.conversations.entry(*id).or_default();
@@ -353,7 +355,7 @@ mod tests {
             id: 1,
             proto: Proto::Udp,
             peer: peer.clone(),
-            local,
+            local: local.into(),
             side: Side::Accepted,
             tls: None,
         }))

@@ -222,7 +222,9 @@ impl App {
                     self.log.datagrams.insert(*id);
                 }
                 let (what, row) = match (side, proto) {
-                    (Side::Accepted, Proto::Tcp) => (t!("ui.connected_from", peer = peer).into_owned(), true),
+                    (Side::Accepted, Proto::Tcp | Proto::Unix) => {
+                        (t!("ui.connected_from", peer = peer).into_owned(), true)
+                    }
                     (Side::Accepted, Proto::Udp) => (t!("ui.new_source", peer = peer).into_owned(), true),
                     (Side::Initiated, _) => {
                         self.state = State::Open(if *proto == Proto::Udp {

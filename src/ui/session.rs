@@ -129,7 +129,9 @@ async fn serve(
         relay_to: None,
     };
     if s.tls == TlsMode::Off {
-        return crate::mode::server::run(listener, opts, events, Some(commands), stop).await.map_err(|e| e.to_string());
+        return crate::mode::server::run(listener.into(), opts, events, Some(commands), stop)
+            .await
+            .map_err(|e| e.to_string());
     }
     // A certificate made now; its fingerprint in the log, for clients to compare.
     let setup = crate::tls::ServerSetup { self_signed: true, ..Default::default() };
@@ -139,7 +141,7 @@ async fn serve(
         acceptor: tokio_rustls::TlsAcceptor::from(config),
         inner: crate::mode::server::Answering(opts.conn.clone()),
     };
-    crate::mode::server::run_service(listener, &opts, Arc::new(service), events, Some(commands), stop)
+    crate::mode::server::run_service(listener.into(), &opts, Arc::new(service), events, Some(commands), stop)
         .await
         .map_err(|e| e.to_string())
 }
@@ -184,8 +186,13 @@ async fn client(
             Some((tokio_rustls::TlsConnector::from(config), name))
         }
     };
-    let dial =
-        crate::mode::dial::Dial { host, port, timeout: Duration::from_secs(10), sizes: BufferRequest::default(), tls };
+    let dial = crate::mode::dial::Dial {
+        to: crate::mode::dial::DialTo::Tcp { host, port },
+        proxy: None,
+        timeout: Duration::from_secs(10),
+        sizes: BufferRequest::default(),
+        tls,
+    };
     let opts = crate::mode::client::ClientOptions {
         conn: ConnOptions { reply: Reply::None, messages: messages(&s, &live), idle_timeout: None, linger: LINGER },
         payloads: Vec::new(),
