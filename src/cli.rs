@@ -919,9 +919,12 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_duration)]
     pub connect_timeout: Duration,
 
-    /// Connect through a proxy, which resolves the server's name: socks5://[USER:PASS@]HOST:PORT,
-    /// http://HOST:PORT (CONNECT), or env (ALL_PROXY, then HTTPS_PROXY)
-    #[arg(long, value_name = "URL", conflicts_with = "udp")]
+    #[arg(
+        long,
+        value_name = "URL",
+        conflicts_with = "udp",
+        help = "Connect through a proxy, which resolves the server's name: socks5://[USER:PASS@]HOST:PORT, http://HOST:PORT (CONNECT), or env (ALL_PROXY, then HTTPS_PROXY)"
+    )]
     pub proxy: Option<String>,
 
     /// Run CMD and join it to the connection: the server's bytes go to its stdin, its stdout

@@ -144,6 +144,8 @@ pub enum CloseReason {
     TargetFailed(Box<crate::notice::Notice>),
     /// A rule (`--rule ... => close`) closed it.
     RuleClose,
+    /// `--exec`: the child's output ended (it exited): the peer was closed.
+    ChildEnded,
     /// UDP: the quietest source, forgotten to make room (`--max-peers`, or the relay's
     /// client limit when `relay`).
     Forgotten {
@@ -177,6 +179,7 @@ impl CloseReason {
             CloseReason::TargetReset => "target_reset",
             CloseReason::TargetFailed(_) => "target_failed",
             CloseReason::RuleClose => "rule_close",
+            CloseReason::ChildEnded => "child_ended",
             CloseReason::Forgotten { .. }
             | CloseReason::TlsTimeout(_)
             | CloseReason::TlsFailed(_)

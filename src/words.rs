@@ -208,6 +208,7 @@ impl fmt::Display for CloseReason {
             CloseReason::TargetReset => t!("close.target_reset"),
             CloseReason::TargetFailed(why) => t!("close.target_failed", why = why),
             CloseReason::RuleClose => t!("close.rule_close"),
+            CloseReason::ChildEnded => t!("close.child_ended"),
             CloseReason::Forgotten { max, relay: false } => t!("close.forgotten_source", max = max),
             CloseReason::Forgotten { max, relay: true } => t!("close.forgotten_client", max = max),
             CloseReason::TlsTimeout(d) => t!("close.tls_timeout", time = seconds(*d)),

@@ -11,6 +11,7 @@ mod errors;
 mod examples;
 mod faults;
 mod hardening;
+mod jobs;
 mod lang;
 mod lesson_tools;
 mod listen;

@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
                 id,
                 proto: if arg & 2 == 0 { Proto::Tcp } else { Proto::Udp },
                 peer: addr(v6, 1).into(),
-                local: addr(v6, 2),
+                local: addr(v6, 2).into(),
                 side: if arg & 4 == 0 { Side::Accepted } else { Side::Initiated },
                 tls: None,
             },

@@ -1,7 +1,7 @@
 //! `--exec CMD` and `--sh-exec LINE` (ncat's `-e`/`-c`, socat's EXEC): a child process per
 //! connection. The peer's bytes go to its stdin, its stdout goes back to the peer, each line
 //! of its stderr is shown with the connection's id, and its exit status at the close. The
-//! bytes cross through the relay's stream path ([`super::relay_io::pump_io`]), so ids,
+//! bytes cross through the relay's stream path (`relay_io::pump_io`), so ids,
 //! views, JSON, framing and the limits all apply as to any connection.
 
 use std::io;

@@ -141,6 +141,11 @@ pub(super) async fn pump_io(
             t2c.passed = true;
             let _ = cwr.shutdown().await;
             events.send(EventKind::HalfClosed { id: conn.id, dir: dirs[1] }).await;
+            // A child whose output ended has exited, or soon will: its peer is done too.
+            if matches!(relay.upstream, super::relay::Upstream::Exec(_)) {
+                conn.close(CloseRequest::Now(CloseReason::ChildEnded));
+                continue;
+            }
         }
         if c2t.passed && t2c.passed {
             return CloseReason::BothClosed;
