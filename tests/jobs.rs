@@ -165,11 +165,22 @@ fn redis_on_a_unix_socket_through_the_relay() {
     assert!(r.wait().success());
     let _ = redis.kill();
     let _ = redis.wait();
+    // The Unix leg's first packet names the socket and the process behind it.
+    let comments: Vec<String> =
+        pcapng_packets(&std::fs::read(&pcap).unwrap()).into_iter().filter_map(|p| p.comment).collect();
+    let named = format!("unix:{sock} (pid {}, uid ", redis.id());
+    assert_eq!(comments.iter().filter(|c| c.starts_with(&named)).count(), 2, "one per connection: {comments:?}");
     if have("tshark") {
         // The Unix leg has made-up loopback addresses: tshark follows it as TCP.
         let out = Command::new("tshark").args(["-r", &pcap, "-q", "-z", "follow,tcp,ascii,1"]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success() && text.contains("greeting") && text.contains("+OK"), "{text}");
+        let out = Command::new("tshark")
+            .args(["-r", &pcap, "-Y", "frame.comment", "-T", "fields", "-e", "frame.comment"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.lines().any(|l| l.starts_with(&named)), "tshark shows the socket's path: {text}");
     }
 }
 

@@ -165,16 +165,9 @@ struct Collected {
 /// Reads a pcap (Ethernet) and reassembles each TCP direction by sequence number; checks
 /// that the segments leave no gap.
 fn reassemble(file: &[u8]) -> BTreeMap<(SocketAddr, SocketAddr), Stream> {
-    assert_eq!(&file[..4], &0xa1b2_c3d4u32.to_le_bytes(), "pcap magic");
-    assert_eq!(u32::from_le_bytes(file[20..24].try_into().unwrap()), 1, "Ethernet links");
-    let mut at = 24;
     let mut segments: BTreeMap<(SocketAddr, SocketAddr), Collected> = BTreeMap::new();
-    while at < file.len() {
-        assert!(at + 16 <= file.len(), "a whole record header");
-        let len = u32::from_le_bytes(file[at + 8..at + 12].try_into().unwrap()) as usize;
-        let packet = &file[at + 16..at + 16 + len];
-        at += 16 + len;
-        let sliced = etherparse::SlicedPacket::from_ethernet(packet).expect("a valid packet");
+    for captured in pcapng_packets(file) {
+        let sliced = etherparse::SlicedPacket::from_ethernet(&captured.data).expect("a valid packet");
         let (src, dst) = match &sliced.net {
             Some(etherparse::NetSlice::Ipv4(ip)) => {
                 (ip.header().source_addr().into(), ip.header().destination_addr().into())

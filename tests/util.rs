@@ -237,3 +237,47 @@ pub fn gbk(text: &str) -> Vec<u8> {
     assert!(!bad, "{text} is GBK");
     bytes.into_owned()
 }
+
+/// A packet of a capture file.
+pub struct Captured {
+    pub data: Vec<u8>,
+    pub orig_len: usize,
+    pub comment: Option<String>,
+}
+
+/// The packets of a pcapng file netassist wrote, checking that every block is whole (a
+/// section header, an interface with Ethernet links, then packets).
+pub fn pcapng_packets(file: &[u8]) -> Vec<Captured> {
+    let word = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().expect("4 bytes")) as usize;
+    assert!(file.len() >= 48, "a section and an interface header");
+    assert_eq!((word(0), word(8)), (0x0a0d_0d0a, 0x1a2b_3c4d), "pcapng's section header, little-endian");
+    let mut at = word(4);
+    assert_eq!((word(at), u16::from_le_bytes([file[at + 8], file[at + 9]])), (1, 1), "an Ethernet interface");
+    at += word(at + 4);
+    let mut packets = Vec::new();
+    while at < file.len() {
+        assert!(at + 12 <= file.len(), "a block header cut at {at} of {}", file.len());
+        let total = word(at + 4);
+        assert!(at + total <= file.len(), "a block cut: it ends at {}, the file at {}", at + total, file.len());
+        assert_eq!(word(at + total - 4), total, "the block's length at both ends");
+        assert_eq!(word(at), 6, "an Enhanced Packet Block");
+        let (caplen, orig_len) = (word(at + 20), word(at + 24));
+        let data = file[at + 28..at + 28 + caplen].to_vec();
+        let mut opt = at + 28 + caplen.next_multiple_of(4);
+        let mut comment = None;
+        while opt + 4 <= at + total - 4 {
+            let (code, len) =
+                (u16::from_le_bytes([file[opt], file[opt + 1]]), u16::from_le_bytes([file[opt + 2], file[opt + 3]]));
+            if code == 0 {
+                break;
+            }
+            if code == 1 {
+                comment = Some(String::from_utf8_lossy(&file[opt + 4..opt + 4 + usize::from(len)]).into_owned());
+            }
+            opt += 4 + usize::from(len).next_multiple_of(4);
+        }
+        packets.push(Captured { data, orig_len, comment });
+        at += total;
+    }
+    packets
+}

@@ -1,5 +1,5 @@
-//! The capture writer: any sequence of events gives a file whose every packet parses as
-//! Ethernet + IP + TCP/UDP, with the payloads written in order.
+//! The capture writer: any sequence of events gives a pcapng file whose every packet parses
+//! as Ethernet + IP + TCP/UDP, with the payloads written in order.
 #![no_main]
 
 use std::io::Write;
@@ -84,13 +84,17 @@ fuzz_target!(|data: &[u8]| {
     }
     pcap.flush().unwrap();
     let file = out.0.lock().unwrap().clone();
-    let mut at = 24;
+    let word = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().unwrap()) as usize;
+    // pcapng: the section and interface headers, then one Enhanced Packet Block per packet.
+    let mut at = 48;
     while at < file.len() {
-        let len = u32::from_le_bytes(file[at + 8..at + 12].try_into().unwrap()) as usize;
-        let packet = &file[at + 16..at + 16 + len];
+        let total = word(at + 4);
+        assert_eq!((word(at), word(at + total - 4)), (6, total), "a whole packet block");
+        let len = word(at + 20);
+        let packet = &file[at + 28..at + 28 + len];
         let sliced = etherparse::SlicedPacket::from_ethernet(packet).expect("every packet parses");
         assert!(sliced.net.is_some() && sliced.transport.is_some());
-        at += 16 + len;
+        at += total;
     }
     assert_eq!(at, file.len());
     let _ = payload;

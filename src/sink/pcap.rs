@@ -1,7 +1,9 @@
-//! A capture file Wireshark and tshark open, built from events: Ethernet + IPv4/IPv6 +
-//! TCP/UDP headers (with checksums, by etherparse) around the bytes that passed, with the
-//! real addresses and ports of each leg, consistent sequence and acknowledgement numbers, a
-//! handshake at the start and FIN or RST at the end, timestamps as seen.
+//! A capture file Wireshark and tshark open (pcapng), built from events: Ethernet +
+//! IPv4/IPv6 + TCP/UDP headers (with checksums, by etherparse) around the bytes that passed,
+//! with the real addresses and ports of each leg, consistent sequence and acknowledgement
+//! numbers, a handshake at the start and FIN or RST at the end, timestamps as seen. A leg
+//! without IP addresses (a Unix socket) gets made-up loopback ones, and its first packet a
+//! comment naming the socket (as a proxy client's target is named on its leg's first packet).
 //!
 //! A relay connection has two legs: client <-> relay (the accepted socket) and relay <->
 //! target (the socket the relay opened). A server or client connection has one. The file is
@@ -18,8 +20,9 @@ use etherparse::{PacketBuilder, PacketBuilderStep, TcpHeader};
 use super::Sink;
 use crate::event::{CloseReason, ConnId, Dir, Event, EventKind, Proto, Side};
 
-/// Bytes of a record header (time, captured and original length) in front of each packet.
-const RECORD_HEADER: usize = 16;
+/// Bytes of an Enhanced Packet Block's header (type, length, interface, time, captured and
+/// original length) in front of each packet.
+const RECORD_HEADER: usize = 28;
 /// The largest TCP payload put in one packet (IP's length fields are 16 bits).
 const SEGMENT: usize = 32 * 1024;
 const WINDOW: u16 = 65_535;
@@ -38,6 +41,8 @@ struct Leg {
     seq_b: u32,
     fin_a: bool,
     fin_b: bool,
+    /// Said on the leg's first packet (a Unix socket's path, a proxy client's target).
+    comment: Option<String>,
 }
 
 #[derive(Default)]
@@ -62,15 +67,15 @@ impl Pcap {
     }
 
     pub fn new(mut out: Box<dyn Write + Send>) -> io::Result<Pcap> {
-        // The global header, in one write: microsecond timestamps, version 2.4, Ethernet links.
-        let mut header = Vec::with_capacity(24);
-        header.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-        header.extend_from_slice(&2u16.to_le_bytes());
-        header.extend_from_slice(&4u16.to_le_bytes());
-        header.extend_from_slice(&0i32.to_le_bytes());
-        header.extend_from_slice(&0u32.to_le_bytes());
-        header.extend_from_slice(&262_144u32.to_le_bytes());
-        header.extend_from_slice(&1u32.to_le_bytes());
+        // pcapng's Section Header Block (version 1.0, length unknown), then one Interface
+        // Description Block: Ethernet links, microsecond timestamps (the default). One write.
+        let mut header = Vec::with_capacity(48);
+        for word in [0x0a0d_0d0au32, 28, 0x1a2b_3c4d, 1, 0xffff_ffff, 0xffff_ffff, 28] {
+            header.extend_from_slice(&word.to_le_bytes());
+        }
+        for word in [1u32, 20, 1, 262_144, 20] {
+            header.extend_from_slice(&word.to_le_bytes());
+        }
         out.write_all(&header)?;
         Ok(Pcap { out, conversations: HashMap::new(), packet: Vec::with_capacity(70_000), next_isn: 1_000 })
     }
@@ -81,17 +86,30 @@ impl Pcap {
         self.next_isn
     }
 
-    /// Writes the packet built in `self.packet`; `cut` bytes of it did not fit and count
-    /// only in its original length.
-    fn record(&mut self, time: SystemTime, cut: usize) -> io::Result<()> {
-        let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    /// Writes the packet built in `self.packet` as an Enhanced Packet Block; `cut` bytes of
+    /// it did not fit and count only in its original length; `comment` goes with it.
+    fn record(&mut self, time: SystemTime, cut: usize, comment: Option<&str>) -> io::Result<()> {
+        let micros = time.duration_since(UNIX_EPOCH).unwrap_or_default().as_micros() as u64;
         let len = (self.packet.len() - RECORD_HEADER) as u32;
-        // The record header goes in front of the packet, and the whole record is one write:
+        let pad = |p: &mut Vec<u8>| p.resize(p.len().next_multiple_of(4), 0);
+        pad(&mut self.packet);
+        if let Some(text) = comment {
+            // opt_comment (1), then opt_endofopt.
+            let text = &text.as_bytes()[..text.len().min(4096)];
+            self.packet.extend_from_slice(&1u16.to_le_bytes());
+            self.packet.extend_from_slice(&(text.len() as u16).to_le_bytes());
+            self.packet.extend_from_slice(text);
+            pad(&mut self.packet);
+            self.packet.extend_from_slice(&[0; 4]);
+        }
+        let total = (self.packet.len() + 4) as u32;
+        self.packet.extend_from_slice(&total.to_le_bytes());
+        // The block header goes in front of the packet, and the whole block is one write:
         // the file below keeps or drops it whole.
-        self.packet[0..4].copy_from_slice(&(since.as_secs() as u32).to_le_bytes());
-        self.packet[4..8].copy_from_slice(&since.subsec_micros().to_le_bytes());
-        self.packet[8..12].copy_from_slice(&len.to_le_bytes());
-        self.packet[12..16].copy_from_slice(&(len + cut as u32).to_le_bytes());
+        let header = [6, total, 0, (micros >> 32) as u32, micros as u32, len, len + cut as u32];
+        for (i, word) in header.iter().enumerate() {
+            self.packet[i * 4..i * 4 + 4].copy_from_slice(&word.to_le_bytes());
+        }
         self.out.write_all(&self.packet)
     }
 
@@ -146,7 +164,8 @@ impl Pcap {
             }
         };
         written.map_err(|e| io::Error::other(format!("cannot build a capture packet: {e}")))?;
-        self.record(time, cut)
+        let comment = leg.comment.take();
+        self.record(time, cut, comment.as_deref())
     }
 
     fn handshake(&mut self, time: SystemTime, leg: &mut Leg) -> io::Result<()> {
@@ -303,6 +322,11 @@ impl Sink for Pcap {
                 // An end without an IP address of its own (a Unix socket) gets a made-up
                 // loopback one, a port per connection, so that tshark still follows it.
                 let made_up = |host: u8| SocketAddr::from(([127, 0, 0, host], 10_000 + (*id % 50_000) as u16));
+                let comment = match (peer, local) {
+                    (crate::event::Peer::Unix { .. } | crate::event::Peer::Named { .. }, _) => Some(peer.to_string()),
+                    (_, crate::event::Peer::Unix { .. }) => Some(local.to_string()),
+                    _ => None,
+                };
                 let peer = peer.ip().unwrap_or_else(|| made_up(2));
                 let local = local.ip().unwrap_or_else(|| made_up(3));
                 let (a, b) = match side {
@@ -310,7 +334,7 @@ impl Sink for Pcap {
                     Side::Initiated => (local, peer),
                 };
                 let (seq_a, seq_b) = (self.isn(), self.isn());
-                let mut leg = Leg { proto: *proto, a, b, seq_a, seq_b, fin_a: false, fin_b: false };
+                let mut leg = Leg { proto: *proto, a, b, seq_a, seq_b, fin_a: false, fin_b: false, comment };
                 if *proto != Proto::Udp {
                     self.handshake(t, &mut leg)?;
                 }
@@ -378,11 +402,11 @@ mod tests {
         }))
         .unwrap();
         let file = out.0.lock().unwrap().clone();
-        let (incl, orig) = (
-            u32::from_le_bytes(file[32..36].try_into().unwrap()),
-            u32::from_le_bytes(file[36..40].try_into().unwrap()),
-        );
+        // After the section and interface headers (48 bytes), the first packet's block.
+        let word = |at: usize| u32::from_le_bytes(file[at..at + 4].try_into().unwrap());
+        assert_eq!(word(48), 6, "an Enhanced Packet Block");
+        let (incl, orig) = (word(48 + 20), word(48 + 24));
         assert_eq!((incl, orig), (14 + 20 + 8 + 65_507, 14 + 20 + 8 + 70_000));
-        assert!(etherparse::SlicedPacket::from_ethernet(&file[40..]).is_ok());
+        assert!(etherparse::SlicedPacket::from_ethernet(&file[48 + 28..48 + 28 + incl as usize]).is_ok());
     }
 }
