@@ -74,11 +74,12 @@ fn bytes_are_exact_both_ways_zero_copy() {
     assert_eq!((closed["bytes_in"].as_u64(), closed["bytes_out"].as_u64()), (Some(3 << 20), Some(5 << 20)));
 }
 
-/// The bytes splice(2) moved, from an strace log: each line's result (`= N`), where
-/// positive (EAGAIN is -1).
-fn spliced(log: &str) -> u64 {
+/// The bytes a system call (`splice`, `recvfrom`) moved, from an strace log: each line's
+/// result (`= N`), where positive (EAGAIN is -1). Netlink reads (the interfaces listed
+/// for the banner) are not traffic.
+fn moved_by(call: &str, log: &str) -> u64 {
     log.lines()
-        .filter(|l| l.contains("splice"))
+        .filter(|l| l.contains(&format!("{call}(")) && !l.contains("nlmsg"))
         .filter_map(|l| l.rsplit_once(" = ").and_then(|(_, n)| n.split_whitespace().next()?.parse::<i64>().ok()))
         .filter(|n| *n > 0)
         .map(|n| n as u64)
@@ -86,7 +87,7 @@ fn spliced(log: &str) -> u64 {
 }
 
 #[test]
-fn the_quiet_relay_moves_every_byte_with_splice() {
+fn the_quiet_relay_moves_bulk_with_splice_and_copies_only_until_a_flow_proves_bulk() {
     // strace must be there and allowed to trace (ptrace): seen by tracing `true`'s execve.
     let probe = std::process::Command::new("strace").args(["-qq", "-e", "trace=execve", "true"]).output();
     if !probe.is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stderr).contains("execve(")) {
@@ -97,7 +98,7 @@ fn the_quiet_relay_moves_every_byte_with_splice() {
     let log = std::env::temp_dir().join(format!("netassist-splice-{}.log", std::process::id()));
     let tport = tport.to_string();
     let mut cmd = std::process::Command::new("strace");
-    cmd.args(["-f", "-qq", "-e", "trace=splice", "-o"])
+    cmd.args(["-f", "-qq", "-e", "trace=splice,recvfrom", "-o"])
         .arg(&log)
         .arg(env!("CARGO_BIN_EXE_netassist"))
         .args(["relay", "0", "127.0.0.1", &tport, "--bind", "127.0.0.1", "--quiet", "--json"])
@@ -113,8 +114,36 @@ fn the_quiet_relay_moves_every_byte_with_splice() {
     assert!(r.wait().success());
     let traced = std::fs::read_to_string(&log).expect("strace wrote its log");
     let _ = std::fs::remove_file(&log);
-    // Every byte went socket -> pipe and pipe -> socket, none through a read buffer.
-    assert_eq!(spliced(&traced), 2 * (up.len() + down.len()) as u64, "bytes moved by splice");
+    // A flow starts copying (a read and a write: no pipe for small messages) and moves to
+    // splice once a read fills the 64 KiB buffer: socket -> pipe -> socket from then on.
+    let (spliced, copied) = (moved_by("splice", &traced), moved_by("recvfrom", &traced));
+    let traffic = (up.len() + down.len()) as u64;
+    assert_eq!(spliced / 2 + copied, traffic, "every byte moved once: {spliced} spliced (twice), {copied} copied");
+    assert!(copied <= traffic / 4, "bulk moves by splice: {copied} of {traffic} bytes copied");
+}
+
+/// File descriptors a process holds now.
+fn open_fds(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn a_quiet_relayed_connection_that_is_not_bulk_holds_no_pipe() {
+    let (listener, tport) = target();
+    let (mut r, port) = relay(tport, &["--quiet"]);
+    let before = open_fds(r.pid());
+    let mut c = client(port);
+    let (mut t, _) = listener.accept().unwrap();
+    t.set_read_timeout(Some(PATIENCE)).unwrap();
+    r.event_where("the target leg", |v| v["event"] == "connected" && v["side"] == "initiated");
+    for round in 0..20u8 {
+        c.write_all(&[round; 100]).unwrap();
+        assert_eq!(read_n(&mut t, 100), [round; 100]);
+        t.write_all(&[round; 10]).unwrap();
+        assert_eq!(read_n(&mut c, 10), [round; 10]);
+    }
+    // Its two sockets, and no pipe for either direction (a pipe is two more each).
+    assert_eq!(open_fds(r.pid()) - before, 2, "small messages are copied, not spliced");
 }
 
 #[test]
