@@ -2,6 +2,7 @@
 //! event sink and a shutdown token, so tests hand them sockets on port 0.
 
 pub mod bench;
+mod carry;
 pub mod client;
 pub mod conn;
 pub mod connection;
