@@ -16,6 +16,7 @@ mod lang;
 mod lesson_tools;
 mod listen;
 mod merge;
+mod promises;
 mod relay;
 mod snapshot;
 mod tls;

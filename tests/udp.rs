@@ -202,6 +202,8 @@ fn idle_sources_are_forgotten() {
     udp_peer().send_to(b"x", ("127.0.0.1", port)).unwrap();
     let closed = server.event("closed", Some(1));
     assert_eq!(closed["reason"], "idle_timeout");
+    // Forgotten once quiet for the whole timeout, not sooner.
+    assert!(closed["duration_ms"].as_u64().unwrap() >= 200, "{closed}");
 }
 
 /// Two network namespaces joined by a veth pair: A (10.N.0.1, fd77:N::1) and B (.2, ::2).
