@@ -10,6 +10,7 @@ pub mod dial;
 pub mod exec;
 pub mod inbound;
 pub mod listener;
+mod mmsg;
 pub mod proxy;
 mod received;
 pub mod recency;

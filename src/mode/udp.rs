@@ -191,7 +191,11 @@ pub async fn run_server(
     let mut responder = super::inbound::Responder::new(&opts.reply, opts.messages.rules.as_deref());
     let mut peers = Peers::new(opts.max_peers);
     let mut totals = Counters::default();
-    let mut buf = vec![0u8; DATAGRAM];
+    let mut batch = super::mmsg::Batch::new(DATAGRAM);
+    // Answers of one batch, sent together when nothing shows them: (id, to, shown, where
+    // in `arena`).
+    let mut replies: Vec<(ConnId, SocketAddr, SocketAddr, std::ops::Range<usize>)> = Vec::new();
+    let mut arena: Vec<u8> = Vec::new();
     let mut refused = Refused::default();
     let sweep_every = opts.idle_timeout.map_or(Duration::from_secs(3600), |d| (d / 4).max(Duration::from_millis(20)));
     let mut sweep = tokio::time::interval(sweep_every);
@@ -224,14 +228,22 @@ pub async fn run_server(
             }
             ready = socket.readable() => {
                 ready?;
-                for _ in 0..BATCH {
-                    let (n, from) = match socket.try_recv_from(&mut buf) {
+                let mut taken = 0;
+                while taken < BATCH {
+                    let got = match batch.recv(&socket) {
                         Ok(got) => got,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                         // An ICMP error about an earlier reply; the socket goes on.
-                        Err(e) if is_transient(&e) => continue,
+                        Err(e) if is_transient(&e) => {
+                            taken += 1;
+                            continue;
+                        }
                         Err(e) => return Err(e),
                     };
+                    taken += got;
+                    for i in 0..got {
+                    let (data, from) = batch.datagram(i);
+                    let n = data.len();
                     if let Err(reason) = opts.access.check(from.ip()) {
                         if refused.first_time(from) {
                             events.send(EventKind::Rejected { peer: canonical(from).into(), reason, turned: Turned::Dropped }).await;
@@ -255,11 +267,11 @@ pub async fn run_server(
                         events.send(EventKind::Connected { id: noted.id, proto: Proto::Udp, peer: shown.into(), local: here.into(), side: Side::Accepted, tls: None }).await;
                     }
                     if want_data {
-                        let (bytes, mark) = (Bytes::copy_from_slice(&buf[..n]), opts.messages.mark(&buf[..n]));
+                        let (bytes, mark) = (Bytes::copy_from_slice(data), opts.messages.mark(data));
                         events.send(EventKind::Data { id: noted.id, peer: shown.into(), dir: Dir::In, bytes, mark }).await;
                     }
                     // A datagram is a message: the responder answers it as the TCP engines do.
-                    let answered = responder.answer(&buf[..n]);
+                    let answered = responder.answer(data);
                     if let super::inbound::Answer::Later(after, bytes) = &answered {
                         let bytes = Bytes::from(opts.messages.outgoing(bytes).into_owned());
                         if !later.add(*after, bytes.len(), (noted.id, from, shown, bytes), later_timer.as_mut()) {
@@ -269,8 +281,26 @@ pub async fn run_server(
                     }
                     let answer = answered.bytes().map(|a| opts.messages.outgoing(a));
                     if let Some(answer) = answer.as_deref() {
+                        if want_data {
+                            let answering = Answering { socket: &socket, events: &events, want_data };
+                            answering.send(&mut peers, &mut totals, (noted.id, from, shown), answer).await;
+                        } else {
+                            arena.extend_from_slice(answer);
+                            replies.push((noted.id, from, shown, arena.len() - answer.len()..arena.len()));
+                        }
+                    }
+                    }
+                    if !replies.is_empty() {
                         let answering = Answering { socket: &socket, events: &events, want_data };
-                        answering.send(&mut peers, &mut totals, (noted.id, from, shown), answer).await;
+                        answering.send_all(&mut peers, &mut totals, &replies, &arena).await;
+                        replies.clear();
+                        // What a burst of large answers took is given back.
+                        arena.clear();
+                        arena.shrink_to(DATAGRAM);
+                    }
+                    // Fewer than there was room for: all there were (readiness is cleared).
+                    if got < super::mmsg::SLOTS {
+                        break;
                     }
                 }
             }
@@ -301,6 +331,36 @@ struct Answering<'a> {
 }
 
 impl Answering<'_> {
+    /// The answers of a batch, in order, as few system calls as the kernel takes them in.
+    async fn send_all(
+        &self,
+        peers: &mut Peers,
+        totals: &mut Counters,
+        replies: &[(ConnId, SocketAddr, SocketAddr, std::ops::Range<usize>)],
+        arena: &[u8],
+    ) {
+        let datagrams: Vec<(SocketAddr, &[u8])> =
+            replies.iter().map(|(_, to, _, r)| (*to, &arena[r.clone()])).collect();
+        let mut at = 0;
+        while at < replies.len() {
+            match super::mmsg::send(self.socket, &datagrams[at..]) {
+                Ok(went) => {
+                    for (id, _, _, r) in &replies[at..at + went] {
+                        count_out(peers, totals, *id, r.len());
+                    }
+                    at += went;
+                }
+                // No room now, or an error of this one: the one-at-a-time path waits for
+                // room, or says what went wrong; then the rest go on.
+                Err(_) => {
+                    let (id, to, shown, r) = &replies[at];
+                    self.send(peers, totals, (*id, *to, *shown), &arena[r.clone()]).await;
+                    at += 1;
+                }
+            }
+        }
+    }
+
     /// To `(id, address to send to, address shown)`.
     async fn send(
         &self,

@@ -1,0 +1,143 @@
+//! Many datagrams per system call: recvmmsg(2) on Linux (one `recv_from` at a time
+//! elsewhere). A call that returns fewer datagrams than there is room for has taken all
+//! there were: the socket's readiness is cleared with it, which saves the call that would
+//! only say EAGAIN. Readiness that arrives meanwhile is a new event, which tokio keeps.
+
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::net::UdpSocket;
+
+/// Datagrams taken in one call.
+pub const SLOTS: usize = 16;
+
+/// Room for [`SLOTS`] datagrams of any size, and where each came from.
+pub struct Batch {
+    bufs: Vec<Vec<u8>>,
+    got: Vec<(usize, SocketAddr)>,
+}
+
+impl Batch {
+    pub fn new(datagram: usize) -> Batch {
+        Batch { bufs: (0..SLOTS).map(|_| vec![0u8; datagram]).collect(), got: Vec::with_capacity(SLOTS) }
+    }
+
+    /// The datagrams of the last [`Batch::recv`]: bytes and source, in order of arrival.
+    pub fn datagram(&self, i: usize) -> (&[u8], SocketAddr) {
+        let (len, from) = self.got[i];
+        (&self.bufs[i][..len], from)
+    }
+
+    /// Receives what waits, up to [`SLOTS`] datagrams; `WouldBlock` when nothing does.
+    #[cfg(target_os = "linux")]
+    pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        use std::os::fd::AsRawFd;
+        self.got.clear();
+        let mut names: [libc::sockaddr_storage; SLOTS] = unsafe { std::mem::zeroed() };
+        let mut iovs: Vec<libc::iovec> =
+            self.bufs.iter_mut().map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() }).collect();
+        // SAFETY: zeroed mmsghdrs are valid; each is pointed below at memory that outlives
+        // the call (this function's arrays and the batch's buffers).
+        let mut msgs: [libc::mmsghdr; SLOTS] = unsafe { std::mem::zeroed() };
+        for (i, m) in msgs.iter_mut().enumerate() {
+            m.msg_hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
+            m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            m.msg_hdr.msg_iov = &mut iovs[i];
+            m.msg_hdr.msg_iovlen = 1;
+        }
+        let mut n = 0usize;
+        let received = socket.try_io(tokio::io::Interest::READABLE, || {
+            // SAFETY: SLOTS headers set up above, on a socket we hold.
+            let r = unsafe {
+                libc::recvmmsg(
+                    socket.as_raw_fd(),
+                    msgs.as_mut_ptr(),
+                    SLOTS as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                )
+            };
+            if r < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            n = r as usize;
+            if n < SLOTS { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(n) }
+        });
+        match received {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && n > 0 => {}
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
+        for (i, m) in msgs.iter().enumerate().take(n) {
+            let from = socket_addr(&names[i]).ok_or_else(|| io::Error::other("a datagram from no IP address"))?;
+            self.got.push((m.msg_len as usize, from));
+        }
+        Ok(n)
+    }
+}
+
+/// The IP address and port the kernel wrote into a `sockaddr_storage`.
+#[cfg(target_os = "linux")]
+fn socket_addr(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+    match i32::from(s.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a sockaddr_in, which fits in it.
+            let a = unsafe { &*(s as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let ip = Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr));
+            Some(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(a.sin_port))))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: the family says the storage holds a sockaddr_in6, which fits in it.
+            let a = unsafe { &*(s as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>() };
+            let ip = Ipv6Addr::from(a.sin6_addr.s6_addr);
+            Some(SocketAddr::V6(SocketAddrV6::new(ip, u16::from_be(a.sin6_port), a.sin6_flowinfo, a.sin6_scope_id)))
+        }
+        _ => None,
+    }
+}
+
+impl Batch {
+    #[cfg(not(target_os = "linux"))]
+    pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        self.got.clear();
+        let (len, from) = socket.try_recv_from(&mut self.bufs[0])?;
+        self.got.push((len, from));
+        Ok(1)
+    }
+}
+
+/// Sends datagrams in one sendmmsg(2) call, in order; returns how many went (at least
+/// one), or the error of the first (`WouldBlock` when the send buffer is full).
+#[cfg(target_os = "linux")]
+pub fn send(socket: &UdpSocket, datagrams: &[(SocketAddr, &[u8])]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let datagrams = &datagrams[..datagrams.len().min(SLOTS)];
+    let names: Vec<socket2::SockAddr> = datagrams.iter().map(|(to, _)| socket2::SockAddr::from(*to)).collect();
+    let mut iovs: Vec<libc::iovec> = datagrams
+        .iter()
+        .map(|(_, bytes)| libc::iovec { iov_base: bytes.as_ptr().cast_mut().cast(), iov_len: bytes.len() })
+        .collect();
+    // SAFETY: zeroed mmsghdrs are valid; each points at memory that outlives the call.
+    let mut msgs: Vec<libc::mmsghdr> = (0..datagrams.len()).map(|_| unsafe { std::mem::zeroed() }).collect();
+    for (i, m) in msgs.iter_mut().enumerate() {
+        m.msg_hdr.msg_name = names[i].as_ptr().cast_mut().cast();
+        m.msg_hdr.msg_namelen = names[i].len();
+        m.msg_hdr.msg_iov = &mut iovs[i];
+        m.msg_hdr.msg_iovlen = 1;
+    }
+    socket.try_io(tokio::io::Interest::WRITABLE, || {
+        // SAFETY: the headers set up above, on a socket we hold; the kernel only reads the
+        // buffers.
+        let r = unsafe {
+            libc::sendmmsg(socket.as_raw_fd(), msgs.as_mut_ptr(), msgs.len() as libc::c_uint, libc::MSG_DONTWAIT)
+        };
+        if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r as usize) }
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn send(socket: &UdpSocket, datagrams: &[(SocketAddr, &[u8])]) -> io::Result<usize> {
+    let (to, bytes) = datagrams[0];
+    socket.try_send_to(bytes, to).map(|_| 1)
+}
