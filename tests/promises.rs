@@ -116,3 +116,33 @@ fn bench_threads_share_the_connections_and_progress_comes_each_second() {
     let rounds: Vec<u64> = progress.iter().map(|p| p["rounds"].as_u64().unwrap()).collect();
     assert!(rounds.windows(2).all(|w| w[0] <= w[1]), "rounds only grow: {rounds:?}");
 }
+
+#[test]
+fn the_relay_takes_max_conn_list_kick_and_quit() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tport = l.local_addr().unwrap().port().to_string();
+    let mut r = Proc::spawn(&["relay", "0", "127.0.0.1", &tport, "--bind", "127.0.0.1", "--max-conn", "1", "--json"]);
+    let port = r.port();
+    let mut first = client(port);
+    let (mut t, _) = l.accept().unwrap();
+    t.set_read_timeout(Some(PATIENCE)).unwrap();
+    r.event_where("the target leg", |v| v["event"] == "connected" && v["side"] == "initiated");
+    // One more than --max-conn: closed at once, and said.
+    let mut second = client(port);
+    assert!(read_to_end(&mut second).is_empty());
+    let rejected = r.event("rejected", None);
+    assert!(rejected["reason"].as_str().unwrap().contains("1"), "{rejected}");
+    r.type_line(":list");
+    let list = r.event("clients", None);
+    assert_eq!(list["clients"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["clients"][0]["id"], 1);
+    r.type_line(":kick 1");
+    assert_eq!(r.event("closed", Some(1))["reason"], "kicked");
+    // The kicked client and its target leg both end.
+    assert!(read_to_end(&mut first).is_empty());
+    assert!(read_to_end(&mut t).is_empty());
+    r.type_line(":quit");
+    let stopped = r.event("stopped", None);
+    assert_eq!(stopped["clients"], 1);
+    assert!(r.wait().success());
+}
