@@ -442,7 +442,7 @@ pub struct RelayArgs {
 
     /// Show only what goes one way (c2t: client to target, t2c: target to client); both
     /// are still counted and captured
-    #[arg(long, value_name = "DIR", value_parser = ["c2t", "t2c"])]
+    #[arg(long, value_name = "DIR", value_parser = ["c2t", "t2c"], hide_possible_values = true)]
     pub only: Option<String>,
 
     /// Only connections opening and closing, with byte totals
