@@ -121,17 +121,8 @@ async fn connect_exec(
     let (events, writer) = output(&args.view, args.socket.explain, args.messages.frame == FrameSpec::Raw, &stop)?;
     narrate(&events, &args.socket, connected.steps, connected.buffers).await;
     via_proxy(&events, dial).await;
-    let settings = mode::relay::Relay {
-        upstream: mode::relay::Upstream::Exec(std::sync::Arc::new(spec.clone())),
-        connect_timeout: args.connect_timeout,
-        idle_timeout: None,
-        linger: std::time::Duration::from_secs(1),
-        drain: std::time::Duration::from_secs(2),
-        retry: None,
-        target_tls: None,
-        frames: (args.messages.frame.clone(), args.messages.frame.clone()),
-        max_frame: args.messages.max_frame,
-    };
+    let spec = std::sync::Arc::new(spec);
+    let settings = mode::relay::Relay::exec(spec.clone(), None, &args.messages.frame, args.messages.max_frame);
     let (reason, _) = mode::exec::connect_child(&spec, connected.stream, &settings, &events, &stop).await;
     drop(events);
     finish(writer)?;

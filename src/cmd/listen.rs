@@ -42,17 +42,8 @@ pub(crate) async fn listen(args: ListenArgs) -> Result<ExitCode> {
     super::reload_rules_on_hangup(opts.conn.messages.rules.clone(), events.clone(), stop.clone());
     let commands = Some(input::stdin_commands(opts.line, events.clone()));
     if let Some(spec) = exec {
-        let service = mode::relay::Relay {
-            upstream: mode::relay::Upstream::Exec(std::sync::Arc::new(spec)),
-            connect_timeout: std::time::Duration::from_secs(10),
-            idle_timeout: args.idle_timeout,
-            linger: std::time::Duration::from_secs(1),
-            drain: std::time::Duration::from_secs(2),
-            retry: None,
-            target_tls: None,
-            frames: (args.messages.frame.clone(), args.messages.frame.clone()),
-            max_frame: args.messages.max_frame,
-        };
+        let spec = std::sync::Arc::new(spec);
+        let service = mode::relay::Relay::exec(spec, args.idle_timeout, &args.messages.frame, args.messages.max_frame);
         let served = match tls {
             None => {
                 mode::server::run_service(listener, &opts, std::sync::Arc::new(service), events, commands, stop).await

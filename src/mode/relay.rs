@@ -61,6 +61,28 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// The settings of `--exec`: a child per connection, with the idle timeout and the
+    /// framing (`--frame`, `--max-frame`) of the command that runs it.
+    pub fn exec(
+        spec: Arc<super::exec::ExecSpec>,
+        idle_timeout: Option<Duration>,
+        frame: &FrameSpec,
+        max_frame: usize,
+    ) -> Relay {
+        Relay {
+            upstream: Upstream::Exec(spec),
+            // No target is dialled.
+            connect_timeout: Duration::ZERO,
+            idle_timeout,
+            linger: Duration::from_secs(1),
+            drain: Duration::from_secs(2),
+            retry: None,
+            target_tls: None,
+            frames: (frame.clone(), frame.clone()),
+            max_frame,
+        }
+    }
+
     pub(super) fn shown(&self, events: &Events) -> Shown {
         Shown::new(events.wants_data(), &self.frames.0, &self.frames.1, self.max_frame)
     }
