@@ -2,8 +2,11 @@
 //! carry raw bytes and facts, never formatted text; formatting belongs to the sinks.
 
 use std::fmt;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -390,7 +393,58 @@ pub struct Events {
 impl Events {
     /// Sends an event, waiting while the writer is behind (by events or by bytes). After
     /// the output has gone away the event is dropped: the run is stopping anyway.
-    pub async fn send(&self, kind: EventKind) {
+    ///
+    /// The event is queued when `send` is called if there is room (the common case); only
+    /// a wait is boxed. A connection's future holds this 16-byte `Sending` at each of its
+    /// awaits instead of an event and a channel's send future (hundreds of bytes): what an
+    /// idle client costs.
+    pub fn send(&self, kind: EventKind) -> Sending<'_> {
+        match self.send_now(kind) {
+            None => Sending(None),
+            Some(kind) => Sending(Some(Box::pin(self.send_waiting(kind)))),
+        }
+    }
+
+    /// Sends events in order, as [`send`](Self::send) does each: those there is room for
+    /// at once go now; from the first that must wait, the rest wait behind it (boxed).
+    pub fn send_all<'a, I>(&'a self, kinds: I) -> Sending<'a>
+    where
+        I: IntoIterator<Item = EventKind>,
+        I::IntoIter: Send + 'a,
+    {
+        let mut kinds = kinds.into_iter();
+        while let Some(kind) = kinds.next() {
+            if let Some(kind) = self.send_now(kind) {
+                return Sending(Some(Box::pin(async move {
+                    self.send_waiting(kind).await;
+                    for kind in kinds {
+                        self.send(kind).await;
+                    }
+                })));
+            }
+        }
+        Sending(None)
+    }
+
+    /// Queues the event if there is room now; hands it back otherwise.
+    fn send_now(&self, kind: EventKind) -> Option<EventKind> {
+        let cost = cost(&kind);
+        let permit = match self.room.try_acquire_many(cost) {
+            Ok(permit) => permit,
+            Err(tokio::sync::TryAcquireError::NoPermits) => return Some(kind),
+            Err(tokio::sync::TryAcquireError::Closed) => return None,
+        };
+        match self.tx.try_send(Event::now(kind)) {
+            Ok(()) => {
+                permit.forget();
+                None
+            }
+            Err(mpsc::error::TrySendError::Full(event)) => Some(event.kind),
+            Err(mpsc::error::TrySendError::Closed(_)) => None,
+        }
+    }
+
+    async fn send_waiting(&self, kind: EventKind) {
         let cost = cost(&kind);
         if cost > 0 {
             match self.room.acquire_many(cost).await {
@@ -414,6 +468,28 @@ impl Events {
         let (tx, rx) = mpsc::channel(QUEUE);
         let room = Arc::new(Semaphore::new(QUEUE_BYTES));
         (Events { tx, data: wants_data, room: room.clone() }, Incoming { rx, room })
+    }
+}
+
+/// An event on its way: done, or waiting for room in the queue.
+#[must_use = "an event waiting for room is sent only when awaited"]
+pub struct Sending<'a>(Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>>);
+
+impl Sending<'_> {
+    /// Nothing to send.
+    pub fn done() -> Self {
+        Sending(None)
+    }
+}
+
+impl Future for Sending<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        match &mut self.0 {
+            None => Poll::Ready(()),
+            Some(waiting) => waiting.as_mut().poll(cx),
+        }
     }
 }
 

@@ -3,7 +3,13 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+#[cfg(feature = "count-alloc")]
+#[global_allocator]
+static ALLOC: netassist::alloc_count::Counting = netassist::alloc_count::Counting::new();
+
 fn main() -> ExitCode {
+    #[cfg(feature = "count-alloc")]
+    netassist::alloc_count::report_on_sigusr1(&ALLOC);
     let cli = netassist::cli::Cli::parse_args();
     match netassist::run(cli) {
         Ok(code) => code,

@@ -3,7 +3,7 @@
 //! ask for closes here; the connection's own task ([`super::connection`]) carries them out.
 
 use std::collections::VecDeque;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -219,12 +219,12 @@ impl Conn {
 
     /// The idle timer (see [`idle_timer`]) fired: closes the connection if it has been quiet
     /// for `limit`, else sets the timer for the rest of it.
-    pub(crate) fn idle_fired(&self, limit: Duration, timer: Pin<&mut tokio::time::Sleep>) {
+    pub(crate) fn idle_fired(&self, limit: Duration, timer: &mut super::timer::Timer) {
         let quiet = self.idle_for();
         if quiet >= limit {
             self.close(CloseRequest::Now(CloseReason::IdleTimeout(limit)));
         } else {
-            timer.reset(Instant::now() + (limit - quiet));
+            timer.set(Instant::now() + (limit - quiet));
         }
     }
 }

@@ -9,6 +9,7 @@
 //! by `queue_limit`.
 
 use std::cell::RefCell;
+use std::future::poll_fn;
 use std::io;
 use std::net::Shutdown;
 use std::pin::pin;
@@ -21,8 +22,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::event::Events;
 use crate::event::{CloseReason, Dir, EventKind};
+use crate::event::{Events, Sending};
 
 pub use super::conn::{CloseRequest, Conn, Push};
 pub use super::inbound::Reply;
@@ -31,6 +32,7 @@ use super::received::{
     Got, Later, Out, Read, after_gap, finished_write, incomplete, read_and_answer, rearm, schedule, send_later,
 };
 pub use super::stream::Stream;
+use super::timer::Timer;
 
 #[derive(Debug, Clone)]
 pub struct ConnOptions {
@@ -41,14 +43,6 @@ pub struct ConnOptions {
     /// How long to keep reading after we sent FIN, so the peer's last bytes are seen and
     /// the close stays a FIN rather than a reset.
     pub linger: Duration,
-}
-
-/// Later than anything a connection waits for: a timer that is not armed.
-pub(crate) const FAR: Duration = Duration::from_secs(365 * 24 * 3600);
-
-/// A connection's idle timer: it fires after `limit`, or never without one.
-pub(crate) fn idle_timer(limit: Option<Duration>) -> tokio::time::Sleep {
-    tokio::time::sleep(limit.unwrap_or(FAR))
 }
 
 /// Reads land here: one buffer per worker thread instead of one per connection. 64 KiB
@@ -153,15 +147,15 @@ pub async fn serve(
     let mut finishing: Option<CloseReason> = None;
     let mut cancelled = pin!(stop.cancelled());
     let mut woken = pin!(conn.wake.notified());
-    let mut idle = pin!(idle_timer(opts.idle_timeout));
-    let mut deadline = pin!(tokio::time::sleep(FAR));
+    let mut idle = Timer::after(opts.idle_timeout);
+    let mut deadline = Timer::default();
     let mut deadline_armed = false;
     // `--frame idle:MS`: when the message held ends for want of more bytes.
-    let mut gap = pin!(tokio::time::sleep(FAR));
+    let mut gap = Timer::default();
     let mut gap_armed = false;
     // Replies a rule delays (`after MS`).
     let mut later: Later<Bytes> = Later::new(conn.queue_limit());
-    let mut later_timer = pin!(tokio::time::sleep(FAR));
+    let mut later_timer = Timer::default();
 
     let shutdown_write = || {
         let _ = SockRef::from(stream).shutdown(Shutdown::Write);
@@ -176,7 +170,7 @@ pub async fn serve(
                     conn.space.notify_waiters();
                     pending = None;
                     shutdown_write();
-                    deadline.as_mut().reset(Instant::now() + linger);
+                    deadline.set(Instant::now() + linger);
                     deadline_armed = true;
                     continue;
                 }
@@ -201,7 +195,7 @@ pub async fn serve(
                 conn.close(CloseRequest::Now(CloseReason::Stopping));
             }
             // Ahead of reading: a peer that never stops sending cannot hold a close open.
-            () = &mut deadline, if deadline_armed => {
+            () = deadline.fired(), if deadline_armed => {
                 return match finishing.take() {
                     Some(reason) => reason,
                     // The peer sent FIN but does not take what we still have for it.
@@ -211,7 +205,8 @@ pub async fn serve(
             () = &mut woken, if finishing.is_none() => {
                 woken.set(conn.wake.notified());
             }
-            ready = stream.writable(), if pending.is_some() && finishing.is_none() => {
+            // poll_fn over the socket's own waker slots: no waiter kept in the future.
+            ready = poll_fn(|cx| stream.poll_write_ready(cx)), if pending.is_some() && finishing.is_none() => {
                 if let Err(e) = ready {
                     return io_reason(&e);
                 }
@@ -224,67 +219,98 @@ pub async fn serve(
                     finished_write(pending.take().expect("just written"), conn, want_data, events).await;
                 }
             }
-            ready = stream.readable(), if read_open && (pending.is_none() || finishing.is_some()) => {
+            ready = poll_fn(|cx| stream.poll_read_ready(cx)), if read_open && (pending.is_none() || finishing.is_some()) => {
                 if let Err(e) = ready {
                     return io_reason(&e);
                 }
                 let answering = finishing.is_none() && !half_closed;
-                match read_and_answer(stream, &mut inbound, want_data, answering) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Awaited after the match, so that what the read returned is not held
+                // across the await (it would size every connection's future).
+                let (sending, ended) = match read_and_answer(stream, &mut inbound, want_data, answering) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Sending::done(), None),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => (Sending::done(), None),
                     Err(e) => return io_reason(&e),
                     Ok(Read::Eof) => {
                         read_open = false;
-                        incomplete(&mut inbound, conn, want_data, events).await;
                         if finishing.is_none() && !deadline_armed {
-                            deadline.as_mut().reset(Instant::now() + FLUSH_AFTER_EOF);
+                            deadline.set(Instant::now() + FLUSH_AFTER_EOF);
                             deadline_armed = true;
                         }
+                        (incomplete(&mut inbound, conn, want_data, events), None)
                     }
                     Ok(Read::Data(mut got)) => {
-                        gap_armed = rearm(&inbound, gap.as_mut());
-                        schedule(&mut later, &mut got, conn, later_timer.as_mut());
-                        match got.report(conn, events).await {
-                            Ok(rest) => pending = rest,
-                            Err(e) => return io_reason(&e),
-                        }
+                        gap_armed = rearm(&inbound, &mut gap);
+                        schedule(&mut later, &mut got, conn, &mut later_timer);
+                        settle(got, conn, events, &mut pending)
                     }
+                };
+                sending.await;
+                if let Some(reason) = ended {
+                    return reason;
                 }
             }
-            () = &mut gap, if gap_armed && pending.is_none() && read_open && finishing.is_none() => {
+            () = gap.fired(), if gap_armed && pending.is_none() && read_open && finishing.is_none() => {
                 gap_armed = false;
-                let mut got = after_gap(&mut inbound, Some(stream), want_data, !half_closed);
-                schedule(&mut later, &mut got, conn, later_timer.as_mut());
-                match got.report(conn, events).await {
-                    Ok(rest) => pending = rest,
-                    Err(e) => return io_reason(&e),
+                let (sending, ended) = {
+                    let mut got = after_gap(&mut inbound, Some(stream), want_data, !half_closed);
+                    schedule(&mut later, &mut got, conn, &mut later_timer);
+                    settle(got, conn, events, &mut pending)
+                };
+                sending.await;
+                if let Some(reason) = ended {
+                    return reason;
                 }
             }
-            () = &mut later_timer, if later.waiting() && finishing.is_none() => {
-                if let Some(bytes) = later.due(later_timer.as_mut()) {
+            () = later_timer.fired(), if later.waiting() && finishing.is_none() => {
+                if let Some(bytes) = later.due(&mut later_timer) {
                     send_later(conn, bytes);
                 }
             }
-            () = &mut idle, if opts.idle_timeout.is_some() && finishing.is_none() => {
-                conn.idle_fired(opts.idle_timeout.expect("guarded by the branch condition"), idle.as_mut());
+            () = idle.fired(), if opts.idle_timeout.is_some() && finishing.is_none() => {
+                conn.idle_fired(opts.idle_timeout.expect("guarded by the branch condition"), &mut idle);
             }
         }
+    }
+}
+
+/// A read's messages counted and what is left of their answers set to be written: the
+/// views' events still to await, and why to close if writing an answer failed.
+fn settle<'a>(
+    got: Got,
+    conn: &'a Conn,
+    events: &'a Events,
+    pending: &mut Option<Out>,
+) -> (Sending<'a>, Option<CloseReason>) {
+    let (result, sending) = got.report(conn, events);
+    match result {
+        Ok(rest) => {
+            *pending = rest;
+            (sending, None)
+        }
+        Err(e) => (sending, Some(io_reason(&e))),
     }
 }
 
 /// One connection's life on any stream: plain TCP takes the readiness-based path
 /// ([`serve`]), every other kind the read/write one ([`serve_io`]); what happens to a
 /// received message is the same on both ([`Inbound`]).
-pub async fn serve_stream(
+// Not an `async fn`: see the comment inside.
+#[allow(clippy::manual_async_fn)]
+pub fn serve_stream<'a>(
     stream: Stream,
-    conn: &Conn,
-    opts: &ConnOptions,
-    events: &Events,
-    stop: &CancellationToken,
-) -> CloseReason {
-    match stream {
-        Stream::Plain(tcp) => serve(&tcp, conn, opts, events, stop).await,
-        other => serve_io(other, conn, opts, events, stop).await,
+    conn: &'a Conn,
+    opts: &'a ConnOptions,
+    events: &'a Events,
+    stop: &'a CancellationToken,
+) -> impl Future<Output = CloseReason> + 'a {
+    // An `async move` block holds the stream once (an async fn, twice), and matched by
+    // reference it is not moved into a third place.
+    async move {
+        match &stream {
+            Stream::Plain(tcp) => serve(tcp, conn, opts, events, stop).await,
+            // Boxed: its larger future would otherwise size every plain connection's task too.
+            _ => Box::pin(serve_io(stream, conn, opts, events, stop)).await,
+        }
     }
 }
 
@@ -307,13 +333,13 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
     let mut half_closed = false;
     let mut cancelled = pin!(stop.cancelled());
     let mut woken = pin!(conn.wake.notified());
-    let mut idle = pin!(idle_timer(opts.idle_timeout));
-    let mut eof_deadline = pin!(tokio::time::sleep(FAR));
+    let mut idle = Timer::after(opts.idle_timeout);
+    let mut eof_deadline = Timer::default();
     let mut eof_armed = false;
-    let mut gap = pin!(tokio::time::sleep(FAR));
+    let mut gap = Timer::default();
     let mut gap_armed = false;
     let mut later: Later<Bytes> = Later::new(conn.queue_limit());
-    let mut later_timer = pin!(tokio::time::sleep(FAR));
+    let mut later_timer = Timer::default();
 
     loop {
         match next_step(conn, pending.is_none(), half_closed) {
@@ -367,7 +393,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
                         read_open = false;
                         incomplete(&mut inbound, conn, want_data, events).await;
                         if !eof_armed {
-                            eof_deadline.as_mut().reset(Instant::now() + FLUSH_AFTER_EOF);
+                            eof_deadline.set(Instant::now() + FLUSH_AFTER_EOF);
                             eof_armed = true;
                         }
                         continue;
@@ -381,31 +407,33 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
                     let answer = if half_closed { Answer::Nothing } else { answer };
                     got.message(message, mark, answer, None, want_data)
                 });
-                gap_armed = rearm(&inbound, gap.as_mut());
-                schedule(&mut later, &mut got, conn, later_timer.as_mut());
-                match got.report(conn, events).await {
-                    Ok(rest) => pending = rest,
-                    Err(e) => return io_reason(&e),
+                gap_armed = rearm(&inbound, &mut gap);
+                schedule(&mut later, &mut got, conn, &mut later_timer);
+                let (sending, ended) = settle(got, conn, events, &mut pending);
+                sending.await;
+                if let Some(reason) = ended {
+                    return reason;
                 }
             }
-            () = &mut gap, if gap_armed && pending.is_none() && read_open => {
+            () = gap.fired(), if gap_armed && pending.is_none() && read_open => {
                 gap_armed = false;
                 let mut got = after_gap(&mut inbound, None, want_data, !half_closed);
-                schedule(&mut later, &mut got, conn, later_timer.as_mut());
-                match got.report(conn, events).await {
-                    Ok(rest) => pending = rest,
-                    Err(e) => return io_reason(&e),
+                schedule(&mut later, &mut got, conn, &mut later_timer);
+                let (sending, ended) = settle(got, conn, events, &mut pending);
+                sending.await;
+                if let Some(reason) = ended {
+                    return reason;
                 }
             }
-            () = &mut later_timer, if later.waiting() => {
-                if let Some(bytes) = later.due(later_timer.as_mut()) {
+            () = later_timer.fired(), if later.waiting() => {
+                if let Some(bytes) = later.due(&mut later_timer) {
                     send_later(conn, bytes);
                 }
             }
-            () = &mut idle, if opts.idle_timeout.is_some() => {
-                conn.idle_fired(opts.idle_timeout.expect("guarded by the branch condition"), idle.as_mut());
+            () = idle.fired(), if opts.idle_timeout.is_some() => {
+                conn.idle_fired(opts.idle_timeout.expect("guarded by the branch condition"), &mut idle);
             }
-            () = &mut eof_deadline, if eof_armed => return CloseReason::PeerClosed,
+            () = eof_deadline.fired(), if eof_armed => return CloseReason::PeerClosed,
         }
     }
 }

@@ -206,7 +206,8 @@ pub async fn run_child(
     };
     events.send(EventKind::Note(Notice::ChildStarted { id: conn.id, cmd: spec.shown.clone(), pid: running.pid })).await;
     let stderr = running.stderr.take().map(|e| tokio::spawn(show_stderr(e, conn.id, events.clone())));
-    let reason = super::relay_io::pump_io(peer, Stream::Child(running.io), conn, settings, dirs, events, stop).await;
+    let reason =
+        super::relay_io::pump_io(peer, Stream::Child(Box::new(running.io)), conn, settings, dirs, events, stop).await;
     let status = match tokio::time::timeout(EXIT_GRACE, running.child.wait()).await {
         Ok(status) => status.ok(),
         Err(_) => {

@@ -22,5 +22,6 @@ pub mod server;
 #[cfg(target_os = "linux")]
 pub mod splice;
 pub mod stream;
+mod timer;
 pub mod udp;
 pub mod udp_client;

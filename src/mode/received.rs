@@ -5,17 +5,17 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::net::TcpStream;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use super::conn::{CloseRequest, Conn};
 use super::connection::{READ_BUFFER, write_now};
 use super::inbound::{Answer, Inbound};
-use crate::event::{CloseReason, Dir, EventKind, Events, Mark};
+use super::timer::Timer;
+use crate::event::{CloseReason, Dir, EventKind, Events, Mark, Sending};
 
 /// Bytes being written; `at` of them have gone.
 pub(super) struct Out {
@@ -120,7 +120,9 @@ impl Got {
     }
 
     /// Counts and shows what was received and answered; returns what is left to write.
-    pub(super) async fn report(self, conn: &Conn, events: &Events) -> io::Result<Option<Out>> {
+    /// The counting happens at once; the views' events go as [`Events::send_all`] sends
+    /// them (await the `Sending`; then act on the result).
+    pub(super) fn report<'a>(self, conn: &'a Conn, events: &'a Events) -> (io::Result<Option<Out>>, Sending<'a>) {
         if self.close {
             conn.close(CloseRequest::Now(CloseReason::RuleClose));
         }
@@ -130,24 +132,22 @@ impl Got {
         if self.written_msgs > 0 {
             conn.count_out_msgs(self.written, self.written_msgs);
         }
-        for (bytes, mark) in self.shown {
-            events.send(EventKind::Data { id: conn.id, peer: conn.peer.clone(), dir: Dir::In, bytes, mark }).await;
+        if self.shown.is_empty() && self.written_shown.is_empty() {
+            return (self.error.map_or(Ok(self.rest), Err), Sending::done());
         }
-        if let Some(e) = self.error {
-            return Err(e);
-        }
-        for bytes in self.written_shown {
-            events
-                .send(EventKind::Data {
-                    id: conn.id,
-                    peer: conn.peer.clone(),
-                    dir: Dir::Out,
-                    bytes,
-                    mark: crate::event::Mark::None,
-                })
-                .await;
-        }
-        Ok(self.rest)
+        let id = conn.id;
+        let received = self.shown.into_iter().map(move |(bytes, mark)| (Dir::In, bytes, mark));
+        // After an error the answers written before it are not shown (they are counted).
+        let answered = if self.error.is_some() { Vec::new() } else { self.written_shown };
+        let answered = answered.into_iter().map(|bytes| (Dir::Out, bytes, Mark::None));
+        let kinds = received.chain(answered).map(move |(dir, bytes, mark)| EventKind::Data {
+            id,
+            peer: conn.peer.clone(),
+            dir,
+            bytes,
+            mark,
+        });
+        (self.error.map_or(Ok(self.rest), Err), events.send_all(kinds))
     }
 }
 
@@ -191,10 +191,10 @@ pub(super) fn after_gap(
 
 /// After a read: with `idle:MS` and a message held, the gap starts again; returns whether
 /// it is armed.
-pub(super) fn rearm(inbound: &Inbound<'_>, gap: std::pin::Pin<&mut tokio::time::Sleep>) -> bool {
+pub(super) fn rearm(inbound: &Inbound<'_>, gap: &mut Timer) -> bool {
     match inbound.gap() {
         Some(after) => {
-            gap.reset(Instant::now() + after);
+            gap.set(Instant::now() + after);
             true
         }
         None => false,
@@ -203,34 +203,39 @@ pub(super) fn rearm(inbound: &Inbound<'_>, gap: std::pin::Pin<&mut tokio::time::
 
 /// The stream ended: what the framer holds of a message that never completed is a message
 /// too, marked incomplete (with `idle:MS` the end of the stream ends it: not marked).
-pub(super) async fn incomplete(inbound: &mut Inbound<'_>, conn: &Conn, want_data: bool, events: &Events) {
+pub(super) fn incomplete<'a>(
+    inbound: &mut Inbound<'_>,
+    conn: &Conn,
+    want_data: bool,
+    events: &'a Events,
+) -> Sending<'a> {
     let mark = if inbound.by_time() { Mark::None } else { Mark::Incomplete };
     if let Some(bytes) = inbound.rest() {
         conn.count_in_msgs(0, 1);
         if want_data {
-            events.send(EventKind::Data { id: conn.id, peer: conn.peer.clone(), dir: Dir::In, bytes, mark }).await;
+            return events.send(EventKind::Data { id: conn.id, peer: conn.peer.clone(), dir: Dir::In, bytes, mark });
         }
     }
+    Sending::done()
 }
 
 /// A write finished: count it, give its room in the queue back, show it.
-pub(super) async fn finished_write(done: Out, conn: &Conn, want_data: bool, events: &Events) {
+pub(super) fn finished_write<'a>(done: Out, conn: &Conn, want_data: bool, events: &'a Events) -> Sending<'a> {
     conn.count_out_msgs(done.bytes.len(), done.msgs);
     if done.queued {
         conn.outbox().queued -= done.bytes.len();
         conn.space.notify_waiters();
     }
-    if want_data {
-        events
-            .send(EventKind::Data {
-                id: conn.id,
-                peer: conn.peer.clone(),
-                dir: Dir::Out,
-                bytes: done.bytes,
-                mark: crate::event::Mark::None,
-            })
-            .await;
+    if !want_data {
+        return Sending::done();
     }
+    events.send(EventKind::Data {
+        id: conn.id,
+        peer: conn.peer.clone(),
+        dir: Dir::Out,
+        bytes: done.bytes,
+        mark: Mark::None,
+    })
 }
 
 /// Replies waiting for their time (`after MS`), earliest first, with the one timer that
@@ -250,7 +255,7 @@ impl<T> Later<T> {
 
     /// Schedules `item` (`len` bytes) for `after` from now, and sets the timer for the
     /// earliest; `false` when that would hold more than the bound (nothing is kept).
-    pub(crate) fn add(&mut self, after: Duration, len: usize, item: T, timer: Pin<&mut Sleep>) -> bool {
+    pub(crate) fn add(&mut self, after: Duration, len: usize, item: T, timer: &mut Timer) -> bool {
         if self.held + len > self.max {
             return false;
         }
@@ -275,16 +280,16 @@ impl<T> Later<T> {
     }
 
     /// The timer fired: the item now due, and the timer set for the next.
-    pub(crate) fn due(&mut self, timer: Pin<&mut Sleep>) -> Option<T> {
+    pub(crate) fn due(&mut self, timer: &mut Timer) -> Option<T> {
         let (_, len, item) = self.queue.pop_front()?;
         self.held -= len;
         self.arm(timer);
         Some(item)
     }
 
-    fn arm(&self, timer: Pin<&mut Sleep>) {
+    fn arm(&self, timer: &mut Timer) {
         if let Some((at, _, _)) = self.queue.front() {
-            timer.reset(*at);
+            timer.set(*at);
         }
     }
 }
@@ -292,9 +297,9 @@ impl<T> Later<T> {
 /// Hands a connection's delayed replies to its queue, in order with what others queue for it.
 /// More than the connection's queue limit waiting is a peer that asks faster than it is
 /// answered: it is dropped, as one whose queue is full.
-pub(super) fn schedule(later: &mut Later<Bytes>, got: &mut Got, conn: &Conn, mut timer: Pin<&mut Sleep>) {
+pub(super) fn schedule(later: &mut Later<Bytes>, got: &mut Got, conn: &Conn, timer: &mut Timer) {
     for (after, bytes) in got.later.drain(..) {
-        if !later.add(after, bytes.len(), bytes, timer.as_mut()) {
+        if !later.add(after, bytes.len(), bytes, timer) {
             conn.close(CloseRequest::Now(CloseReason::QueueFull(conn.queue_limit())));
             return;
         }
@@ -315,17 +320,17 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn delayed_replies_are_bounded_by_bytes_and_leave_in_time_order() {
-        let mut timer = std::pin::pin!(tokio::time::sleep(Duration::from_secs(3600)));
+        let mut timer = Timer::default();
         let mut later = Later::new(10);
-        assert!(later.add(Duration::from_millis(300), 4, "late", timer.as_mut()));
-        assert!(later.add(Duration::from_millis(100), 4, "soon", timer.as_mut()));
-        assert!(!later.add(Duration::from_millis(100), 4, "over", timer.as_mut()), "12 bytes would pass 10");
+        assert!(later.add(Duration::from_millis(300), 4, "late", &mut timer));
+        assert!(later.add(Duration::from_millis(100), 4, "soon", &mut timer));
+        assert!(!later.add(Duration::from_millis(100), 4, "over", &mut timer), "12 bytes would pass 10");
         assert_eq!(later.held(), 8, "what is refused is not kept");
-        timer.as_mut().await;
-        assert_eq!(later.due(timer.as_mut()), Some("soon"));
+        timer.fired().await;
+        assert_eq!(later.due(&mut timer), Some("soon"));
         assert_eq!(later.held(), 4);
-        timer.as_mut().await;
-        assert_eq!(later.due(timer.as_mut()), Some("late"));
+        timer.fired().await;
+        assert_eq!(later.due(&mut timer), Some("late"));
         assert_eq!((later.held(), later.waiting()), (0, false));
     }
 }

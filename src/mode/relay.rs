@@ -17,11 +17,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::carry::{Carry, Delivered, Flow, Step};
-use super::connection::{Conn, STOP_LINGER, idle_timer, with_read_buffer};
+use super::connection::{Conn, STOP_LINGER, with_read_buffer};
 use super::proxy::TargetRule;
 use super::relay_view::Shown;
 use super::server::{Service, StreamService};
 use super::stream::Stream;
+use super::timer::Timer;
 use crate::event::Events;
 use crate::event::{CloseReason, Dir, EventKind, Peer, Side};
 use crate::net::BufferRequest;
@@ -313,10 +314,10 @@ async fn pump(
     let (mut c2t, mut t2c) = (Flow::new(Carry::new(want)), Flow::new(Carry::new(want)));
     let mut cancelled = pin!(stop.cancelled());
     let mut woken = pin!(conn.woken());
-    let mut idle = pin!(idle_timer(relay.idle_timeout));
+    let mut idle = Timer::after(relay.idle_timeout);
     // Set at a graceful stop: nothing more is read; what was read is written until then.
     let mut draining = false;
-    let mut drain_deadline = pin!(tokio::time::sleep(super::connection::FAR));
+    let mut drain_deadline = Timer::default();
 
     loop {
         if let Some(reason) = conn.close_now() {
@@ -341,10 +342,10 @@ async fn pump(
             biased;
             () = &mut cancelled, if !draining => {
                 draining = true;
-                drain_deadline.as_mut().reset(Instant::now() + relay.drain);
+                drain_deadline.set(Instant::now() + relay.drain);
                 Ok(())
             }
-            () = &mut drain_deadline, if draining => {
+            () = drain_deadline.fired(), if draining => {
                 for (flow, dir) in [(&mut c2t, Dir::C2T), (&mut t2c, Dir::T2C)] {
                     undelivered(flow, conn, dir, &mut shown, events).await;
                 }
@@ -370,8 +371,8 @@ async fn pump(
                 Ok(()) => step(target, client, &mut t2c, conn, Dir::T2C, &mut shown, events).await,
                 Err(e) => Err(Failure::Target(e)),
             },
-            () = &mut idle, if relay.idle_timeout.is_some() && !draining => {
-                conn.idle_fired(relay.idle_timeout.expect("guarded"), idle.as_mut());
+            () = idle.fired(), if relay.idle_timeout.is_some() && !draining => {
+                conn.idle_fired(relay.idle_timeout.expect("guarded"), &mut idle);
                 Ok(())
             }
         };

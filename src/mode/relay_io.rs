@@ -11,10 +11,11 @@ use socket2::SockRef;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::connection::{CloseRequest, Conn, idle_timer};
+use super::connection::{CloseRequest, Conn};
 use super::relay::{Relay, count};
 use super::relay_view::Shown;
 use super::stream::Stream;
+use super::timer::Timer;
 use crate::event::{CloseReason, Dir, EventKind, Events};
 use crate::notice::Notice;
 
@@ -121,9 +122,9 @@ pub(super) async fn pump_io(
     let (mut c2t, mut t2c) = (IoFlow::default(), IoFlow::default());
     let mut cancelled = pin!(stop.cancelled());
     let mut woken = pin!(conn.woken());
-    let mut idle = pin!(idle_timer(relay.idle_timeout));
+    let mut idle = Timer::after(relay.idle_timeout);
     let mut draining = false;
-    let mut drain_deadline = pin!(tokio::time::sleep(super::connection::FAR));
+    let mut drain_deadline = Timer::default();
 
     loop {
         let stopped = draining && c2t.pending.is_none() && t2c.pending.is_none();
@@ -154,9 +155,9 @@ pub(super) async fn pump_io(
             biased;
             () = &mut cancelled, if !draining => {
                 draining = true;
-                drain_deadline.as_mut().reset(Instant::now() + relay.drain);
+                drain_deadline.set(Instant::now() + relay.drain);
             }
-            () = &mut drain_deadline, if draining => {
+            () = drain_deadline.fired(), if draining => {
                 c2t.undelivered(conn, dirs[0], &mut shown, events).await;
                 t2c.undelivered(conn, dirs[1], &mut shown, events).await;
                 conn.close(CloseRequest::Now(CloseReason::Stopping));
@@ -200,7 +201,7 @@ pub(super) async fn pump_io(
                     return CloseReason::TargetReset;
                 }
             }
-            () = &mut idle, if relay.idle_timeout.is_some() && !draining => conn.idle_fired(relay.idle_timeout.expect("guarded"), idle.as_mut()),
+            () = idle.fired(), if relay.idle_timeout.is_some() && !draining => conn.idle_fired(relay.idle_timeout.expect("guarded"), &mut idle),
         }
     }
 }

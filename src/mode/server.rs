@@ -74,9 +74,20 @@ fn local_end(stream: &Stream) -> crate::event::Peer {
 pub struct Answering(pub ConnOptions);
 
 impl Service for Answering {
-    async fn serve(&self, stream: Stream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
-        announce(&events, &conn, &stream).await;
-        connection::serve_stream(stream, &conn, &self.0, &events, &stop).await
+    // An `async move` block rather than an `async fn`: an async fn keeps its arguments
+    // twice in its future (as given and as moved in), for every idle client.
+    #[allow(clippy::manual_async_fn)]
+    fn serve(
+        &self,
+        stream: Stream,
+        conn: Arc<Conn>,
+        events: Events,
+        stop: CancellationToken,
+    ) -> impl Future<Output = CloseReason> + Send {
+        async move {
+            announce(&events, &conn, &stream).await;
+            connection::serve_stream(stream, &conn, &self.0, &events, &stop).await
+        }
     }
 }
 
@@ -250,7 +261,7 @@ pub(crate) async fn run_service<S: Service>(
                     }
                     let id = next_id;
                     next_id += 1;
-                    let conn = Arc::new(Conn::new(id, peer.clone(), opts.queue_limit));
+                    let conn = Arc::new(Conn::new(id, peer, opts.queue_limit));
                     lock(&registry).insert(id, conn.clone());
                     let (registry, totals, events, stop, service) =
                         (registry.clone(), totals.clone(), events.clone(), stop.clone(), service.clone());
@@ -263,6 +274,7 @@ pub(crate) async fn run_service<S: Service>(
                             t.clients += 1;
                             t.counters.add(&counters);
                         }
+                        let peer = conn.peer.clone();
                         events.send(EventKind::Closed { id, peer, reason, counters, duration: conn.age() }).await;
                     });
                 }
@@ -397,5 +409,92 @@ impl Stalled {
         if tokio::time::timeout(STALL, self.conn.push_wait(self.bytes)).await.is_err() {
             self.conn.close(CloseRequest::Now(CloseReason::QueueFull(self.conn.queue_limit())));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alloc_count::held_by_this_thread;
+    use crate::mode::inbound::{Messages, Reply};
+
+    /// Connects `n` clients (blocking sockets: no registration on this side), a few at a
+    /// time, and waits until the server has announced each.
+    async fn connect(port: u16, n: usize, into: &mut Vec<std::net::TcpStream>, incoming: &mut crate::event::Incoming) {
+        for _ in 0..n / 20 {
+            for _ in 0..20 {
+                into.push(std::net::TcpStream::connect(("127.0.0.1", port)).unwrap());
+            }
+            let mut seen = 0;
+            while seen < 20 {
+                if let EventKind::Connected { .. } = incoming.recv().await.expect("the server runs").kind {
+                    seen += 1;
+                }
+            }
+        }
+    }
+
+    /// The promise behind "a tuned server holds almost nothing per idle client": counted by
+    /// the allocator, exactly, on a current-thread runtime so that only the server's
+    /// allocations are on this thread's count.
+    #[test]
+    fn an_idle_client_costs_at_most_2000_bytes() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let (events, mut incoming) = Events::channel(false);
+            let conn = ConnOptions {
+                reply: Reply::Echo,
+                messages: Messages::default(),
+                idle_timeout: None,
+                linger: Duration::from_millis(100),
+            };
+            let opts = ServerOptions {
+                conn: conn.clone(),
+                max_conn: None,
+                queue_limit: 1 << 20,
+                line: LineFormat {
+                    format: crate::input::StdinFormat::Text,
+                    eol: crate::input::Eol::Lf,
+                    encoding: crate::render::encoding::TextEncoding::from_name("utf-8").unwrap(),
+                    checksum: None,
+                },
+                dual_stack: false,
+                backlog: 1024,
+                access: Arc::default(),
+                relay_to: None,
+            };
+            let stop = CancellationToken::new();
+            let server = tokio::spawn({
+                let stop = stop.clone();
+                async move { run_service(listener.into(), &opts, Arc::new(Answering(conn)), events, None, stop).await }
+            });
+            const N: usize = 400;
+            let mut clients = Vec::with_capacity(2 * N);
+            // The first clients grow what grows once (the registry, tokio's slabs).
+            connect(port, N, &mut clients, &mut incoming).await;
+            let before = held_by_this_thread();
+            connect(port, N, &mut clients, &mut incoming).await;
+            let per_client = (held_by_this_thread() - before) / N as isize;
+            assert!(per_client > 300, "the count sees the connections ({per_client} bytes each)");
+            // 2000 bytes: a million idle clients in 2 GB.
+            assert!(per_client <= 2000, "an idle client holds {per_client} bytes; at most 2000 was promised");
+
+            // And it is given back: every client gone and the server stopped, this thread
+            // holds less than it did with half of them connected.
+            drop(clients);
+            let mut closed = 0;
+            while closed < 2 * N {
+                if let EventKind::Closed { .. } = incoming.recv().await.unwrap().kind {
+                    closed += 1;
+                }
+            }
+            stop.cancel();
+            server.await.unwrap().unwrap();
+            drop(incoming);
+            let left = held_by_this_thread() - before;
+            assert!(left < 0, "{left} bytes more than with {N} clients connected");
+        });
     }
 }

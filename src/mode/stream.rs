@@ -21,7 +21,7 @@ pub enum Stream {
     TlsServer(Box<server::TlsStream<TcpStream>>),
     Unix(UnixStream),
     /// A child process (`--exec`): its stdout is read, its stdin written.
-    Child(super::exec::ChildIo),
+    Child(Box<super::exec::ChildIo>),
 }
 
 impl Stream {
@@ -97,7 +97,7 @@ impl AsyncRead for Stream {
             Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Child(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Child(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -109,7 +109,7 @@ impl AsyncWrite for Stream {
             Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Child(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Child(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -119,7 +119,7 @@ impl AsyncWrite for Stream {
             Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Stream::Unix(s) => Pin::new(s).poll_flush(cx),
-            Stream::Child(s) => Pin::new(s).poll_flush(cx),
+            Stream::Child(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -130,7 +130,7 @@ impl AsyncWrite for Stream {
             Stream::TlsClient(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Stream::TlsServer(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Stream::Unix(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Child(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Child(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

@@ -201,14 +201,14 @@ pub async fn run_server(
     let mut sweep = tokio::time::interval(sweep_every);
     // Answers a rule delays (`after MS`): to whom, and what.
     let mut later: Later<(ConnId, SocketAddr, SocketAddr, Bytes)> = Later::new(LATER_BYTES);
-    let mut later_timer = std::pin::pin!(tokio::time::sleep(super::connection::FAR));
+    let mut later_timer = super::timer::Timer::default();
 
     loop {
         tokio::select! {
             biased;
             () = stop.cancelled() => break,
-            () = &mut later_timer, if later.waiting() => {
-                if let Some((id, to, shown, bytes)) = later.due(later_timer.as_mut()) {
+            () = later_timer.fired(), if later.waiting() => {
+                if let Some((id, to, shown, bytes)) = later.due(&mut later_timer) {
                     let answer = Answering { socket: &socket, events: &events, want_data };
                     answer.send(&mut peers, &mut totals, (id, to, shown), &bytes).await;
                 }
@@ -274,7 +274,7 @@ pub async fn run_server(
                     let answered = responder.answer(data);
                     if let super::inbound::Answer::Later(after, bytes) = &answered {
                         let bytes = Bytes::from(opts.messages.outgoing(bytes).into_owned());
-                        if !later.add(*after, bytes.len(), (noted.id, from, shown, bytes), later_timer.as_mut()) {
+                        if !later.add(*after, bytes.len(), (noted.id, from, shown, bytes), &mut later_timer) {
                             let notice = Notice::TooManyLater { to: shown, max: LATER_BYTES };
                             events.send(EventKind::Error { id: Some(noted.id), notice }).await;
                         }
