@@ -164,7 +164,7 @@ impl Carry {
 /// socket's readiness is cleared with it, which saves the read that would only say
 /// EAGAIN (one system call per message). Readiness that arrives meanwhile is a new event,
 /// which tokio keeps.
-fn read_drained(src: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_drained(src: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
     let mut got = 0;
     let read = src.try_io(tokio::io::Interest::READABLE, || {

@@ -85,10 +85,17 @@ pub async fn run(
             tokio::time::sleep(wait - quiet).await;
         }
     };
-    let serving = connection::serve_stream(stream, &conn, &opts.conn, &events, &stop);
+    let serving = connection::serve_stream(stream, &conn, &opts.conn, &events);
+    // A stop is a close request, as the server makes one to each of its connections.
+    let stopping = async {
+        stop.cancelled().await;
+        conn.close(CloseRequest::Now(CloseReason::Stopping));
+        std::future::pending().await
+    };
     let reason = tokio::select! {
         reason = serving => reason,
         never = feeding => never,
+        never = stopping => never,
     };
     let counters = conn.counters();
     events.send(EventKind::Closed { id, peer, reason: reason.clone(), counters, duration: conn.age() }).await;

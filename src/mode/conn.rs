@@ -3,12 +3,15 @@
 //! ask for closes here; the connection's own task ([`super::connection`]) carries them out.
 
 use std::collections::VecDeque;
+use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -44,8 +47,11 @@ pub struct Conn {
     /// Milliseconds from `started` to the last byte in or out.
     last_activity: AtomicU64,
     pub(super) outbox: Mutex<Outbox>,
-    /// Wakes the connection task: something was queued, or a close was requested.
-    pub(super) wake: Notify,
+    /// Wakes the connection task: something was queued, or a close was requested. A flag
+    /// and an atomic waker: polled on every turn of the connection's loop, where a
+    /// `Notify` would take its mutex each time.
+    woke: AtomicBool,
+    waker: AtomicWaker,
     /// Wakes producers waiting for room in the queue.
     pub(super) space: Notify,
     queue_limit: usize,
@@ -71,7 +77,8 @@ impl Conn {
             msgs_out: AtomicU64::new(0),
             last_activity: AtomicU64::new(0),
             outbox: Mutex::new(Outbox::default()),
-            wake: Notify::new(),
+            woke: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
             space: Notify::new(),
             queue_limit,
         }
@@ -92,7 +99,7 @@ impl Conn {
         ob.queued += bytes.len();
         ob.queue.push_back(bytes);
         drop(ob);
-        self.wake.notify_one();
+        self.wake_up();
         Push::Queued
     }
 
@@ -107,7 +114,7 @@ impl Conn {
                     ob.queued += bytes.len();
                     ob.queue.push_back(bytes);
                     drop(ob);
-                    self.wake.notify_one();
+                    self.wake_up();
                     return;
                 }
             }
@@ -136,7 +143,7 @@ impl Conn {
             _ => return,
         }
         drop(ob);
-        self.wake.notify_one();
+        self.wake_up();
     }
 
     pub fn counters(&self) -> Counters {
@@ -179,9 +186,23 @@ impl Conn {
         }
     }
 
-    /// Completes when something was queued or a close was requested.
-    pub(crate) fn woken(&self) -> tokio::sync::futures::Notified<'_> {
-        self.wake.notified()
+    /// Wakes the connection's task (or the next wait for [`woken`](Self::woken)).
+    fn wake_up(&self) {
+        self.woke.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// Completes when something was queued or a close was requested since the last time
+    /// it completed. Holds nothing: a fresh one each turn of a loop costs no more.
+    pub(crate) fn woken(&self) -> impl Future<Output = ()> + '_ {
+        poll_fn(|cx| {
+            if self.woke.swap(false, Ordering::Acquire) {
+                return Poll::Ready(());
+            }
+            self.waker.register(cx.waker());
+            // A wake between the check and the registration left only the flag.
+            if self.woke.swap(false, Ordering::Acquire) { Poll::Ready(()) } else { Poll::Pending }
+        })
     }
 
     pub(crate) fn count_in(&self, n: usize) {

@@ -12,7 +12,6 @@ use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
 use std::net::Shutdown;
-use std::pin::pin;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,7 +19,6 @@ use socket2::SockRef;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::event::{CloseReason, Dir, EventKind};
 use crate::event::{Events, Sending};
@@ -131,13 +129,9 @@ fn next_step(conn: &Conn, idle_writer: bool, half_closed: bool) -> Step {
 }
 
 /// Runs the connection until it ends; returns why. The caller owns the stream and closes it.
-pub async fn serve(
-    stream: &TcpStream,
-    conn: &Conn,
-    opts: &ConnOptions,
-    events: &Events,
-    stop: &CancellationToken,
-) -> CloseReason {
+/// A stop reaches it as a close request on `conn` (the server closes every connection it
+/// has; a client, its own), not as a token each connection polls on every turn.
+pub async fn serve(stream: &TcpStream, conn: &Conn, opts: &ConnOptions, events: &Events) -> CloseReason {
     let want_data = events.wants_data();
     let mut inbound = Inbound::new(&opts.messages, &opts.reply);
     let mut pending: Option<Out> = None;
@@ -145,8 +139,6 @@ pub async fn serve(
     let mut half_closed = false;
     // Set once we decided to close: we sent FIN and read until EOF or the deadline.
     let mut finishing: Option<CloseReason> = None;
-    let mut cancelled = pin!(stop.cancelled());
-    let mut woken = pin!(conn.wake.notified());
     let mut idle = Timer::after(opts.idle_timeout);
     let mut deadline = Timer::default();
     let mut deadline_armed = false;
@@ -191,9 +183,6 @@ pub async fn serve(
 
         tokio::select! {
             biased;
-            () = &mut cancelled, if finishing.is_none() => {
-                conn.close(CloseRequest::Now(CloseReason::Stopping));
-            }
             // Ahead of reading: a peer that never stops sending cannot hold a close open.
             () = deadline.fired(), if deadline_armed => {
                 return match finishing.take() {
@@ -202,9 +191,7 @@ pub async fn serve(
                     None => CloseReason::PeerClosed,
                 };
             }
-            () = &mut woken, if finishing.is_none() => {
-                woken.set(conn.wake.notified());
-            }
+            () = conn.woken(), if finishing.is_none() => {}
             // poll_fn over the socket's own waker slots: no waiter kept in the future.
             ready = poll_fn(|cx| stream.poll_write_ready(cx)), if pending.is_some() && finishing.is_none() => {
                 if let Err(e) = ready {
@@ -301,15 +288,14 @@ pub fn serve_stream<'a>(
     conn: &'a Conn,
     opts: &'a ConnOptions,
     events: &'a Events,
-    stop: &'a CancellationToken,
 ) -> impl Future<Output = CloseReason> + 'a {
     // An `async move` block holds the stream once (an async fn, twice), and matched by
     // reference it is not moved into a third place.
     async move {
         match &stream {
-            Stream::Plain(tcp) => serve(tcp, conn, opts, events, stop).await,
+            Stream::Plain(tcp) => serve(tcp, conn, opts, events).await,
             // Boxed: its larger future would otherwise size every plain connection's task too.
-            _ => Box::pin(serve_io(stream, conn, opts, events, stop)).await,
+            _ => Box::pin(serve_io(stream, conn, opts, events)).await,
         }
     }
 }
@@ -322,7 +308,6 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
     conn: &Conn,
     opts: &ConnOptions,
     events: &Events,
-    stop: &CancellationToken,
 ) -> CloseReason {
     let want_data = events.wants_data();
     let mut inbound = Inbound::new(&opts.messages, &opts.reply);
@@ -331,8 +316,6 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
     let mut pending: Option<Out> = None;
     let mut read_open = true;
     let mut half_closed = false;
-    let mut cancelled = pin!(stop.cancelled());
-    let mut woken = pin!(conn.wake.notified());
     let mut idle = Timer::after(opts.idle_timeout);
     let mut eof_deadline = Timer::default();
     let mut eof_armed = false;
@@ -366,8 +349,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
         let unsent: &[u8] = pending.as_ref().map_or(&[], |p| &p.bytes[p.at..]);
         tokio::select! {
             biased;
-            () = &mut cancelled => conn.close(CloseRequest::Now(CloseReason::Stopping)),
-            () = &mut woken => woken.set(conn.wake.notified()),
+            () = conn.woken() => {}
             written = wr.write(unsent), if pending.is_some() => {
                 let n = match written {
                     Ok(n) => n,

@@ -160,7 +160,9 @@ pub(super) fn read_and_answer(
     answering: bool,
 ) -> io::Result<Read> {
     READ_BUFFER.with_borrow_mut(|buf| {
-        let n = stream.try_read(buf)?;
+        // A read that does not fill the buffer took all there was: readiness is cleared
+        // with it, instead of by one more read that only says EAGAIN.
+        let n = super::carry::read_drained(stream, buf)?;
         if n == 0 {
             return Ok(Read::Eof);
         }

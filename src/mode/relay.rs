@@ -98,6 +98,10 @@ impl Service for Relay {
     fn takes_typed_lines(&self) -> bool {
         false
     }
+
+    fn watches_stop(&self) -> bool {
+        true
+    }
 }
 
 impl StreamService for Relay {
@@ -313,7 +317,6 @@ async fn pump(
     let want = shown.copies();
     let (mut c2t, mut t2c) = (Flow::new(Carry::new(want)), Flow::new(Carry::new(want)));
     let mut cancelled = pin!(stop.cancelled());
-    let mut woken = pin!(conn.woken());
     let mut idle = Timer::after(relay.idle_timeout);
     // Set at a graceful stop: nothing more is read; what was read is written until then.
     let mut draining = false;
@@ -351,10 +354,7 @@ async fn pump(
                 }
                 return finish(client, target, CloseReason::Stopping, STOP_LINGER).await;
             }
-            () = &mut woken => {
-                woken.set(conn.woken());
-                Ok(())
-            }
+            () = conn.woken() => Ok(()),
             ready = target.writable(), if c2t.carry.busy() => match ready {
                 Ok(()) => delivered(c2t.carry.drain(target, want), conn, Dir::C2T, &mut shown, events).await.map_err(Failure::Target),
                 Err(e) => Err(Failure::Target(e)),

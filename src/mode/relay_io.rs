@@ -121,7 +121,6 @@ pub(super) async fn pump_io(
     let (mut cbuf, mut tbuf) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
     let (mut c2t, mut t2c) = (IoFlow::default(), IoFlow::default());
     let mut cancelled = pin!(stop.cancelled());
-    let mut woken = pin!(conn.woken());
     let mut idle = Timer::after(relay.idle_timeout);
     let mut draining = false;
     let mut drain_deadline = Timer::default();
@@ -162,7 +161,7 @@ pub(super) async fn pump_io(
                 t2c.undelivered(conn, dirs[1], &mut shown, events).await;
                 conn.close(CloseRequest::Now(CloseReason::Stopping));
             }
-            () = &mut woken => woken.set(conn.woken()),
+            () = conn.woken() => {}
             wrote = twr.write(c2t.unsent()), if c2t.pending.is_some() => {
                 let ok = match wrote {
                     Ok(n) => {

@@ -41,6 +41,12 @@ pub trait Service: Send + Sync + 'static {
     fn takes_typed_lines(&self) -> bool {
         true
     }
+
+    /// Whether each connection watches the stop token itself (the relay: it drains what it
+    /// read first). Otherwise the accept loop makes a close request to each at a stop.
+    fn watches_stop(&self) -> bool {
+        false
+    }
 }
 
 /// Where a server listens, and the addresses a peer can reach it at.
@@ -82,11 +88,12 @@ impl Service for Answering {
         stream: Stream,
         conn: Arc<Conn>,
         events: Events,
-        stop: CancellationToken,
+        // A stop reaches the connection as a close request from the accept loop.
+        _stop: CancellationToken,
     ) -> impl Future<Output = CloseReason> + Send {
         async move {
             announce(&events, &conn, &stream).await;
-            connection::serve_stream(stream, &conn, &self.0, &events, &stop).await
+            connection::serve_stream(stream, &conn, &self.0, &events).await
         }
     }
 }
@@ -117,9 +124,9 @@ impl StreamService for Answering {
         stream: Stream,
         conn: Arc<Conn>,
         events: Events,
-        stop: CancellationToken,
+        _stop: CancellationToken,
     ) -> CloseReason {
-        connection::serve_stream(stream, &conn, &self.0, &events, &stop).await
+        connection::serve_stream(stream, &conn, &self.0, &events).await
     }
 }
 
@@ -152,6 +159,10 @@ impl<S: StreamService + Service> Service for Tls<S> {
 
     fn takes_typed_lines(&self) -> bool {
         self.inner.takes_typed_lines()
+    }
+
+    fn watches_stop(&self) -> bool {
+        self.inner.watches_stop()
     }
 }
 
@@ -298,8 +309,13 @@ pub(crate) async fn run_service<S: Service>(
         }
     }
 
-    // No new clients from here on; every client gets FIN (their tasks see `stop`).
+    // No new clients from here on; every client gets FIN.
     drop(listener);
+    if !service.watches_stop() {
+        for conn in lock(&registry).values() {
+            conn.close(CloseRequest::Now(CloseReason::Stopping));
+        }
+    }
     tracker.close();
     tracker.wait().await;
     let (clients, counters) = {
