@@ -17,10 +17,20 @@ use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
 thread_local! {
     // Const-initialised and without a destructor: safe to touch from inside the allocator.
     static THREAD_HELD: Cell<isize> = const { Cell::new(0) };
+    static THREAD_ALLOCS: Cell<u64> = const { Cell::new(0) };
 }
 
 fn thread_adds(delta: isize) {
     let _ = THREAD_HELD.try_with(|h| h.set(h.get() + delta));
+}
+
+fn thread_allocated() {
+    let _ = THREAD_ALLOCS.try_with(|n| n.set(n.get() + 1));
+}
+
+/// How many allocations (and growing reallocations) this thread has made so far.
+pub fn allocations_by_this_thread() -> u64 {
+    THREAD_ALLOCS.try_with(Cell::get).unwrap_or(0)
 }
 
 /// Bytes allocated and not yet freed by this thread (frees of other threads' blocks count
@@ -48,6 +58,7 @@ impl Counting {
     }
 
     fn grew(&self, by: usize) {
+        thread_allocated();
         thread_adds(by as isize);
         let now = self.bytes.fetch_add(by as isize, Relaxed) + by as isize;
         self.peak.fetch_max(now.max(0) as usize, Relaxed);

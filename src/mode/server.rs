@@ -450,6 +450,32 @@ mod tests {
         }
     }
 
+    /// An echo server's settings, as `listen --echo` makes them.
+    pub(super) fn options() -> (ServerOptions, ConnOptions) {
+        let conn = ConnOptions {
+            reply: Reply::Echo,
+            messages: Messages::default(),
+            idle_timeout: None,
+            linger: Duration::from_millis(100),
+        };
+        let opts = ServerOptions {
+            conn: conn.clone(),
+            max_conn: None,
+            queue_limit: 1 << 20,
+            line: LineFormat {
+                format: crate::input::StdinFormat::Text,
+                eol: crate::input::Eol::Lf,
+                encoding: crate::render::encoding::TextEncoding::from_name("utf-8").unwrap(),
+                checksum: None,
+            },
+            dual_stack: false,
+            backlog: 1024,
+            access: Arc::default(),
+            relay_to: None,
+        };
+        (opts, conn)
+    }
+
     /// The promise behind "a tuned server holds almost nothing per idle client": counted by
     /// the allocator, exactly, on a current-thread runtime so that only the server's
     /// allocations are on this thread's count.
@@ -460,27 +486,7 @@ mod tests {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let port = listener.local_addr().unwrap().port();
             let (events, mut incoming) = Events::channel(false);
-            let conn = ConnOptions {
-                reply: Reply::Echo,
-                messages: Messages::default(),
-                idle_timeout: None,
-                linger: Duration::from_millis(100),
-            };
-            let opts = ServerOptions {
-                conn: conn.clone(),
-                max_conn: None,
-                queue_limit: 1 << 20,
-                line: LineFormat {
-                    format: crate::input::StdinFormat::Text,
-                    eol: crate::input::Eol::Lf,
-                    encoding: crate::render::encoding::TextEncoding::from_name("utf-8").unwrap(),
-                    checksum: None,
-                },
-                dual_stack: false,
-                backlog: 1024,
-                access: Arc::default(),
-                relay_to: None,
-            };
+            let (opts, conn) = options();
             let stop = CancellationToken::new();
             let server = tokio::spawn({
                 let stop = stop.clone();
@@ -511,6 +517,66 @@ mod tests {
             drop(incoming);
             let left = held_by_this_thread() - before;
             assert!(left < 0, "{left} bytes more than with {N} clients connected");
+        });
+    }
+}
+
+#[cfg(test)]
+mod quiet_tests {
+    use super::tests::options;
+    use super::*;
+    use crate::alloc_count::allocations_by_this_thread;
+    use std::io::{Read, Write};
+
+    /// `--quiet`'s promise: no event, no copy, no allocation per message; the hot path is
+    /// read, write, count. The server runs on this thread (a current-thread runtime), the
+    /// client on another, so this thread's allocation count is the server's.
+    #[test]
+    fn a_quiet_echo_allocates_nothing_per_message() {
+        const ROUNDS: usize = 2000;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let (events, _incoming) = Events::channel(false);
+            let (opts, conn) = options();
+            let stop = CancellationToken::new();
+            let server = tokio::spawn({
+                let stop = stop.clone();
+                async move { run_service(listener.into(), &opts, Arc::new(Answering(conn)), events, None, stop).await }
+            });
+            let (warm_tx, warm) = tokio::sync::oneshot::channel::<()>();
+            let (start, started) = std::sync::mpsc::channel::<()>();
+            let (done_tx, done) = tokio::sync::oneshot::channel::<usize>();
+            let client = std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                let mut buf = [0u8; 64];
+                // Warm-up: the first messages may grow what grows once.
+                for _ in 0..100 {
+                    s.write_all(&[7; 64]).unwrap();
+                    s.read_exact(&mut buf).unwrap();
+                }
+                warm_tx.send(()).unwrap();
+                started.recv().unwrap();
+                let mut echoed = 0;
+                for i in 0..ROUNDS {
+                    let msg = [i as u8; 64];
+                    s.write_all(&msg).unwrap();
+                    s.read_exact(&mut buf).unwrap();
+                    echoed += usize::from(buf == msg);
+                }
+                done_tx.send(echoed).unwrap();
+            });
+            warm.await.unwrap();
+            let before = allocations_by_this_thread();
+            start.send(()).unwrap();
+            let echoed = done.await.unwrap();
+            let made = allocations_by_this_thread() - before;
+            assert_eq!(echoed, ROUNDS, "every message came back whole");
+            assert!(made < 20, "{made} allocations for {ROUNDS} messages: something is built per message");
+            client.join().unwrap();
+            stop.cancel();
+            server.await.unwrap().unwrap();
         });
     }
 }
