@@ -504,4 +504,47 @@ mod tests {
         };
         assert_eq!(duration, Duration::from_secs(6));
     }
+
+    /// A source is forgotten once quiet for the whole timeout, and no later than one sweep
+    /// (a quarter of the timeout) after it: timed on tokio's paused clock, which moves
+    /// only to the next timer, so the bound is exact and the test takes no wall time.
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_source_is_forgotten_within_a_quarter_of_the_timeout_after_it() {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let opts = UdpServerOptions {
+            reply: Reply::None,
+            messages: super::super::inbound::Messages::default(),
+            idle_timeout: Some(Duration::from_secs(8)),
+            line: crate::input::LineFormat {
+                format: crate::input::StdinFormat::Text,
+                eol: crate::input::Eol::Lf,
+                encoding: crate::render::encoding::TextEncoding::from_name("utf-8").unwrap(),
+                checksum: None,
+            },
+            dual_stack: false,
+            max_peers: 16,
+            access: Default::default(),
+        };
+        let (events, mut incoming) = Events::channel(false);
+        let stop = CancellationToken::new();
+        let server = tokio::spawn(run_server(socket, opts, events, None, stop.clone()));
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        peer.send_to(b"x", ("127.0.0.1", port)).unwrap();
+        let (mut seen, mut closed) = (None, None);
+        while closed.is_none() {
+            match incoming.recv().await.unwrap().kind {
+                EventKind::Connected { .. } => seen = Some(Instant::now()),
+                EventKind::Closed { reason, .. } => closed = Some((Instant::now(), reason)),
+                _ => {}
+            }
+        }
+        let (at, reason) = closed.unwrap();
+        let after = at - seen.expect("the source was announced first");
+        assert_eq!(reason, CloseReason::IdleTimeout(Duration::from_secs(8)));
+        assert!(after >= Duration::from_secs(8), "forgotten after {after:?}, sooner than the timeout");
+        assert!(after <= Duration::from_secs(10), "forgotten after {after:?}: more than a sweep (2 s) late");
+        stop.cancel();
+        server.await.unwrap().unwrap();
+    }
 }
