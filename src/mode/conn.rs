@@ -52,6 +52,12 @@ pub struct Conn {
     /// `Notify` would take its mutex each time.
     woke: AtomicBool,
     waker: AtomicWaker,
+    /// Whether the outbox holds anything (bytes or a close request): set and cleared under
+    /// its lock, read without it, so that a turn of a connection's loop with nothing queued
+    /// takes no lock.
+    has_work: AtomicBool,
+    /// A stop asked a connection that drains first (the relay) to do so.
+    stopping: AtomicBool,
     /// Wakes producers waiting for room in the queue.
     pub(super) space: Notify,
     queue_limit: usize,
@@ -79,6 +85,8 @@ impl Conn {
             outbox: Mutex::new(Outbox::default()),
             woke: AtomicBool::new(false),
             waker: AtomicWaker::new(),
+            has_work: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
             space: Notify::new(),
             queue_limit,
         }
@@ -98,6 +106,7 @@ impl Conn {
         }
         ob.queued += bytes.len();
         ob.queue.push_back(bytes);
+        self.has_work.store(true, Ordering::Release);
         drop(ob);
         self.wake_up();
         Push::Queued
@@ -113,6 +122,7 @@ impl Conn {
                 if ob.queued == 0 || ob.queued + bytes.len() <= self.queue_limit {
                     ob.queued += bytes.len();
                     ob.queue.push_back(bytes);
+                    self.has_work.store(true, Ordering::Release);
                     drop(ob);
                     self.wake_up();
                     return;
@@ -142,6 +152,7 @@ impl Conn {
             (_, CloseRequest::Now(_)) | (None, _) => ob.close = Some(request),
             _ => return,
         }
+        self.has_work.store(true, Ordering::Release);
         drop(ob);
         self.wake_up();
     }
@@ -178,9 +189,32 @@ impl Conn {
         self.last_activity.store(ms, Ordering::Relaxed);
     }
 
+    /// The outbox under its lock, or `None` without taking it when it holds nothing.
+    pub(super) fn outbox_if_busy(&self) -> Option<std::sync::MutexGuard<'_, Outbox>> {
+        self.has_work.load(Ordering::Acquire).then(|| self.outbox())
+    }
+
+    /// Called under the outbox's lock by the connection once it has taken what was there.
+    pub(super) fn note_taken(&self, ob: &Outbox) {
+        if ob.queue.is_empty() && ob.close.is_none() {
+            self.has_work.store(false, Ordering::Release);
+        }
+    }
+
+    /// Asks a connection that drains before it closes (the relay) to stop.
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        self.wake_up();
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
     /// A `Now` close request, if one was made (kick, stop, idle).
     pub(crate) fn close_now(&self) -> Option<CloseReason> {
-        match &self.outbox().close {
+        match &self.outbox_if_busy()?.close {
             Some(CloseRequest::Now(reason)) => Some(reason.clone()),
             _ => None,
         }

@@ -23,6 +23,7 @@ use tokio::time::Instant;
 use crate::event::{CloseReason, Dir, EventKind};
 use crate::event::{Events, Sending};
 
+use super::conn::Outbox;
 pub use super::conn::{CloseRequest, Conn, Push};
 pub use super::inbound::Reply;
 use super::inbound::{Answer, Inbound, Messages};
@@ -106,9 +107,16 @@ enum Step {
     Wait,
 }
 
-/// Looks at the outbox under its lock; the caller acts once the lock is released.
+/// Looks at the outbox under its lock (when it holds anything); the caller acts once the
+/// lock is released.
 fn next_step(conn: &Conn, idle_writer: bool, half_closed: bool) -> Step {
-    let mut ob = conn.outbox();
+    let Some(mut ob) = conn.outbox_if_busy() else { return Step::Wait };
+    let step = take_step(&mut ob, idle_writer, half_closed);
+    conn.note_taken(&ob);
+    step
+}
+
+fn take_step(ob: &mut Outbox, idle_writer: bool, half_closed: bool) -> Step {
     if let Some(CloseRequest::Now(reason)) = &ob.close {
         let reason = reason.clone();
         ob.queue.clear();

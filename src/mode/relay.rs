@@ -4,9 +4,9 @@
 //! as a reset. While one side cannot take more, the relay stops reading the other: a slow
 //! reader slows its peer down instead of growing memory.
 
+use std::future::poll_fn;
 use std::io;
 use std::net::Shutdown;
-use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -316,15 +316,23 @@ async fn pump(
     let mut shown = relay.shown(events);
     let want = shown.copies();
     let (mut c2t, mut t2c) = (Flow::new(Carry::new(want)), Flow::new(Carry::new(want)));
-    let mut cancelled = pin!(stop.cancelled());
     let mut idle = Timer::after(relay.idle_timeout);
     // Set at a graceful stop: nothing more is read; what was read is written until then.
     let mut draining = false;
     let mut drain_deadline = Timer::default();
+    if stop.is_cancelled() {
+        conn.stop();
+    }
 
     loop {
         if let Some(reason) = conn.close_now() {
             return finish(client, target, reason, relay.linger).await;
+        }
+        // A stop: the accept loop's `Conn::stop`, a flag read each turn where the token
+        // would take a lock.
+        if !draining && conn.stopping() {
+            draining = true;
+            drain_deadline.set(Instant::now() + relay.drain);
         }
         if draining && !c2t.carry.busy() && !t2c.carry.busy() {
             return finish(client, target, CloseReason::Stopping, STOP_LINGER).await;
@@ -343,11 +351,6 @@ async fn pump(
 
         let outcome: Result<(), Failure> = tokio::select! {
             biased;
-            () = &mut cancelled, if !draining => {
-                draining = true;
-                drain_deadline.set(Instant::now() + relay.drain);
-                Ok(())
-            }
             () = drain_deadline.fired(), if draining => {
                 for (flow, dir) in [(&mut c2t, Dir::C2T), (&mut t2c, Dir::T2C)] {
                     undelivered(flow, conn, dir, &mut shown, events).await;
@@ -355,19 +358,20 @@ async fn pump(
                 return finish(client, target, CloseReason::Stopping, STOP_LINGER).await;
             }
             () = conn.woken() => Ok(()),
-            ready = target.writable(), if c2t.carry.busy() => match ready {
+            // poll_fn over the sockets' own waker slots: no waiter made and dropped per turn.
+            ready = poll_fn(|cx| target.poll_write_ready(cx)), if c2t.carry.busy() => match ready {
                 Ok(()) => delivered(c2t.carry.drain(target, want), conn, Dir::C2T, &mut shown, events).await.map_err(Failure::Target),
                 Err(e) => Err(Failure::Target(e)),
             },
-            ready = client.writable(), if t2c.carry.busy() => match ready {
+            ready = poll_fn(|cx| client.poll_write_ready(cx)), if t2c.carry.busy() => match ready {
                 Ok(()) => delivered(t2c.carry.drain(client, want), conn, Dir::T2C, &mut shown, events).await.map_err(Failure::Client),
                 Err(e) => Err(Failure::Client(e)),
             },
-            ready = client.readable(), if !draining && !c2t.eof && !c2t.carry.busy() => match ready {
+            ready = poll_fn(|cx| client.poll_read_ready(cx)), if !draining && !c2t.eof && !c2t.carry.busy() => match ready {
                 Ok(()) => step(client, target, &mut c2t, conn, Dir::C2T, &mut shown, events).await,
                 Err(e) => Err(Failure::Client(e)),
             },
-            ready = target.readable(), if !draining && !t2c.eof && !t2c.carry.busy() => match ready {
+            ready = poll_fn(|cx| target.poll_read_ready(cx)), if !draining && !t2c.eof && !t2c.carry.busy() => match ready {
                 Ok(()) => step(target, client, &mut t2c, conn, Dir::T2C, &mut shown, events).await,
                 Err(e) => Err(Failure::Target(e)),
             },

@@ -42,8 +42,9 @@ pub trait Service: Send + Sync + 'static {
         true
     }
 
-    /// Whether each connection watches the stop token itself (the relay: it drains what it
-    /// read first). Otherwise the accept loop makes a close request to each at a stop.
+    /// Whether each connection stops on its own terms (the relay: it drains what it read
+    /// first); the accept loop then calls `Conn::stop` on each at a stop (and the token is
+    /// cancelled, for what waits on it). Otherwise it makes a close request to each.
     fn watches_stop(&self) -> bool {
         false
     }
@@ -311,8 +312,10 @@ pub(crate) async fn run_service<S: Service>(
 
     // No new clients from here on; every client gets FIN.
     drop(listener);
-    if !service.watches_stop() {
-        for conn in lock(&registry).values() {
+    for conn in lock(&registry).values() {
+        if service.watches_stop() {
+            conn.stop();
+        } else {
             conn.close(CloseRequest::Now(CloseReason::Stopping));
         }
     }
