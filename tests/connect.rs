@@ -166,6 +166,41 @@ fn send_file_arrives_exactly() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--send-file -` sends stdin's bytes exactly (binary, not lines), then, with no `--wait`
+/// given, waits the default 2 s of quiet and ends with FIN.
+#[test]
+fn send_file_dash_sends_stdin_exactly_then_waits_the_default_two_seconds() {
+    let (l, port) = server();
+    let payload: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8).collect();
+    let mut child = bin()
+        .args(["connect", "127.0.0.1", &port.to_string(), "--send-file", "-", "--quiet", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feed = payload.clone();
+    let feeder = std::thread::spawn(move || stdin.write_all(&feed));
+    let mut s = accept(&l);
+    assert_eq!(read_n(&mut s, payload.len()), payload);
+    feeder.join().unwrap().unwrap();
+    let quiet = std::time::Instant::now();
+    assert_eq!(read_to_end(&mut s), b"", "nothing after the file, then FIN");
+    let waited = quiet.elapsed();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let closed = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["event"] == "closed")
+        .expect("a closed event");
+    assert_eq!(closed["reason"], "done");
+    assert_eq!(closed["bytes_out"].as_u64(), Some(payload.len() as u64));
+    // The default wait, not an immediate close (nor `forever`): a lower bound only.
+    assert!(waited >= std::time::Duration::from_millis(1900), "closed after {waited:?} of quiet");
+}
+
 #[test]
 fn a_reset_by_the_server_is_an_error() {
     let (l, port) = server();
