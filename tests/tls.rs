@@ -1,6 +1,7 @@
 //! TLS: certificates from a throwaway CA (rcgen), checked by default; every way a handshake
 //! fails says why; client certificates; the relay reading what an encrypted client says.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -206,6 +207,56 @@ fn relay_reads_what_an_encrypted_client_says() {
     assert_eq!(leg["tls"]["peer_subject"], "CN=target");
     let up = relay.event_where("plaintext client->target", |v| v["event"] == "data" && v["dir"] == "c2t");
     assert_eq!(up["text"], "hello");
+}
+
+/// `--target-cert/--target-key`: the relay shows its own certificate to a target that
+/// requires one (mutual TLS), and without it the target refuses the relay.
+#[test]
+fn relay_presents_its_certificate_to_a_target_that_requires_one() {
+    let pki = Pki::new("relay-mtls");
+    let (cert, key) = pki.issue("target", &["127.0.0.1"], false);
+    let (rcert, rkey) = pki.issue("relay-as-client", &[], false);
+    let ca = pki.path("ca.pem");
+    let (mut target, tport) = tls_server(&cert, &key, &["--client-ca", &ca]);
+    let relay_args = |extra: &[&str]| {
+        let mut args =
+            vec!["relay", "0", "127.0.0.1", &tport, "--bind", "127.0.0.1", "--tls-target", "--ca", &ca, "--json"];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let with_cert = relay_args(&["--target-cert", &rcert, "--target-key", &rkey]);
+    let mut relay = Proc::spawn(&with_cert.iter().map(String::as_str).collect::<Vec<_>>());
+    let port = relay.port();
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.write_all(b"hello").unwrap();
+    assert_eq!(read_n(&mut c, 5), b"hello", "echoed by the target through the relay's TLS leg");
+    let seen = target.event_where("the relay, as a client with a certificate", |v| {
+        v["event"] == "connected" && v["tls"].is_object()
+    });
+    assert_eq!(seen["tls"]["peer_subject"], "CN=relay-as-client");
+    drop(c);
+
+    // Without its certificate the relay is refused by the target, and says so.
+    let without = relay_args(&[]);
+    let mut bare = Proc::spawn(&without.iter().map(String::as_str).collect::<Vec<_>>());
+    let port = bare.port();
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let _ = c.write_all(b"hello");
+    // Closed without an answer (a reset, since "hello" was never read).
+    let mut got = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut c, &mut got);
+    assert_eq!(got, b"", "no answer without the relay's certificate");
+    // With TLS 1.3 the relay's handshake ends before the target checks it; the target's
+    // refusal then arrives as the connection's end.
+    let closed = bare.event("closed", Some(1));
+    assert!(matches!(closed["reason"].as_str(), Some("target_failed" | "target_reset")), "{closed}");
+    // The target's side: its handshake with the relay failed for want of a certificate.
+    target.event_where("the relay without a certificate, refused", |v| {
+        v["event"] == "closed"
+            && v["message"].as_str().is_some_and(|m| m.contains("TLS handshake failed: the client sent no certificate"))
+    });
+    relay.signal(libc::SIGTERM);
+    bare.signal(libc::SIGTERM);
 }
 
 #[test]
