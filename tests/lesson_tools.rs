@@ -78,6 +78,28 @@ fn ping_over_icmp_v4_and_v6() {
     assert!(human.contains("1 probe sent, 1 reply, 0% loss"), "{human}");
 }
 
+/// `-s SIZE` sets the payload (a reply is SIZE + 8 bytes of ICMP header), and `-c 0`
+/// pings until interrupted, then prints the summary of what it sent.
+#[test]
+fn ping_sizes_its_payload_and_with_count_zero_runs_until_interrupted() {
+    let (_, _, err) = run(&["ping", "127.0.0.1", "-c", "1", "--json"]);
+    if err.contains("ICMP needs permission") {
+        eprintln!("skipped: no ICMP socket allowed for this user here");
+        return;
+    }
+    let mut ping = Proc::spawn(&["ping", "127.0.0.1", "-c", "0", "-i", "0.05", "-s", "100", "--json"]);
+    for seq in 1..=3 {
+        let reply = ping.event_where("a reply", |v| v["event"] == "reply");
+        assert_eq!((reply["seq"].as_u64(), reply["bytes"].as_u64()), (Some(seq), Some(108)), "{reply}");
+    }
+    ping.signal(libc::SIGINT);
+    let summary = ping.event_where("the summary", |v| v["event"] == "summary");
+    let sent = summary["sent"].as_u64().unwrap();
+    assert!(sent >= 3, "{summary}");
+    assert!(summary["received"].as_u64().unwrap() >= 3, "{summary}");
+    assert!(ping.wait().success());
+}
+
 #[test]
 fn ping_over_tcp_counts_a_refusal_as_a_reply() {
     for host in ["127.0.0.1", "::1"] {
