@@ -194,6 +194,30 @@ fn udp_loss_is_counted() {
 }
 
 #[test]
+fn udp_answers_after_the_timeout_are_late_not_wrong() {
+    // Every datagram (numbered by bench) is echoed 150 ms later (a rule's delay); bench
+    // waits 50 ms for each.
+    let mut server = Proc::spawn(&[
+        "listen",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--udp",
+        "--rule",
+        "any => after 150 {echo}",
+        "--quiet",
+        "--json",
+    ]);
+    let port = server.port().to_string();
+    let (code, s, err) = bench(&["127.0.0.1", &port, "--udp", "-c", "1", "-d", "0.6", "--timeout", "50ms"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(s["rounds"], 0, "nothing came back in time: {s}");
+    assert!(s["lost"].as_u64().unwrap() >= 2, "{s}");
+    assert!(s["late"].as_u64().unwrap() >= 1, "the answers that did come are counted late: {s}");
+    assert_eq!(s["mismatches"], 0, "a late answer is not a wrong one: {s}");
+}
+
+#[test]
 fn stream_churn_and_sink() {
     let (_server, port) = echo_server();
     let (code, s, err) = bench(&["127.0.0.1", &port, "--mode", "stream", "-c", "2", "--window", "64K", "-d", "0.5"]);
