@@ -201,6 +201,44 @@ fn send_file_dash_sends_stdin_exactly_then_waits_the_default_two_seconds() {
     assert!(waited >= std::time::Duration::from_millis(1900), "closed after {waited:?} of quiet");
 }
 
+/// A name with several addresses: each is tried in turn. In a mount namespace of the
+/// test's own, /etc/hosts gives `multi.test` two loopback addresses; the first one the
+/// resolver returns (127.0.0.1, the closer match to the source) refuses, the second
+/// (127.0.0.2) is where the server is.
+#[test]
+fn each_address_of_a_name_is_tried_in_turn() {
+    let l = TcpListener::bind("127.0.0.2:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let hosts = std::env::temp_dir().join(format!("netassist-hosts-{}", std::process::id()));
+    std::fs::write(&hosts, "127.0.0.2 multi.test\n127.0.0.1 multi.test\n").unwrap();
+    let script = format!(
+        "mount --bind {} /etc/hosts && exec {} connect multi.test {port} --send hi --wait 0.2 --explain --json",
+        hosts.display(),
+        env!("CARGO_BIN_EXE_netassist")
+    );
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        read_n(&mut s, 2)
+    });
+    let out =
+        std::process::Command::new("unshare").args(["-m", "sh", "-c", &script]).env("NETASSIST_LANG", "en").output();
+    let _ = std::fs::remove_file(&hosts);
+    let out = out.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("mount") || err.contains("unshare") {
+        eprintln!("skipped: no mount namespace here ({err})");
+        return;
+    }
+    assert!(out.status.success(), "{err}");
+    assert_eq!(server.join().unwrap(), b"hi");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let events: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let tried = |what: &str| events.iter().any(|v| v.to_string().contains(what));
+    assert!(tried(&format!("127.0.0.1:{port}")), "the first address was tried: {stdout}");
+    let connected = events.iter().find(|v| v["event"] == "connected").expect("connected");
+    assert_eq!(connected["peer"], format!("127.0.0.2:{port}"), "{stdout}");
+}
+
 #[test]
 fn a_reset_by_the_server_is_an_error() {
     let (l, port) = server();
