@@ -331,6 +331,10 @@ fn multicast_v4_and_v6_between_namespaces() {
     for group in ["239.77.0.1", "ff12::77"] {
         let mut server = ns.run(&ns.a, &["listen", "0", "--udp", "--join", group, "--iface", &ia, "--json"]);
         let port = server.port().to_string();
+        // A member of the group on the sender's own host: `--multicast-loop off` keeps the
+        // sender's datagram from it.
+        let mut local = ns.run(&ns.b, &["listen", &port, "--udp", "--join", group, "--iface", &ib, "--json"]);
+        local.port();
         let mut client = ns.run(
             &ns.b,
             &[
@@ -354,6 +358,28 @@ fn multicast_v4_and_v6_between_namespaces() {
         let got = server.event_where("the multicast datagram", |v| v["event"] == "data" && v["dir"] == "in");
         assert_eq!(got["text"], group);
         assert!(client.wait().success(), "{}", client.stderr_all());
+        // With the loop on, the local member does get a datagram: the marker must be the
+        // first it saw (the one sent with the loop off never came).
+        let mut marker = ns.run(
+            &ns.b,
+            &[
+                "connect",
+                group,
+                &port,
+                "--udp",
+                "--iface",
+                &ib,
+                "--multicast-loop",
+                "on",
+                "--send",
+                "marker",
+                "--wait",
+                "0.3",
+            ],
+        );
+        let first = local.event_where("the first datagram on the sender's host", |v| v["event"] == "data");
+        assert_eq!(first["text"], "marker", "{first}");
+        assert!(marker.wait().success(), "{}", marker.stderr_all());
     }
 }
 
