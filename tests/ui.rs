@@ -299,3 +299,39 @@ fn the_ui_in_chinese_names_the_wrong_encoding_and_e_switches() {
     ui.keys(&["F1"]);
     ui.wait_for("任何地方    F1 帮助");
 }
+
+/// SIGTERM (a service manager, `kill`) stops the UI as F10 does: the terminal is given
+/// back (the alternate screen left, so the UI's frame is gone from the pane) and the exit
+/// status is 0.
+#[test]
+fn sigterm_stops_the_ui_and_gives_the_terminal_back() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let tag = format!("netassist-{}-sigterm", std::process::id());
+    let pidfile = std::env::temp_dir().join(format!("{tag}.pid"));
+    let config = std::env::temp_dir().join(format!("{tag}-config"));
+    let command = format!(
+        "sh -c 'echo $$ > {}; exec env NETASSIST_LANG=en NETASSIST_CONFIG_DIR={} {} listen 0 --bind 127.0.0.1 --ui'",
+        pidfile.display(),
+        config.display(),
+        env!("CARGO_BIN_EXE_netassist")
+    );
+    let ok = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &tag, "-x", "100", "-y", "30", &command, ";", "set-option", "-t", &tag])
+        .args(["remain-on-exit", "on"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "tmux started");
+    let ui = Tmux { name: tag };
+    ui.wait_for("listening on 127.0.0.1:");
+    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let _ = std::fs::remove_file(&pidfile);
+    // SAFETY: kill(2) on the pid the shell wrote, which exec made netassist's.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let screen = ui.wait_for("Pane is dead");
+    assert!(screen.contains("status 0"), "{screen}");
+    assert!(!screen.contains("listening on"), "the UI's frame is still on the screen:\n{screen}");
+    let _ = std::fs::remove_dir_all(&config);
+}
