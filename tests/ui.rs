@@ -335,3 +335,25 @@ fn sigterm_stops_the_ui_and_gives_the_terminal_back() {
     assert!(!screen.contains("listening on"), "the UI's frame is still on the screen:\n{screen}");
     let _ = std::fs::remove_dir_all(&config);
 }
+
+/// `--log-lines N` keeps the last N lines of the log: with 10, thirty messages leave the
+/// last ten on a screen tall enough for all of them, and the opening lines are gone.
+#[test]
+fn log_lines_bounds_what_the_log_keeps() {
+    let Some(ui) = Tmux::start("loglines", 100, 60, &["listen", "0", "--ui", "--log-lines", "10"]) else {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    };
+    let port = port_on(&ui.wait_for("listening on [::]:"));
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    for i in 1..=30 {
+        let msg = format!("msg-{i:02}");
+        c.write_all(msg.as_bytes()).unwrap();
+        // One read, one line: the next goes once this one is shown.
+        ui.wait_for(&msg);
+    }
+    let screen = ui.screen();
+    assert!(screen.contains("msg-21") && screen.contains("msg-30"), "{screen}");
+    assert!(!screen.contains("msg-20"), "more than 10 lines kept:\n{screen}");
+    assert!(!screen.contains("opening: TCP server"), "the opening lines went first:\n{screen}");
+}
