@@ -8,10 +8,15 @@ use super::app::Packet;
 
 /// `$NETASSIST_CONFIG_DIR`, else `$XDG_CONFIG_HOME/netassist`, else `~/.config/netassist`.
 pub fn path() -> Option<PathBuf> {
-    let dir = std::env::var_os("NETASSIST_CONFIG_DIR")
+    path_in(|name| std::env::var_os(name))
+}
+
+/// [`path`] over any environment (a test's).
+fn path_in(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let dir = env("NETASSIST_CONFIG_DIR")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CONFIG_HOME").map(|d| PathBuf::from(d).join("netassist")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config").join("netassist")))?;
+        .or_else(|| env("XDG_CONFIG_HOME").map(|d| PathBuf::from(d).join("netassist")))
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".config").join("netassist")))?;
     Some(dir.join("packets.txt"))
 }
 
@@ -49,6 +54,19 @@ pub fn save(packets: &[Packet]) -> Result<PathBuf, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn packets_txt_is_looked_for_where_the_readme_says() {
+        fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<std::ffi::OsString> {
+            move |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| std::ffi::OsString::from(v))
+        }
+        const ALL: [(&str, &str); 3] = [("NETASSIST_CONFIG_DIR", "/n"), ("XDG_CONFIG_HOME", "/x"), ("HOME", "/h")];
+        let all = ALL;
+        assert_eq!(path_in(env(&all)), Some(PathBuf::from("/n/packets.txt")));
+        assert_eq!(path_in(env(&all[1..])), Some(PathBuf::from("/x/netassist/packets.txt")));
+        assert_eq!(path_in(env(&all[2..])), Some(PathBuf::from("/h/.config/netassist/packets.txt")));
+        assert_eq!(path_in(env(&[])), None, "nowhere to keep them");
+    }
+
     use super::*;
 
     #[test]
