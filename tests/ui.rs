@@ -357,3 +357,53 @@ fn log_lines_bounds_what_the_log_keeps() {
     assert!(!screen.contains("msg-20"), "more than 10 lines kept:\n{screen}");
     assert!(!screen.contains("opening: TCP server"), "the opening lines went first:\n{screen}");
 }
+
+/// NETASSIST_UI_TIMING=FILE: on exit the UI writes how long keys took to reach the screen
+/// (`bench/ui_flood.sh` reads it), one line. (Keys that arrive while one is waiting for its
+/// frame are timed together, from the first.)
+#[test]
+fn ui_timing_writes_key_to_frame_times_on_exit() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let tag = format!("netassist-{}-timing", std::process::id());
+    let file = std::env::temp_dir().join(format!("{tag}.txt"));
+    let config = std::env::temp_dir().join(format!("{tag}-config"));
+    let command = format!(
+        "env NETASSIST_LANG=en NETASSIST_CONFIG_DIR={} NETASSIST_UI_TIMING={} {} listen 0 --bind 127.0.0.1 --ui",
+        config.display(),
+        file.display(),
+        env!("CARGO_BIN_EXE_netassist")
+    );
+    let ok = Command::new("tmux")
+        .args(["new-session", "-d", "-s", &tag, "-x", "100", "-y", "30", &command])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "tmux started");
+    let ui = Tmux { name: tag };
+    ui.wait_for("listening on 127.0.0.1:");
+    for (i, c) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+        ui.type_text(c);
+        ui.wait_for(&"abcde"[..=i]);
+    }
+    ui.keys(&["F10"]);
+    let deadline = Instant::now() + PATIENCE;
+    let line = loop {
+        // Whole once it ends with its newline (the file is made, then written).
+        if let Some(line) = std::fs::read_to_string(&file).ok().filter(|l| l.ends_with('\n')) {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "no timing file after F10");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_dir_all(&config);
+    let field = |k: &str| -> f64 {
+        let v = line.split_whitespace().find_map(|f| f.strip_prefix(&format!("{k}="))).expect(k);
+        v.parse().expect(k)
+    };
+    assert!((1.0..=6.0).contains(&field("keys")), "{line}");
+    assert!(field("p50_ms") <= field("p99_ms") && field("p99_ms") <= field("max_ms"), "{line}");
+    assert!(field("max_ms") > 0.0, "{line}");
+}
