@@ -490,6 +490,38 @@ mod tests {
         assert_eq!(peers.seen_total, 3);
     }
 
+    /// The cap at its real size: 65,536 sources remembered, the 65,537th makes the oldest
+    /// go, and what the table holds stops growing at the cap (counted by the allocator).
+    #[test]
+    fn the_source_table_holds_65536_and_no_more() {
+        use crate::alloc_count::held_by_this_thread;
+        let cap = crate::config::UDP_PEERS;
+        assert_eq!(cap, 65_536);
+        let source = |i: usize| SocketAddr::from(([127, 1, (i >> 8) as u8, i as u8], 40_000 + (i % 7) as u16));
+        let mut peers = Peers::new(cap);
+        let start = held_by_this_thread();
+        for i in 0..cap {
+            let noted = peers.note(source(i));
+            assert!(noted.new && noted.forgotten.is_none(), "source {i}");
+        }
+        let full = held_by_this_thread();
+        for i in cap..cap + 5000 {
+            let noted = peers.note(source(i + (1 << 16)));
+            let (id, gone) = noted.forgotten.expect("the oldest goes when full");
+            assert_eq!((id, gone.addr), ((i - cap + 1) as u64, source(i - cap)));
+        }
+        assert_eq!(peers.by_id.len(), cap);
+        let after = held_by_this_thread();
+        assert!(full > start, "the count sees the table");
+        // Past the cap, sources replace each other: at most a little slack in the maps.
+        assert!(
+            after - full < (full - start) / 8,
+            "grew from {} to {} bytes past the cap",
+            full - start,
+            after - start
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_forgotten_source_was_known_from_its_first_datagram() {
         let mut peers = Peers::new(4);
