@@ -264,3 +264,21 @@ fn human_table_and_histogram() {
     // No live line when stderr is not a terminal.
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+/// `--connect-rate R` opens the connections R per second, not all at once: four at 8/s
+/// span at least three intervals (375 ms). A lower bound only: a busy machine can only
+/// make it later.
+#[test]
+fn connect_rate_spaces_the_connections() {
+    let mut server = Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--echo", "--json"]);
+    let port = server.port().to_string();
+    let run = std::thread::spawn(move || bench(&["127.0.0.1", &port, "-c", "4", "--connect-rate", "8", "-d", "1"]));
+    server.event("connected", Some(1));
+    let first = std::time::Instant::now();
+    server.event("connected", Some(4));
+    let span = first.elapsed();
+    let (code, s, err) = run.join().unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(s["conns"], 4, "{s}");
+    assert!(span >= std::time::Duration::from_millis(300), "four connections within {span:?}");
+}
