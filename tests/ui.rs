@@ -407,3 +407,44 @@ fn ui_timing_writes_key_to_frame_times_on_exit() {
     assert!(field("p50_ms") <= field("p99_ms") && field("p99_ms") <= field("max_ms"), "{line}");
     assert!(field("max_ms") > 0.0, "{line}");
 }
+
+/// F6 saves what the log shows to the file named at its prompt: as text lines, or as JSON
+/// lines when the name ends `.json`.
+#[test]
+fn f6_saves_the_log_as_text_or_json() {
+    let Some(ui) = Tmux::start("f6", 100, 30, &["listen", "0", "--ui"]) else {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    };
+    let port = port_on(&ui.wait_for("listening on [::]:"));
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.write_all(b"alpha").unwrap();
+    ui.wait_for("alpha");
+    c.write_all(b"beta").unwrap();
+    ui.wait_for("beta");
+    let dir = std::env::temp_dir().join(format!("netassist-f6-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["log.txt", "log.json"] {
+        let path = dir.join(name);
+        ui.keys(&["F6"]);
+        ui.type_text(path.to_str().unwrap());
+        ui.keys(&["Enter"]);
+        let deadline = Instant::now() + PATIENCE;
+        let saved = loop {
+            if let Some(text) = std::fs::read_to_string(&path).ok().filter(|t| t.contains("beta")) {
+                break text;
+            }
+            assert!(Instant::now() < deadline, "{name} was not saved:\n{}", ui.screen());
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let alpha = saved.lines().find(|l| l.contains("alpha")).expect("alpha saved");
+        assert!(saved.find("alpha") < saved.find("beta"), "in order:\n{saved}");
+        if name.ends_with(".json") {
+            let v: serde_json::Value = serde_json::from_str(alpha).expect("a JSON line");
+            assert_eq!(v["text"], "alpha", "{alpha}");
+        } else {
+            assert!(alpha.ends_with("#1 recv 5 alpha"), "{alpha}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
