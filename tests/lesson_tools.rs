@@ -262,3 +262,47 @@ fn end_of_input_sends_fin_and_says_so() {
     assert_eq!(server.event("closed", Some(1))["reason"], "peer_closed");
     assert_eq!(c.event("closed", Some(1))["reason"], "peer_closed");
 }
+
+/// `-W SECS`: how long each probe waits for its reply. In namespaces of the test's own, a
+/// veth whose other end has no address: nothing answers, so each probe times out after
+/// `-W` (0.3 s), and the run ends well before the default wait (2 s) could have passed.
+#[test]
+fn ping_waits_w_seconds_for_each_reply() {
+    let (a, b) = (format!("naw{}a", std::process::id()), format!("naw{}b", std::process::id()));
+    let (va, vb) = (format!("nw{}a", std::process::id() % 100_000), format!("nw{}b", std::process::id() % 100_000));
+    let ip = |args: &[&str]| Command::new("ip").args(args).status().is_ok_and(|s| s.success());
+    if !ip(&["netns", "add", &a]) {
+        eprintln!("skipped: needs root and ip netns to make a silent host");
+        return;
+    }
+    let made = ip(&["netns", "add", &b])
+        && ip(&["link", "add", &va, "type", "veth", "peer", "name", &vb])
+        && ip(&["link", "set", &va, "netns", &a])
+        && ip(&["link", "set", &vb, "netns", &b])
+        && ip(&["-n", &a, "addr", "add", "10.98.0.1/24", "dev", &va])
+        && ip(&["-n", &a, "link", "set", &va, "up"])
+        && ip(&["-n", &b, "link", "set", &vb, "up"]);
+    let started = std::time::Instant::now();
+    let out = made.then(|| {
+        Command::new("ip")
+            .args(["netns", "exec", &a, env!("CARGO_BIN_EXE_netassist")])
+            .args(["ping", "10.98.0.2", "-c", "2", "-i", "0.1", "-W", "0.3", "--json"])
+            .env("NETASSIST_LANG", "en")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    });
+    let took = started.elapsed();
+    ip(&["netns", "del", &a]);
+    ip(&["netns", "del", &b]);
+    let out = out.expect("the namespaces were made");
+    let lines = json_lines(&String::from_utf8_lossy(&out.stdout));
+    let timeouts: Vec<u64> =
+        lines.iter().filter(|v| v["event"] == "timeout").filter_map(|v| v["seq"].as_u64()).collect();
+    assert_eq!(timeouts, [1, 2], "{lines:?}");
+    let s = lines.last().unwrap();
+    assert_eq!((s["sent"].as_u64(), s["received"].as_u64()), (Some(2), Some(0)), "{s}");
+    assert_eq!(out.status.code(), Some(1), "no reply at all");
+    assert!(took >= std::time::Duration::from_millis(300), "waited {took:?}");
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}: -W 0.3 was not used");
+}
