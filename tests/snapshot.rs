@@ -63,6 +63,9 @@ fn the_lesson_scenario_in_json() {
     c.write_all(&gbk("你好服务端，我是客户端小黑!")).expect("send");
     let answer = gbk("ok，问题正在处理中...");
     assert_eq!(read_n(&mut c, answer.len()), answer);
+    // The answer is written before it is counted and shown (microseconds later): wait for
+    // it to be shown, so that `:list` cannot overtake it on a busy machine.
+    server.event_where("the answer shown", |v| v["event"] == "data" && v["dir"] == "out");
     // What the person at the server types: a list, a line for a client that is not there, help.
     server.type_line(":list");
     server.event("clients", None);
