@@ -106,9 +106,7 @@ impl Conn {
         }
         ob.queued += bytes.len();
         ob.queue.push_back(bytes);
-        self.has_work.store(true, Ordering::Release);
-        drop(ob);
-        self.wake_up();
+        self.has_work_now(ob);
         Push::Queued
     }
 
@@ -122,9 +120,7 @@ impl Conn {
                 if ob.queued == 0 || ob.queued + bytes.len() <= self.queue_limit {
                     ob.queued += bytes.len();
                     ob.queue.push_back(bytes);
-                    self.has_work.store(true, Ordering::Release);
-                    drop(ob);
-                    self.wake_up();
+                    self.has_work_now(ob);
                     return;
                 }
             }
@@ -152,9 +148,7 @@ impl Conn {
             (_, CloseRequest::Now(_)) | (None, _) => ob.close = Some(request),
             _ => return,
         }
-        self.has_work.store(true, Ordering::Release);
-        drop(ob);
-        self.wake_up();
+        self.has_work_now(ob);
     }
 
     pub fn counters(&self) -> Counters {
@@ -220,6 +214,14 @@ impl Conn {
         }
     }
 
+    /// Something was put in the outbox: says so while still holding its lock, releases it,
+    /// then wakes the connection.
+    fn has_work_now(&self, ob: std::sync::MutexGuard<'_, Outbox>) {
+        self.has_work.store(true, Ordering::Release);
+        drop(ob);
+        self.wake_up();
+    }
+
     /// Wakes the connection's task (or the next wait for [`woken`](Self::woken)).
     fn wake_up(&self) {
         self.woke.store(true, Ordering::Release);
@@ -272,7 +274,7 @@ impl Conn {
         self.count_out_msgs(n, 1);
     }
 
-    /// The idle timer (see [`idle_timer`]) fired: closes the connection if it has been quiet
+    /// The idle timer (`Timer::after(idle_timeout)`) fired: closes the connection if it has been quiet
     /// for `limit`, else sets the timer for the rest of it.
     pub(crate) fn idle_fired(&self, limit: Duration, timer: &mut super::timer::Timer) {
         let quiet = self.idle_for();
