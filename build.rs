@@ -1,6 +1,7 @@
 //! Build-time check of the interface's two languages (`locales/*.toml`, rust-i18n's
 //! one-file format): every message has English and Chinese with the same `%{names}`, and
-//! every `t!("key")` in `src/` names a message that exists. `help.*` keys hold only the
+//! every `t!("key")` in `src/` names a message in its crate's locales (the tool's, and
+//! `crates/text/locales` for netassist-text). `help.*` keys hold only the
 //! Chinese of `--help` (its English is clap's doc comments; a unit test checks every
 //! option has one). A missing translation fails the build, never shows a key at run time.
 
@@ -9,11 +10,22 @@ use std::fs;
 use std::path::Path;
 
 fn main() {
-    println!("cargo:rerun-if-changed=locales");
-    println!("cargo:rerun-if-changed=src");
-    let mut keys = BTreeSet::new();
     let mut problems = Vec::new();
-    for entry in fs::read_dir("locales").expect("locales/ exists") {
+    // Each crate's `t!` looks in its own messages: the tool's, and netassist-text's.
+    for (locales, src) in [("locales", "src"), ("crates/text/locales", "crates/text/src")] {
+        println!("cargo:rerun-if-changed={locales}");
+        println!("cargo:rerun-if-changed={src}");
+        check(Path::new(locales), Path::new(src), &mut problems);
+    }
+    if !problems.is_empty() {
+        panic!("translations:\n  {}", problems.join("\n  "));
+    }
+}
+
+/// Both languages of every message in `locales`, and a message for every key `src` uses.
+fn check(locales: &Path, src: &Path, problems: &mut Vec<String>) {
+    let mut keys = BTreeSet::new();
+    for entry in fs::read_dir(locales).expect("the locales folder exists") {
         let path = entry.expect("readable").path();
         if path.extension().is_some_and(|e| e == "toml") {
             let text = fs::read_to_string(&path).expect("readable locale file");
@@ -21,18 +33,15 @@ fn main() {
                 Ok(t) => t,
                 Err(e) => panic!("{}: {e}", path.display()),
             };
-            walk("", &toml::Value::Table(table), &mut keys, &mut problems);
+            walk("", &toml::Value::Table(table), &mut keys, problems);
         }
     }
     let mut used = Vec::new();
-    scan(Path::new("src"), &mut used);
+    scan(src, &mut used);
     for (file, key) in used {
         if !keys.contains(&key) {
-            problems.push(format!("{file}: t!(\"{key}\") has no message in locales/"));
+            problems.push(format!("{file}: t!(\"{key}\") has no message in {}/", locales.display()));
         }
-    }
-    if !problems.is_empty() {
-        panic!("translations:\n  {}", problems.join("\n  "));
     }
 }
 
@@ -75,7 +84,7 @@ fn names(text: &str) -> BTreeSet<&str> {
 
 /// Every `t!("literal"` in the sources.
 fn scan(dir: &Path, used: &mut Vec<(String, String)>) {
-    for entry in fs::read_dir(dir).expect("src/ is readable") {
+    for entry in fs::read_dir(dir).expect("the sources are readable") {
         let path = entry.expect("readable").path();
         if path.is_dir() {
             scan(&path, used);

@@ -73,7 +73,8 @@ pub mod net;
 pub mod netinfo;
 pub mod notice;
 pub mod proto;
-pub mod render;
+/// The pure byte→text/hex layer, in its own crate (`crates/text`).
+pub use netassist_text::render;
 pub mod sink;
 pub mod tls;
 pub mod tools;

@@ -1,6 +1,6 @@
-//! Device protocols' building blocks, pure and tested without sockets: where a message
-//! ends in a byte stream ([`frame`]) and the checksums frames carry ([`checksum`]).
+//! Device protocols' building blocks: where a message ends in a byte stream ([`frame`]) and
+//! the checksums frames carry ([`checksum`]), both pure and in `netassist-text`, and the
+//! reply rules of a device simulator ([`rules`]).
 
-pub mod checksum;
-pub mod frame;
+pub use netassist_text::proto::{checksum, frame};
 pub mod rules;
