@@ -443,6 +443,66 @@ fn udp_relay_forwards_datagrams_both_ways() {
     r.event_where("t2c", |v| v["event"] == "data" && v["dir"] == "t2c");
 }
 
+/// A UDP target with nothing listening answers with ICMP port unreachable: the relay
+/// closes that client's session saying so (the error wakes the upstream socket by itself,
+/// with nothing to read), well before the idle timeout.
+#[test]
+fn udp_relay_says_when_the_target_port_is_unreachable() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let args = ["relay", "0", "127.0.0.1", &port, "--bind", "127.0.0.1", "--udp", "--json", "--idle-timeout", "60"];
+    let mut r = Proc::spawn(&args);
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.send_to(b"anyone?", ("127.0.0.1", r.port())).unwrap();
+    let closed = r.event("closed", Some(1));
+    assert_eq!(closed["reason"], "port_unreachable", "{closed}");
+    r.signal(libc::SIGINT);
+    assert!(r.wait().success());
+}
+
+/// Bursts from two clients at once, taken many per system call on both sides of the UDP
+/// relay: each client gets every datagram back, in the order it sent them, whether the
+/// relay shows them (answers copied, shown, then sent) or not (sent from the batch).
+#[test]
+fn udp_relay_bursts_keep_order_and_lose_nothing() {
+    let mut echo = Proc::spawn(&["listen", "0", "--bind", "127.0.0.1", "--udp", "--echo", "--quiet", "--json"]);
+    let eport = echo.port().to_string();
+    for shown in [&["--quiet"][..], &[]] {
+        let mut args = vec!["relay", "0", "127.0.0.1", &eport, "--bind", "127.0.0.1", "--udp", "--json"];
+        args.extend_from_slice(shown);
+        let mut r = Proc::spawn(&args);
+        let port = r.port();
+        let clients: Vec<std::net::UdpSocket> =
+            (0..2).map(|_| std::net::UdpSocket::bind("127.0.0.1:0").unwrap()).collect();
+        // 2 x 60 datagrams of 40 bytes fit the sockets' default buffers with room to spare.
+        const BURST: u32 = 60;
+        for i in 0..BURST {
+            for (c, client) in clients.iter().enumerate() {
+                let datagram = format!("client {c} datagram {i:>4} .................");
+                client.send_to(datagram.as_bytes(), ("127.0.0.1", port)).unwrap();
+            }
+        }
+        for (c, client) in clients.iter().enumerate() {
+            client.set_read_timeout(Some(PATIENCE)).unwrap();
+            let mut buf = [0u8; 100];
+            for i in 0..BURST {
+                let n =
+                    client.recv(&mut buf).unwrap_or_else(|e| panic!("{shown:?}: client {c} got {i} of {BURST}: {e}"));
+                let got = String::from_utf8_lossy(&buf[..n]);
+                assert_eq!(got, format!("client {c} datagram {i:>4} ................."), "{shown:?}");
+            }
+        }
+        r.signal(libc::SIGINT);
+        let stopped = r.event("stopped", None);
+        let bytes = u64::from(BURST) * 2 * 40;
+        assert_eq!(
+            (stopped["bytes_in"].as_u64(), stopped["bytes_out"].as_u64()),
+            (Some(bytes), Some(bytes)),
+            "{stopped}"
+        );
+        assert!(r.wait().success());
+    }
+}
+
 #[test]
 fn tshark_opens_the_capture() {
     let Ok(version) = std::process::Command::new("tshark").arg("--version").output() else {

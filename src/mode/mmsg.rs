@@ -6,7 +6,11 @@
 use std::io;
 use std::net::SocketAddr;
 
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
+
+/// What to wait for before [`Batch::recv`]: a datagram, or an error about an earlier one.
+pub const READY: Interest = Interest::READABLE.add(Interest::ERROR);
 
 /// Datagrams taken in one call.
 pub const SLOTS: usize = 16;
@@ -19,7 +23,13 @@ pub struct Batch {
 
 impl Batch {
     pub fn new(datagram: usize) -> Batch {
-        Batch { bufs: (0..SLOTS).map(|_| vec![0u8; datagram]).collect(), got: Vec::with_capacity(SLOTS) }
+        Batch::with_slots(SLOTS, datagram)
+    }
+
+    /// Room for `slots` (at most [`SLOTS`]) datagrams: fewer where one waits at a time.
+    pub fn with_slots(slots: usize, datagram: usize) -> Batch {
+        let slots = slots.clamp(1, SLOTS);
+        Batch { bufs: (0..slots).map(|_| vec![0u8; datagram]).collect(), got: Vec::with_capacity(slots) }
     }
 
     /// The datagrams of the last [`Batch::recv`]: bytes and source, in order of arrival.
@@ -28,31 +38,35 @@ impl Batch {
         (&self.bufs[i][..len], from)
     }
 
-    /// Receives what waits, up to [`SLOTS`] datagrams; `WouldBlock` when nothing does.
+    /// Receives what waits, up to its slots' worth of datagrams; `WouldBlock` when nothing
+    /// does. Works on a connected socket too (the source is then the peer).
     #[cfg(target_os = "linux")]
     pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
         use std::os::fd::AsRawFd;
         self.got.clear();
+        let slots = self.bufs.len();
         let mut names: [libc::sockaddr_storage; SLOTS] = unsafe { std::mem::zeroed() };
         let mut iovs: Vec<libc::iovec> =
             self.bufs.iter_mut().map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() }).collect();
         // SAFETY: zeroed mmsghdrs are valid; each is pointed below at memory that outlives
         // the call (this function's arrays and the batch's buffers).
         let mut msgs: [libc::mmsghdr; SLOTS] = unsafe { std::mem::zeroed() };
-        for (i, m) in msgs.iter_mut().enumerate() {
+        for (i, m) in msgs.iter_mut().take(slots).enumerate() {
             m.msg_hdr.msg_name = (&mut names[i] as *mut libc::sockaddr_storage).cast();
             m.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             m.msg_hdr.msg_iov = &mut iovs[i];
             m.msg_hdr.msg_iovlen = 1;
         }
-        let mut n = 0usize;
-        let received = socket.try_io(tokio::io::Interest::READABLE, || {
-            // SAFETY: SLOTS headers set up above, on a socket we hold.
+        let n = std::cell::Cell::new(0usize);
+        let asked = std::cell::Cell::new(false);
+        let mut take = || {
+            asked.set(true);
+            // SAFETY: `slots` headers set up above, on a socket we hold.
             let r = unsafe {
                 libc::recvmmsg(
                     socket.as_raw_fd(),
                     msgs.as_mut_ptr(),
-                    SLOTS as libc::c_uint,
+                    slots as libc::c_uint,
                     libc::MSG_DONTWAIT,
                     std::ptr::null_mut(),
                 )
@@ -60,14 +74,21 @@ impl Batch {
             if r < 0 {
                 return Err(io::Error::last_os_error());
             }
-            n = r as usize;
-            if n < SLOTS { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(n) }
-        });
+            n.set(r as usize);
+            if (r as usize) < slots { Err(io::ErrorKind::WouldBlock.into()) } else { Ok(r as usize) }
+        };
+        let mut received = socket.try_io(Interest::READABLE, &mut take);
+        if !asked.get() {
+            // Not readable: an ICMP error (port unreachable) is readiness of its own, which
+            // only recvmmsg reports (and clears).
+            received = socket.try_io(Interest::ERROR, &mut take);
+        }
         match received {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && n > 0 => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && n.get() > 0 => {}
             Err(e) => return Err(e),
             Ok(_) => {}
         }
+        let n = n.get();
         for (i, m) in msgs.iter().enumerate().take(n) {
             let from = socket_addr(&names[i]).ok_or_else(|| io::Error::other("a datagram from no IP address"))?;
             self.got.push((m.msg_len as usize, from));

@@ -2,6 +2,7 @@
 //! what the target answers on it goes back to that client. Clients are forgotten after the
 //! idle timeout, or (the table full) the quietest first.
 
+use std::cell::RefCell;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,10 +12,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::connection::Conn;
+use super::mmsg::Batch;
 use crate::event::Events;
 use crate::event::{CloseReason, Dir, EventKind, Proto, Side};
 use crate::net::canonical;
 use crate::notice::{HelpFor, Notice, Turned};
+
+/// The largest datagram taken (the UDP maximum over IPv6; IPv4's is 65,507).
+const DATAGRAM: usize = 65_536;
 
 /// One client address of the UDP relay, with its own socket towards the target.
 struct UdpSession {
@@ -56,12 +61,15 @@ pub async fn run_udp(
     let mut next_id = 1;
     let mut totals = crate::event::Counters::default();
     let mut served = 0u64;
-    let mut buf = vec![0u8; 65_536];
+    let mut batch = super::mmsg::Batch::new(DATAGRAM);
     let mut refused = super::udp::Refused::default();
     // Client addresses by when they last sent: the quietest is forgotten to make room.
     let mut recency = super::recency::Recency::<SocketAddr>::default();
     let mut sweep = tokio::time::interval((relay.idle_timeout / 4).max(Duration::from_millis(20)));
     let tracker = tokio_util::task::TaskTracker::new();
+    // A session whose target said "port unreachable" is reported and forgotten at once,
+    // not at the next sweep.
+    let ended = Arc::new(tokio::sync::Notify::new());
 
     let closed = |conn: &Conn, reason: CloseReason, totals: &mut crate::event::Counters| {
         let counters = conn.counters();
@@ -101,7 +109,7 @@ pub async fn run_udp(
                     crate::event::Command::Send { .. } => events.send(EventKind::Error { id: None, notice: Notice::RelayOnlyForwards }).await,
                 },
             },
-            _ = sweep.tick() => {
+            () = async { tokio::select! { _ = sweep.tick() => {}, () = ended.notified() => {} } } => {
                 let idle: Vec<SocketAddr> = sessions.iter().filter(|(_, s)| s.conn.idle_for() >= relay.idle_timeout || s.done.is_cancelled()).map(|(k, _)| *k).collect();
                 for key in idle {
                     recency.remove(key);
@@ -115,15 +123,26 @@ pub async fn run_udp(
                     }
                 }
             }
-            ready = socket.readable() => {
+            ready = socket.ready(super::mmsg::READY) => {
                 ready?;
-                for _ in 0..64 {
-                    let (n, from) = match socket.try_recv_from(&mut buf) {
+                // Up to 64 datagrams a turn, as many per system call as wait (recvmmsg); then
+                // the other branches get their turn.
+                let mut taken = 0;
+                while taken < 64 {
+                    let got = match batch.recv(&socket) {
                         Ok(got) => got,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused || e.kind() == io::ErrorKind::ConnectionReset => continue,
+                        // An ICMP error about an earlier answer; the socket goes on.
+                        Err(e) if super::udp::is_transient(&e) => {
+                            taken += 1;
+                            continue;
+                        }
                         Err(e) => return Err(e),
                     };
+                    taken += got;
+                    for i in 0..got {
+                    let (data, from) = batch.datagram(i);
+                    let n = data.len();
                     if let Err(reason) = relay.access.check(from.ip()) {
                         if refused.first_time(from) {
                             events.send(EventKind::Rejected { peer: canonical(from).into(), reason, turned: Turned::Dropped }).await;
@@ -166,19 +185,24 @@ pub async fn run_udp(
                             events.send(EventKind::Connected { id, proto: Proto::Udp, peer: relay.target.into(), local: canonical(up_local).into(), side: Side::Initiated, tls: None }).await;
                         }
                         let done = stop.child_token();
-                        tracker.spawn(back_to_client(upstream.clone(), socket.clone(), from, conn.clone(), events.clone(), done.clone()));
+                        let answers = Answers { upstream: upstream.clone(), socket: socket.clone(), client: from, conn: conn.clone(), events: events.clone(), ended: ended.clone() };
+                        tracker.spawn(answers.back_to_client(done.clone()));
                         sessions.insert(from, UdpSession { conn, upstream, done });
                     }
                     let s = sessions.get(&from).expect("present or just made");
                     s.conn.count_in(n);
                     if want {
-                        events.send(EventKind::Data { id: s.conn.id, peer: s.conn.peer.clone(), dir: Dir::C2T, bytes: Bytes::copy_from_slice(&buf[..n]), mark: crate::event::Mark::None }).await;
+                        events.send(EventKind::Data { id: s.conn.id, peer: s.conn.peer.clone(), dir: Dir::C2T, bytes: Bytes::copy_from_slice(data), mark: crate::event::Mark::None }).await;
                     }
-                    match s.upstream.try_send(&buf[..n]) {
+                    match s.upstream.try_send(data) {
                         Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => { let _ = s.upstream.send(&buf[..n]).await; }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => { let _ = s.upstream.send(data).await; }
                         // The target is not there (an earlier ICMP port unreachable): the sweep reports it.
-                        Err(_) => s.done.cancel(),
+                        Err(_) => {
+                            s.done.cancel();
+                            ended.notify_one();
+                        }
+                    }
                     }
                 }
             }
@@ -202,42 +226,88 @@ async fn open_upstream(target: std::net::SocketAddr) -> io::Result<tokio::net::U
     Ok(upstream)
 }
 
-/// Sends what the target answers on one client's upstream socket back to that client.
-async fn back_to_client(
+thread_local! {
+    /// What targets answer lands here: one batch per worker thread, not a 64 KiB buffer per
+    /// client. Four slots: a target mostly answers one datagram at a time.
+    static ANSWERS: RefCell<Batch> = RefCell::new(Batch::with_slots(4, DATAGRAM));
+}
+
+/// One client's way back: what its upstream socket receives goes to it.
+struct Answers {
     upstream: Arc<tokio::net::UdpSocket>,
     socket: Arc<tokio::net::UdpSocket>,
     client: std::net::SocketAddr,
     conn: Arc<Conn>,
     events: Events,
-    done: CancellationToken,
-) {
-    let mut buf = vec![0u8; 65_536];
-    loop {
-        let n = tokio::select! {
-            () = done.cancelled() => return,
-            got = upstream.recv(&mut buf) => match got {
-                Ok(n) => n,
-                // ICMP port unreachable from the target: the main loop reports and forgets.
-                Err(_) => {
-                    done.cancel();
-                    return;
-                }
-            },
+    /// Told when the target turned out not to be there.
+    ended: Arc<tokio::sync::Notify>,
+}
+
+impl Answers {
+    /// Sends what the target answers on one client's upstream socket back to that client, in
+    /// order. Answers are taken a batch at a time (recvmmsg; a short batch has taken all there
+    /// was, which spares the call that would only say EAGAIN) and, when nothing shows them,
+    /// sent at once from the thread's batch; shown ones (and any the socket had no room for)
+    /// are copied, shown, then sent.
+    async fn back_to_client(self, done: CancellationToken) {
+        let Answers { upstream, socket, client, conn, events, ended } = self;
+        let gone = || {
+            done.cancel();
+            ended.notify_one();
         };
-        conn.count_out(n);
-        if events.wants_data() {
-            events
-                .send(EventKind::Data {
-                    id: conn.id,
-                    peer: conn.peer.clone(),
-                    dir: Dir::T2C,
-                    bytes: Bytes::copy_from_slice(&buf[..n]),
-                    mark: crate::event::Mark::None,
-                })
-                .await;
-        }
-        if socket.send_to(&buf[..n], client).await.is_err() {
-            continue;
+        let mut later: Vec<Bytes> = Vec::new();
+        loop {
+            tokio::select! {
+                () = done.cancelled() => return,
+                ready = upstream.ready(super::mmsg::READY) => if ready.is_err() {
+                    gone();
+                    return;
+                },
+            }
+            loop {
+                let want = events.wants_data();
+                let got = ANSWERS.with_borrow_mut(|batch| {
+                    let n = batch.recv(&upstream)?;
+                    for i in 0..n {
+                        let (data, _) = batch.datagram(i);
+                        conn.count_out(data.len());
+                        if want || !later.is_empty() {
+                            later.push(Bytes::copy_from_slice(data));
+                            continue;
+                        }
+                        match socket.try_send_to(data, client) {
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => later.push(Bytes::copy_from_slice(data)),
+                            // A client that cannot be reached: its answers are dropped, as the
+                            // network would.
+                            _ => {}
+                        }
+                    }
+                    Ok::<_, io::Error>(n)
+                });
+                match got {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    // ICMP port unreachable from the target: the main loop reports and forgets.
+                    Err(_) => {
+                        gone();
+                        return;
+                    }
+                }
+                for bytes in later.drain(..) {
+                    if want {
+                        let dir = Dir::T2C;
+                        let data = EventKind::Data {
+                            id: conn.id,
+                            peer: conn.peer.clone(),
+                            dir,
+                            bytes: bytes.clone(),
+                            mark: crate::event::Mark::None,
+                        };
+                        events.send(data).await;
+                    }
+                    let _ = socket.send_to(&bytes, client).await;
+                }
+            }
         }
     }
 }

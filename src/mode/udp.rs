@@ -226,7 +226,7 @@ pub async fn run_server(
                     }
                 }
             }
-            ready = socket.readable() => {
+            ready = socket.ready(super::mmsg::READY) => {
                 ready?;
                 let mut taken = 0;
                 while taken < BATCH {

@@ -147,45 +147,55 @@ pub async fn run_client(
     };
 
     let receiving = async {
-        let mut buf = vec![0u8; DATAGRAM];
+        // As many datagrams per system call as wait (recvmmsg); a short batch has taken all.
+        let mut batch = super::mmsg::Batch::new(DATAGRAM);
         loop {
-            let (n, from) = match socket.recv_from(&mut buf).await {
-                Ok(got) => got,
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return Ok(UdpEnd::Refused),
-                Err(e) if is_transient(&e) => continue,
-                Err(e) => return Err(e),
-            };
-            *lock(&last) = Instant::now();
-            {
-                let mut c = lock(&counters);
-                c.bytes_in += n as u64;
-                c.msgs_in += 1;
-            }
-            let noted = lock(&peers).note(from);
-            let shown = canonical(from);
-            if noted.new {
-                events
-                    .send(EventKind::Connected {
-                        id: noted.id,
-                        proto: Proto::Udp,
-                        peer: shown.into(),
-                        local: local.into(),
-                        side: Side::Accepted,
-                        tls: None,
-                    })
-                    .await;
-            }
-            if events.wants_data() {
-                let bytes = Bytes::copy_from_slice(&buf[..n]);
-                events
-                    .send(EventKind::Data {
-                        id: noted.id,
-                        peer: shown.into(),
-                        dir: Dir::In,
-                        mark: opts.messages.mark(&bytes),
-                        bytes,
-                    })
-                    .await;
+            socket.ready(super::mmsg::READY).await?;
+            loop {
+                let got = match batch.recv(&socket) {
+                    Ok(got) => got,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return Ok(UdpEnd::Refused),
+                    Err(e) if is_transient(&e) => continue,
+                    Err(e) => return Err(e),
+                };
+                *lock(&last) = Instant::now();
+                {
+                    let mut c = lock(&counters);
+                    for i in 0..got {
+                        c.bytes_in += batch.datagram(i).0.len() as u64;
+                    }
+                    c.msgs_in += got as u64;
+                }
+                for i in 0..got {
+                    let (data, from) = batch.datagram(i);
+                    let noted = lock(&peers).note(from);
+                    let shown = canonical(from);
+                    if noted.new {
+                        events
+                            .send(EventKind::Connected {
+                                id: noted.id,
+                                proto: Proto::Udp,
+                                peer: shown.into(),
+                                local: local.into(),
+                                side: Side::Accepted,
+                                tls: None,
+                            })
+                            .await;
+                    }
+                    if events.wants_data() {
+                        let bytes = Bytes::copy_from_slice(data);
+                        events
+                            .send(EventKind::Data {
+                                id: noted.id,
+                                peer: shown.into(),
+                                dir: Dir::In,
+                                mark: opts.messages.mark(&bytes),
+                                bytes,
+                            })
+                            .await;
+                    }
+                }
             }
         }
     };
