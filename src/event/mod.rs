@@ -408,17 +408,3 @@ pub enum Command {
     Help,
     Quit,
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(seconds(Duration::from_secs(2)), "2s");
-        assert_eq!(seconds(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(seconds(Duration::from_millis(250)), "250ms");
-        assert_eq!(seconds(Duration::ZERO), "0s");
-        assert_eq!(seconds(Duration::from_micros(412)), "412µs");
-    }
-}

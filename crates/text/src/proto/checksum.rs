@@ -241,5 +241,26 @@ mod tests {
         assert!(Checksum::parse("crc99").unwrap_err().contains("one of: sum8, xor8"));
         assert!(Checksum::parse("crc16-modbus:xx").unwrap_err().contains(":be or :le"));
         assert_eq!(Checksum::parse("modbus").unwrap().to_string(), "crc16-modbus");
+        assert_eq!(Checksum::parse("MODBUS:le").unwrap().name(), "crc16-modbus");
+    }
+
+    #[test]
+    fn a_message_of_the_checksum_alone_is_checked() {
+        // An empty body's sum is 0: a one-byte message 00 carries it.
+        let sum8 = Checksum::parse("sum8").unwrap();
+        assert_eq!(sum8.verify(&[0x00]), Check::Ok);
+        assert_eq!(sum8.verify(&[]), Check::Short);
+    }
+
+    #[test]
+    fn debug_names_the_polynomial() {
+        let debug = format!("{:?}", Checksum::parse("crc16-modbus").unwrap());
+        assert!(debug.contains("Crc16(0x8005, init 0xffff)"), "{debug}");
+        for (name, shown) in
+            [("sum8", "Sum8"), ("xor8", "Xor8"), ("lrc", "Lrc"), ("crc8", "Crc8(0x7)"), ("crc32", "Crc32(0x4c11db7)")]
+        {
+            let debug = format!("{:?}", Checksum::parse(name).unwrap());
+            assert!(debug.contains(shown), "{name}: {debug}");
+        }
     }
 }

@@ -90,8 +90,8 @@ impl FrameSpec {
     /// a length field says the message is `total` bytes (to compare with the limit).
     fn first(&self, data: &[u8]) -> Option<Result<usize, usize>> {
         match self {
-            FrameSpec::Raw => (!data.is_empty()).then_some(Ok(data.len())),
-            FrameSpec::Idle(_) => None,
+            // `push` hands each read out whole for raw, and idle messages end by time.
+            FrameSpec::Raw | FrameSpec::Idle(_) => None,
             FrameSpec::Delim(d) => find(data, d).map(|at| Ok(at + d.len())),
             FrameSpec::Fixed(n) => (data.len() >= *n).then_some(Ok(*n)),
             FrameSpec::Len { size, big_endian, offset, adjust } => {
@@ -299,6 +299,12 @@ mod tests {
         assert_eq!(out, [format!("{:?}", Frame::Whole(b"AT\r\nOK"))]);
         assert_eq!((s.held(), s.rest()), (0, None));
         s.flush(|_| panic!("nothing held, nothing to flush"));
+        // Exactly the limit is a whole message when the gap comes.
+        let mut s = Splitter::new(FrameSpec::parse("idle:20").unwrap(), 4);
+        s.push(b"abcd", |f| panic!("{f:?} before the gap"));
+        let mut out = Vec::new();
+        s.flush(|f| out.push(format!("{f:?}")));
+        assert_eq!(out, [format!("{:?}", Frame::Whole(b"abcd"))]);
         // Past the limit without a gap: shown raw, as for any framing.
         assert_eq!(split("idle:20", 4, &[b"abc", b"defg"]).0, ["!abcdefg"]);
     }
@@ -325,9 +331,54 @@ mod tests {
         ] {
             assert_eq!(FrameSpec::parse(text).unwrap().to_string(), shown, "{text}");
         }
-        for bad in ["lines", "delim:", "delim:7", "fixed:0", "len:3", "len:2:be:-1", "len:2:be:1:2:3", "idle:0", "idle"]
-        {
-            assert!(FrameSpec::parse(bad).is_err(), "{bad}");
+        // Each bad spec gets the message about its own mistake.
+        for (bad, says) in [
+            ("lines", "is not a framing"),
+            ("delim:", "delim: give the bytes"),
+            ("delim:7", "odd number of hex digits"),
+            ("fixed:0", "at least 1 byte"),
+            ("len:3", "1, 2 or 4 bytes"),
+            ("len:2:be:-1", "offset cannot be negative"),
+            ("len:2:1:2:3", "too many parts"),
+            ("len", "is not a framing"),
+            ("len:2:be:1:2:3", "is not a framing"),
+            // The byte order comes right after the size, or not at all.
+            ("len:2:le:be", "'be' is not a number"),
+            ("len:2:be:le", "'le' is not a number"),
+            ("idle:0", "from 1 to 60000 ms"),
+            ("idle", "is not a framing"),
+        ] {
+            let error = FrameSpec::parse(bad).unwrap_err();
+            assert!(error.contains(says), "{bad}: {error}");
         }
+        assert_eq!(FrameSpec::parse("len:2:be:1:0").unwrap().to_string(), "len:2:be:1:0");
+    }
+
+    #[test]
+    fn lengths_at_their_edges() {
+        // A length of 0: the message is the header alone.
+        assert_eq!(split("len:1", 100, &[b"\x00\x00"]).0, ["\x00", "\x00"]);
+        // Both bytes of a 2-byte length count: 0x0102 is 258.
+        let mut message = vec![0x01, 0x02];
+        message.extend(std::iter::repeat_n(b'x', 258));
+        let (got, rest) = split("len:2", 1000, &[&message, b"\x00"]);
+        assert_eq!((got.len(), got[0].len(), rest), (1, 260, Some(vec![0])));
+        // A message exactly as long as the limit is whole; one byte more is too long.
+        assert_eq!(split("fixed:4", 4, &[b"abcd"]).0, ["abcd"]);
+        assert_eq!(split("fixed:5", 4, &[b"abcde"]).0, ["!abcde"]);
+    }
+
+    #[test]
+    fn a_held_buffer_is_reused_when_small_and_given_back_when_large() {
+        let mut s = Splitter::new(FrameSpec::parse("line").unwrap(), 1 << 20);
+        s.push(b"ab", |_| {});
+        assert_eq!(s.held(), 2);
+        s.push(&[b'x'; 10_000], |_| {});
+        s.push(b"c\n", |_| {});
+        assert!(s.held.capacity() >= 10_000, "a buffer up to 64 KiB is kept for the next message");
+        let big = vec![b'x'; 100_000];
+        s.push(&big, |_| {});
+        s.push(b"\n", |_| {});
+        assert_eq!((s.held(), s.held.capacity()), (0, 0), "a 100 KB buffer is given back");
     }
 }

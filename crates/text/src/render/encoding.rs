@@ -59,7 +59,6 @@ impl TextEncoding {
     pub fn from_name(name: &str) -> Option<TextEncoding> {
         let norm = name.trim().to_ascii_lowercase().replace('_', "-");
         let kind = match norm.as_str() {
-            "utf8" | "utf-8" => Kind::Whatwg(encoding_rs::UTF_8),
             "cp936" | "ms936" | "windows-936" | "gb2312" | "gbk" => Kind::Whatwg(encoding_rs::GBK),
             "cp950" | "ms950" | "windows-950" => Kind::Whatwg(encoding_rs::BIG5),
             "cp932" | "ms932" | "windows-932" | "sjis" | "shift-jis" => Kind::Whatwg(encoding_rs::SHIFT_JIS),
@@ -86,12 +85,12 @@ impl TextEncoding {
         Some(TextEncoding { kind })
     }
 
-    /// The canonical name, as shown in output and messages.
+    /// The canonical name, as shown in output and messages: encoding_rs's, lowercase where
+    /// its own is not (GB18030 and the UTF-8 labels are found by its label lookup).
     pub fn name(&self) -> &'static str {
         match self.kind {
             Kind::Whatwg(e) if e == encoding_rs::UTF_8 => "utf-8",
             Kind::Whatwg(e) if e == encoding_rs::GBK => "gbk",
-            Kind::Whatwg(e) if e == encoding_rs::GB18030 => "gb18030",
             Kind::Whatwg(e) if e == encoding_rs::BIG5 => "big5",
             Kind::Whatwg(e) if e == encoding_rs::SHIFT_JIS => "shift_jis",
             Kind::Whatwg(e) if e == encoding_rs::EUC_KR => "euc-kr",
@@ -324,6 +323,34 @@ fn split_runs(src: &[u8], pred: impl Fn(u8) -> bool) -> impl Iterator<Item = (bo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_utf16_and_prose_names() {
+        for name in ["auto", "detect", "AUTO"] {
+            assert!(TextEncoding::from_name(name).is_some_and(|e| e.is_auto()), "{name}");
+        }
+        assert!(!TextEncoding::UTF8.is_auto() && !TextEncoding::UTF8.is_utf16());
+        assert!(enc("utf-16le").is_utf16() && enc("utf-16be").is_utf16() && !enc("gbk").is_utf16());
+        for (name, prose) in
+            [("gbk", "GBK"), ("utf-8", "UTF-8"), ("big5", "Big5"), ("sjis", "Shift_JIS"), ("latin1", "Latin-1")]
+        {
+            assert_eq!(enc(name).display_name(), prose);
+        }
+    }
+
+    /// A decoder hands out no empty text pieces (a view would draw an empty span for each).
+    #[test]
+    fn no_empty_pieces() {
+        let mut d = enc("gbk").decoder();
+        let mut pieces = Vec::new();
+        d.feed(b"\xff\xffa", true, |p| {
+            pieces.push(match p {
+                Piece::Text(t) => format!("text {t:?}"),
+                Piece::Malformed(b) => format!("malformed {b:02x?}"),
+            })
+        });
+        assert_eq!(pieces, ["malformed [ff]", "malformed [ff]", "text \"a\""]);
+    }
 
     #[test]
     fn aliases_people_type() {

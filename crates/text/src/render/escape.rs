@@ -53,13 +53,17 @@ pub fn text_to_bytes(input: &str, encoding: TextEncoding) -> Result<Vec<u8>, Tex
         run_at.clear();
         Ok(())
     };
+    // A character for the run, from the input's character `at` (0-based).
+    let take = |run: &mut String, run_at: &mut Vec<usize>, c: char, at: usize| {
+        run.push(c);
+        run_at.push(at + 1);
+    };
     let chars: Vec<char> = input.chars().collect();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         if c != '\\' {
-            run_at.push(i + 1);
-            run.push(c);
+            take(&mut run, &mut run_at, c, i);
             i += 1;
             continue;
         }
@@ -77,8 +81,7 @@ pub fn text_to_bytes(input: &str, encoding: TextEncoding) -> Result<Vec<u8>, Tex
             _ => None,
         };
         if let Some(s) = simple {
-            run_at.push(i + 1);
-            run.push(s);
+            take(&mut run, &mut run_at, s, i);
             i += 2;
             continue;
         }
@@ -103,8 +106,7 @@ pub fn text_to_bytes(input: &str, encoding: TextEncoding) -> Result<Vec<u8>, Tex
                     _ => None,
                 };
                 let (c, close) = parsed.ok_or_else(|| bad(close.map_or(2, |c| c + 1 - i)))?;
-                run_at.push(i + 1);
-                run.push(c);
+                take(&mut run, &mut run_at, c, i);
                 i = close + 1;
             }
             _ => return Err(bad(2)),
@@ -216,6 +218,27 @@ pub fn escape_bytes_into(bytes: &[u8], out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bad_escapes_name_exactly_what_was_found() {
+        let bad = |text: &str| match text_to_bytes(text, TextEncoding::UTF8) {
+            Err(TextError::BadEscape { position, found }) => (position, found),
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(bad("ab\\xZ1cd"), (3, "\\xZ1".to_string()));
+        assert_eq!(bad("ab\\x1"), (3, "\\x1".to_string()));
+        assert_eq!(bad("x\\u{110000}yz"), (2, "\\u{110000}".to_string()));
+        assert_eq!(bad("x\\u{}yz"), (2, "\\u{}".to_string()));
+        let shown = text_to_bytes("a\\q", TextEncoding::UTF8).unwrap_err().to_string();
+        assert!(shown.starts_with("bad escape '\\q' at position 2;"), "{shown}");
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_are_written_as_hex_escapes() {
+        let mut out = String::from("ok ");
+        escape_bytes_into(&[0x01, 0xff, 0x7e], &mut out);
+        assert_eq!(out, "ok \\x01\\xff\\x7e");
+    }
 
     fn utf8(s: &str) -> Result<Vec<u8>, TextError> {
         text_to_bytes(s, TextEncoding::UTF8)

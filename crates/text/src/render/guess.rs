@@ -191,4 +191,59 @@ mod tests {
         assert_eq!(g.feed(TextEncoding::UTF8, &bytes[..4]), None);
         assert_eq!(g.feed(TextEncoding::UTF8, &bytes[4..]), None);
     }
+
+    #[test]
+    fn plain_ascii_is_not_kept_even_once() {
+        let mut g = Guesser::default();
+        assert_eq!(g.feed(TextEncoding::UTF8, b"GET / HTTP/1.1\r\n"), None);
+        assert_eq!(g.seen.capacity(), 0);
+    }
+
+    /// Only a connection's first 4096 bytes are looked at: GBK after them is not named.
+    #[test]
+    fn only_the_first_4096_bytes_are_looked_at() {
+        let mut g = Guesser::default();
+        assert_eq!(g.feed(TextEncoding::UTF8, "ééééééé".as_bytes()), None);
+        let mut rest = vec![b'a'; SAMPLE - 14];
+        rest.extend(enc("gbk").encode(GREETING).unwrap());
+        assert_eq!(g.feed(TextEncoding::UTF8, &rest), None);
+        assert!(g.settled);
+    }
+
+    /// A NUL is not plain ASCII: what follows is still looked at.
+    #[test]
+    fn a_nul_then_gbk_is_named() {
+        let mut g = Guesser::default();
+        assert_eq!(g.feed(TextEncoding::UTF8, b"a\0"), None);
+        assert!(!g.settled);
+        assert_eq!(g.feed(TextEncoding::UTF8, &enc("gbk").encode(GREETING).unwrap()), Some(enc("gbk")));
+    }
+
+    /// UTF-8 that also decodes as GBK is named only with two multibyte characters or more.
+    #[test]
+    fn mojibake_needs_two_multibyte_characters() {
+        assert_eq!(Guesser::default().feed(enc("gbk"), "aéb".as_bytes()), None);
+        assert_eq!(Guesser::default().feed(enc("gbk"), "éé".as_bytes()), Some(TextEncoding::UTF8));
+    }
+
+    /// Latin-1 decodes any bytes: GBK read as Latin-1 is not a mistake the bytes show.
+    #[test]
+    fn a_choice_that_decodes_everything_is_left_alone() {
+        assert_eq!(Guesser::default().feed(enc("latin1"), &enc("gbk").encode(GREETING).unwrap()), None);
+    }
+
+    /// Bytes that fit no common encoding: nothing is said, and more bytes are still looked at.
+    #[test]
+    fn bytes_in_no_common_encoding_keep_it_watching() {
+        let mut g = Guesser::default();
+        let odd: Vec<u8> = (0..40).map(|i| if i % 2 == 0 { 0xff } else { b'a' }).collect();
+        assert_eq!(g.feed(TextEncoding::UTF8, &odd), None);
+        assert!(!g.settled);
+    }
+
+    #[test]
+    fn utf16_needs_two_characters() {
+        assert_eq!(detect(b"a\0b\0"), Some(enc("utf-16le")));
+        assert_eq!(detect(b"a\0"), None);
+    }
 }

@@ -134,6 +134,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn spaced_puts_one_space_between_bytes() {
+        assert_eq!(spaced(&[0x7e, 0x01, 0xff]), "7e 01 ff");
+        assert_eq!(spaced(&[0x05]), "05");
+        assert_eq!(spaced(&[]), "");
+    }
+
+    #[test]
     fn accepts_the_forms_people_type() {
         let want = vec![0x01, 0x02, 0xff];
         for input in [

@@ -15,3 +15,13 @@ pub fn padded(text: &str, width: usize) -> String {
     let used = unicode_width::UnicodeWidthStr::width(text);
     format!("{text}{}", " ".repeat(width.saturating_sub(used)))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn padded_counts_columns_not_characters() {
+        assert_eq!(super::padded("中文", 6), "中文  ");
+        assert_eq!(super::padded("ab", 4), "ab  ");
+        assert_eq!(super::padded("abcdef", 4), "abcdef");
+    }
+}

@@ -56,7 +56,8 @@ fn utc_offset(secs: i64) -> i64 {
 /// Formats local wall-clock times, asking the OS for the time zone offset once a minute.
 #[derive(Default)]
 pub struct LocalClock {
-    minute: i64,
+    /// The minute the offset was asked for (none yet when new).
+    minute: Option<i64>,
     offset: i64,
 }
 
@@ -64,8 +65,9 @@ impl LocalClock {
     /// `12:04:05.123`
     pub fn format(&mut self, t: SystemTime) -> String {
         let (secs, micros) = split(t);
-        if secs.div_euclid(60) != self.minute || self.minute == 0 {
-            self.minute = secs.div_euclid(60);
+        let minute = secs.div_euclid(60);
+        if self.minute != Some(minute) {
+            self.minute = Some(minute);
             self.offset = utc_offset(secs);
         }
         let s = (secs + self.offset).rem_euclid(86_400);
@@ -101,10 +103,92 @@ mod tests {
     }
 
     #[test]
-    fn local_clock_has_milliseconds() {
+    fn before_1970_counts_back() {
+        let t = UNIX_EPOCH - Duration::from_micros(1_500_000);
+        assert_eq!(rfc3339_utc(t), "1969-12-31T23:59:58.500000Z");
+        assert_eq!(rfc3339_utc(UNIX_EPOCH - Duration::from_secs(2)), "1969-12-31T23:59:58.000000Z");
+    }
+
+    /// Every day from 1559 to 2517, against a calendar that counts one day at a time: the
+    /// century rules (1700, 1800, 1900 and 2100 are not leap years, 1600 and 2000 are).
+    #[test]
+    fn every_day_against_a_day_by_day_calendar() {
+        fn leap(y: i64) -> bool {
+            (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+        }
+        fn days_in(y: i64, m: u32) -> u32 {
+            match m {
+                2 if leap(y) => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            }
+        }
+        let mut date = (1970i64, 1u32, 1u32);
+        for days in 0..200_000 {
+            assert_eq!(civil_from_days(days), date, "day {days}");
+            date = match date {
+                (y, 12, 31) => (y + 1, 1, 1),
+                (y, m, d) if d == days_in(y, m) => (y, m + 1, 1),
+                (y, m, d) => (y, m, d + 1),
+            };
+        }
+        let mut date = (1970i64, 1u32, 1u32);
+        for days in (-150_000..=0).rev() {
+            assert_eq!(civil_from_days(days), date, "day {days}");
+            date = match date {
+                (y, 1, 1) => (y - 1, 12, 31),
+                (y, m, 1) => (y, m - 1, days_in(y, m - 1)),
+                (y, m, d) => (y, m, d - 1),
+            };
+        }
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        for (d, shown) in [
+            (Duration::ZERO, "0s"),
+            (Duration::from_micros(412), "412µs"),
+            (Duration::from_micros(999), "999µs"),
+            (Duration::from_micros(1000), "1ms"),
+            (Duration::from_millis(250), "250ms"),
+            (Duration::from_millis(999), "999ms"),
+            (Duration::from_millis(1000), "1s"),
+            (Duration::from_secs(2), "2s"),
+            (Duration::from_millis(1500), "1.5s"),
+            (Duration::from_millis(2001), "2.001s"),
+        ] {
+            assert_eq!(seconds(d), shown, "{d:?}");
+        }
+    }
+
+    /// The local clock follows the time zone (a POSIX TZ string, no zone files needed), asks
+    /// the OS once a minute, and asks at once when new, even at the epoch's first minute.
+    /// One test: the time zone is the process's, so nothing else here may read it meanwhile.
+    #[test]
+    fn local_time_follows_the_zone_and_asks_once_a_minute() {
+        unsafe extern "C" {
+            fn tzset();
+        }
+        let zone = |tz: &str| {
+            // SAFETY: no other test of this crate reads the environment or the time zone.
+            unsafe {
+                std::env::set_var("TZ", tz);
+                tzset();
+            }
+        };
+        zone("CST-8");
+        assert_eq!(utc_offset(0), 8 * 3600);
         let mut clock = LocalClock::default();
-        let s = clock.format(UNIX_EPOCH + Duration::from_millis(1_795_867_445_123));
-        assert_eq!(s.len(), 12);
-        assert!(s.ends_with(":05.123"), "{s}");
+        assert_eq!(clock.format(UNIX_EPOCH + Duration::from_millis(5_123)), "08:00:05.123");
+        zone("XYZ+2");
+        // The same minute: the offset asked for at its start still holds.
+        assert_eq!(clock.format(UNIX_EPOCH + Duration::from_secs(50)), "08:00:50.000");
+        // The next minute asks again.
+        assert_eq!(clock.format(UNIX_EPOCH + Duration::from_secs(61)), "22:01:01.000");
+        zone("UTC0");
+        assert_eq!(utc_offset(1_795_867_445), 0);
+        let mut clock = LocalClock::default();
+        assert_eq!(clock.format(UNIX_EPOCH + Duration::from_millis(1_795_867_445_123)), "12:04:05.123");
     }
 }
