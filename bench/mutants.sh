@@ -48,7 +48,7 @@ part() { # name, then cargo-mutants arguments
 what=${1:-all}
 case $what in
   text | all) part text -p netassist-text ;;&
-  rules | all) part rules -p netassist -f src/proto/rules.rs -- --lib proto::rules ;;
+  rules | all) part rules -p netassist -f src/proto/rules.rs --cargo-arg=--lib -- proto::rules ;;
   text) ;;
   *) echo "usage: bench/mutants.sh [text|rules]" >&2; exit 2 ;;
 esac

@@ -319,9 +319,12 @@ fn stop_a_relay_mid_transfer(
 ) -> (usize, serde_json::Value, Vec<serde_json::Value>) {
     let target = TcpListener::bind("127.0.0.1:0").expect("bind");
     let to = target.local_addr().expect("addr").port().to_string();
-    // Set while the target cannot write: the relay stopped reading it, which it does only
-    // while it holds bytes it could not pass on yet.
-    let blocked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // When the target's writes began to fail, in ms since `epoch` (u64::MAX while they
+    // go through). A streak that lasts means the relay stopped reading the target, which it
+    // does only while it holds bytes it could not pass on yet; a short one is only a
+    // relay slow to be scheduled on a busy machine.
+    let epoch = std::time::Instant::now();
+    let blocked = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
     let flag = blocked.clone();
     std::thread::spawn(move || {
         let (mut s, _) = target.accept().expect("accept");
@@ -332,10 +335,16 @@ fn stop_a_relay_mid_transfer(
             match s.write(&chunk) {
                 Ok(n) => {
                     sent += n;
-                    flag.store(false, std::sync::atomic::Ordering::Relaxed);
+                    flag.store(u64::MAX, std::sync::atomic::Ordering::Relaxed);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                    let now = epoch.elapsed().as_millis() as u64;
+                    let _ = flag.compare_exchange(
+                        u64::MAX,
+                        now,
+                        std::sync::atomic::Ordering::Relaxed,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 Err(_) => return,
@@ -360,7 +369,10 @@ fn stop_a_relay_mid_transfer(
         if got >= 1 << 20 && !signalled {
             signalled = true;
             // Stop reading until the relay is stuck with bytes for us, then stop it.
-            until("the relay holds bytes it cannot pass on", || blocked.load(std::sync::atomic::Ordering::Relaxed));
+            until("the relay holds bytes it cannot pass on", || {
+                let since = blocked.load(std::sync::atomic::Ordering::Relaxed);
+                since != u64::MAX && (epoch.elapsed().as_millis() as u64).saturating_sub(since) >= 300
+            });
             relay.signal(libc::SIGTERM);
             if !read_while_draining {
                 // The relay cannot write to us now: it must give up at its drain deadline.

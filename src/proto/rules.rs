@@ -348,9 +348,6 @@ fn push_literal(
     text: &str,
     literal: &dyn Fn(&str) -> Result<Vec<u8>, String>,
 ) -> Result<(), String> {
-    if text.trim().is_empty() && !text.is_empty() && out.is_empty() {
-        return Ok(());
-    }
     let bytes = literal(text)?;
     if !bytes.is_empty() {
         out.push(Part::Bytes(bytes));
@@ -435,5 +432,77 @@ mod tests {
         assert!(bad("any => {crc99}").contains("no checksum is named 'crc99'"));
         assert!(bad("any => {echo").contains("never closed"));
         assert_eq!(Rules::lines_of("# a comment\n\nany => x\n  \n"), vec!["any => x".to_string()]);
+    }
+
+    /// A run's rules: given ones, then the file's; none at all is `None`; SIGHUP's reload
+    /// and the UI's replace each bump the generation and say how many there are now; a
+    /// file that no longer parses leaves the rules as they were.
+    #[test]
+    fn a_rule_set_loads_reloads_and_replaces() {
+        let enc = TextEncoding::UTF8;
+        assert!(RuleSet::load(&[], None, enc).unwrap().is_none());
+        let given = vec!["text:a => A".to_string()];
+        let only_given = RuleSet::load(&given, None, enc).unwrap().expect("one rule given");
+        assert_eq!((only_given.file(), only_given.current().rules.len()), (None, 1));
+
+        let path = std::env::temp_dir().join(format!("netassist-rules-{}.txt", std::process::id()));
+        std::fs::write(&path, "# a device\n\ntext:b => B\n").unwrap();
+        let set = RuleSet::load(&given, Some(&path), enc).unwrap().expect("rules");
+        assert_eq!(set.file(), Some(path.as_path()));
+        assert_eq!(set.current().answer(b"a"), Outcome::Reply(b"A".to_vec()));
+        assert_eq!(set.current().answer(b"b"), Outcome::Reply(b"B".to_vec()));
+        assert_eq!(set.generation(), 0);
+        assert!(!set.current().is_empty());
+
+        std::fs::write(&path, "text:c => C\ntext:d => D\n").unwrap();
+        assert_eq!(set.reload(), Ok(3));
+        assert_eq!(set.generation(), 1);
+        assert_eq!(set.current().answer(b"b"), Outcome::NoMatch);
+        assert_eq!(set.current().answer(b"d"), Outcome::Reply(b"D".to_vec()));
+
+        std::fs::write(&path, "nonsense\n").unwrap();
+        assert!(set.reload().unwrap_err().contains("nonsense"));
+        assert_eq!((set.generation(), set.current().rules.len()), (1, 3), "the rules stay as they were");
+
+        let lines: Vec<String> = ["text:x => X", "any => drop"].map(String::from).to_vec();
+        assert_eq!(set.replace(&lines, enc), Ok(2));
+        assert_eq!(set.generation(), 2);
+        assert_eq!(set.current().answer(b"x"), Outcome::Reply(b"X".to_vec()));
+        assert!(set.replace(&["nonsense".to_string()], enc).is_err());
+        assert_eq!(set.current().rules.len(), 2);
+
+        // An empty file still makes a set: SIGHUP may fill it later.
+        std::fs::write(&path, "").unwrap();
+        let later = RuleSet::load(&[], Some(&path), enc).unwrap().expect("a file to re-read");
+        assert!(later.current().is_empty());
+        std::fs::remove_file(&path).unwrap();
+        let missing = RuleSet::load(&[], Some(&path), enc).unwrap_err();
+        assert!(missing.starts_with("cannot read "), "{missing}");
+    }
+
+    #[test]
+    fn contains_needs_the_bytes_somewhere() {
+        let r = rules(&["contains:ab => yes", "contains: => empty"]);
+        assert_eq!(r.answer(b"xaby"), Outcome::Reply(b"yes".to_vec()));
+        assert_eq!(r.answer(b"xyz"), Outcome::Reply(b"empty".to_vec()), "only the empty needle is in every message");
+        assert_eq!(rules(&["contains:ab => yes"]).answer(b"a b"), Outcome::NoMatch);
+    }
+
+    /// With UTF-8 a regex reads the bytes as they came, so a group can hold bytes that are
+    /// not UTF-8 (a decoded regex could not even be written this way).
+    #[test]
+    fn utf8_regex_groups_are_the_bytes_themselves() {
+        let r = rules(&["re:(?s-u)^(.*)$ => [{1}]"]);
+        assert_eq!(r.answer(b"\xff\x01"), Outcome::Reply(b"[\xff\x01]".to_vec()));
+    }
+
+    #[test]
+    fn unicode_escapes_and_placeholders_side_by_side() {
+        let r = rules(&["text:a => \\u{4F60}{echo}\\u{597D}!", "hex:01 => hex: {echo}"]);
+        assert_eq!(r.answer(b"a"), Outcome::Reply("你a好!".as_bytes().to_vec()));
+        assert_eq!(r.answer(&[1]), Outcome::Reply(vec![1]));
+        for bad in ["any => {0}", "any => {12}", "any => \\u{4F60"] {
+            assert!(Rules::parse(&[bad.to_string()], TextEncoding::UTF8).is_err(), "{bad}");
+        }
     }
 }
