@@ -11,8 +11,8 @@
 # the rate, p99 and p99.9, how many round trips the least-served, 10th-percentile and median
 # client completed (a server that starves some clients shows a fine p99 over those it serves:
 # a starved client adds no samples), the peak RSS; then as many idle clients, the RSS with
-# them, and (netassist, built with --features count-alloc) the bytes its allocator holds for
-# them, exactly. With RUNS > 1 each figure is the median of the runs. SEED=0 leaves the
+# them (and the private part of it, RssAnon: RSS less code and libraries), and (netassist,
+# built with --features count-alloc) the bytes its allocator holds for them, exactly. With RUNS > 1 each figure is the median of the runs. SEED=0 leaves the
 # lesson's design out (it needs a thread per client). Needs gcc and python3.
 set -euo pipefail
 n=${1:-5000}
@@ -80,6 +80,7 @@ measure() { # name, command with {PORT} -> one line of figures
   read -r _ <&"${IDLE[0]}"
   sleep 1
   rss_idle=$(kib $pid VmRSS)
+  local anon_idle; anon_idle=$(kib $pid RssAnon)
   [ "$name" = ours ] && alloc_idle=$(settled $pid "$work/$name.err")
   eval "exec ${IDLE[1]}>&-"
   wait $IDLE_PID 2>/dev/null || true
@@ -90,7 +91,7 @@ measure() { # name, command with {PORT} -> one line of figures
   p999=$(echo "$out" | tr ' ' '\n' | awk -F= '$1=="p999_us"{print $2}')
   rate=$(echo "$out" | tr ' ' '\n' | awk -F= '$1=="rate"{sub("/s","",$2); print $2}')
   [ "$name" = ours ] && per=$(( (alloc_idle - alloc_base) / n ))
-  echo "$alive $rate $p99 $p999 $hwm $rss_base $rss_idle $per $served"
+  echo "$alive $rate $p99 $p999 $hwm $rss_base $rss_idle $per $served$anon_idle"
 }
 
 servers=(ours cecho tokio)
@@ -133,6 +134,8 @@ row "... 10th-percentile client" 10
 row "... median client" 11
 row "peak RSS under load (MiB)" 5 1024
 row "RSS with $n idle clients (MiB)" 7 1024
+# RSS less the program's own code and the libraries' (file pages, shared and reclaimable).
+row "... of it private (RssAnon, MiB)" 12 1024
 printf '%-40s %9s\n' "allocator: bytes held per idle client" "$(fig ours 8)"
 awk -v n="$n" '{print ($7 - $6) * 1024 / n}' "$work/ours.runs" | sort -g | awk '{v[NR]=$1} END{printf "%-40s %9d\n", "RSS growth per idle client (bytes)", v[int((NR+1)/2)]}'
 # Fairness, as the issue states it: the least-served client against the median one.

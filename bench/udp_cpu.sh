@@ -4,13 +4,34 @@
 #
 #   bench/udp_cpu.sh            (run from the project root)
 #
-# For `listen --udp --echo --quiet` (the load client checks every echo, so a `--reply`
-# server cannot be measured with it; it takes the same receive and send path). Lower is
-# better; "efficiency ours vs c-loop" above 1 means less CPU than the C loop.
+# Three of ours, each in its own run beside the same peers:
+# - `listen --udp --echo --quiet`;
+# - `listen --udp --rule 'any => {echo}' --quiet`: the answer path `--reply` and rules take
+#   (a responder builds each answer), answering with the datagram itself because the load
+#   client checks every echo;
+# - `relay --udp --quiet` in front of the C loop: a round trip through the relay is four
+#   datagrams for it (client in, target out, target in, client out) against the C loop's
+#   two, so its figure is compared with twice the C loop's. Only the relay's own CPU is
+#   counted, not its target's.
+# Lower is better; "efficiency ours vs c-loop" above 1 means less CPU than the C loop.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 shared=$(cd "$here/../../shared/bench" && pwd)
 cargo build --release --quiet
-bin=./target/release/netassist
+bin=$PWD/target/release/netassist
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+pin=""
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then pin="taskset -c 0"; fi
+
 echo "== listen --udp --echo --quiet"
 bash "$shared/udp_cpu.sh" "$bin listen {PORT} --udp --echo --quiet --bind 127.0.0.1"
+
+echo "== listen --udp --rule 'any => {echo}' --quiet (the --reply and rules path)"
+bash "$shared/udp_cpu.sh" "$bin listen {PORT} --udp --rule any=>{echo} --quiet --bind 127.0.0.1"
+
+echo "== relay --udp --quiet, to a C echo loop (4 datagrams per round trip: compare with 2x c-loop)"
+gcc -O2 -o "$work/udpecho" "$shared/udpecho.c"
+target=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+$pin "$work/udpecho" "$target" &
+bash "$shared/udp_cpu.sh" "$bin relay {PORT} 127.0.0.1 $target --udp --quiet --bind 127.0.0.1"

@@ -55,6 +55,7 @@ pub async fn run_udp(
     let local = socket.local_addr()?;
     let to = Some(crate::net::show_addr(&relay.target));
     events.send(super::server::listening(Proto::Udp, local.into(), relay.dual_stack, None, to)).await;
+    super::server::start_up_done();
     let socket = Arc::new(socket);
     let want = events.wants_data();
     let mut sessions: HashMap<SocketAddr, UdpSession> = HashMap::new();

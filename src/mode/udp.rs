@@ -187,6 +187,7 @@ pub async fn run_server(
     let started = Instant::now();
     let local = socket.local_addr()?;
     events.send(super::server::listening(Proto::Udp, local.into(), opts.dual_stack, None, None)).await;
+    super::server::start_up_done();
     let want_data = events.wants_data();
     let mut responder = super::inbound::Responder::new(&opts.reply, opts.messages.rules.as_deref());
     let mut peers = Peers::new(opts.max_peers);
