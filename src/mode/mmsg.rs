@@ -7,7 +7,8 @@ use std::io;
 use std::net::SocketAddr;
 
 use tokio::io::Interest;
-use tokio::net::UdpSocket;
+
+use super::dgram::Dgram;
 
 /// What to wait for before [`Batch::recv`]: a datagram, or an error about an earlier one.
 pub const READY: Interest = Interest::READABLE.add(Interest::ERROR);
@@ -41,13 +42,16 @@ impl Batch {
     /// Receives what waits, up to its slots' worth of datagrams; `WouldBlock` when nothing
     /// does. Works on a connected socket too (the source is then the peer).
     #[cfg(target_os = "linux")]
-    pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+    pub fn recv(&mut self, socket: &Dgram) -> io::Result<usize> {
         use std::os::fd::AsRawFd;
         self.got.clear();
         let slots = self.bufs.len();
         let mut names: [libc::sockaddr_storage; SLOTS] = unsafe { std::mem::zeroed() };
-        let mut iovs: Vec<libc::iovec> =
-            self.bufs.iter_mut().map(|b| libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() }).collect();
+        // On the stack: a wake-up allocates nothing.
+        let mut iovs: [libc::iovec; SLOTS] = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; SLOTS];
+        for (iov, b) in iovs.iter_mut().zip(self.bufs.iter_mut()) {
+            *iov = libc::iovec { iov_base: b.as_mut_ptr().cast(), iov_len: b.len() };
+        }
         // SAFETY: zeroed mmsghdrs are valid; each is pointed below at memory that outlives
         // the call (this function's arrays and the batch's buffers).
         let mut msgs: [libc::mmsghdr; SLOTS] = unsafe { std::mem::zeroed() };
@@ -64,7 +68,7 @@ impl Batch {
             // SAFETY: `slots` headers set up above, on a socket we hold.
             let r = unsafe {
                 libc::recvmmsg(
-                    socket.as_raw_fd(),
+                    socket.get_ref().as_raw_fd(),
                     msgs.as_mut_ptr(),
                     slots as libc::c_uint,
                     libc::MSG_DONTWAIT,
@@ -120,45 +124,51 @@ fn socket_addr(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
 
 impl Batch {
     #[cfg(not(target_os = "linux"))]
-    pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+    pub fn recv(&mut self, socket: &Dgram) -> io::Result<usize> {
         self.got.clear();
-        let (len, from) = socket.try_recv_from(&mut self.bufs[0])?;
+        let (len, from) = socket.try_io(Interest::READABLE, || socket.get_ref().recv_from(&mut self.bufs[0]))?;
         self.got.push((len, from));
         Ok(1)
     }
 }
 
-/// Sends datagrams in one sendmmsg(2) call, in order; returns how many went (at least
-/// one), or the error of the first (`WouldBlock` when the send buffer is full).
+/// Sends datagrams (up to [`SLOTS`] of them) in one sendmmsg(2) call, in order; returns
+/// how many went (at least one), or the error of the first (`WouldBlock` when the send
+/// buffer is full). Everything the call needs is on the stack: nothing is allocated.
 #[cfg(target_os = "linux")]
-pub fn send(socket: &UdpSocket, datagrams: &[(SocketAddr, &[u8])]) -> io::Result<usize> {
+pub fn send<'a>(socket: &Dgram, datagrams: impl IntoIterator<Item = (SocketAddr, &'a [u8])>) -> io::Result<usize> {
     use std::os::fd::AsRawFd;
-    let datagrams = &datagrams[..datagrams.len().min(SLOTS)];
-    let names: Vec<socket2::SockAddr> = datagrams.iter().map(|(to, _)| socket2::SockAddr::from(*to)).collect();
-    let mut iovs: Vec<libc::iovec> = datagrams
-        .iter()
-        .map(|(_, bytes)| libc::iovec { iov_base: bytes.as_ptr().cast_mut().cast(), iov_len: bytes.len() })
-        .collect();
-    // SAFETY: zeroed mmsghdrs are valid; each points at memory that outlives the call.
-    let mut msgs: Vec<libc::mmsghdr> = (0..datagrams.len()).map(|_| unsafe { std::mem::zeroed() }).collect();
-    for (i, m) in msgs.iter_mut().enumerate() {
+    let unset = SocketAddr::from(([0, 0, 0, 0], 0));
+    let mut names: [socket2::SockAddr; SLOTS] = std::array::from_fn(|_| socket2::SockAddr::from(unset));
+    let mut iovs: [libc::iovec; SLOTS] = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; SLOTS];
+    let mut count = 0;
+    for (to, bytes) in datagrams.into_iter().take(SLOTS) {
+        names[count] = socket2::SockAddr::from(to);
+        iovs[count] = libc::iovec { iov_base: bytes.as_ptr().cast_mut().cast(), iov_len: bytes.len() };
+        count += 1;
+    }
+    // SAFETY: zeroed mmsghdrs are valid; each used one points at memory that outlives the
+    // call.
+    let mut msgs: [libc::mmsghdr; SLOTS] = unsafe { std::mem::zeroed() };
+    for (i, m) in msgs.iter_mut().take(count).enumerate() {
         m.msg_hdr.msg_name = names[i].as_ptr().cast_mut().cast();
         m.msg_hdr.msg_namelen = names[i].len();
         m.msg_hdr.msg_iov = &mut iovs[i];
         m.msg_hdr.msg_iovlen = 1;
     }
-    socket.try_io(tokio::io::Interest::WRITABLE, || {
-        // SAFETY: the headers set up above, on a socket we hold; the kernel only reads the
-        // buffers.
-        let r = unsafe {
-            libc::sendmmsg(socket.as_raw_fd(), msgs.as_mut_ptr(), msgs.len() as libc::c_uint, libc::MSG_DONTWAIT)
-        };
-        if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r as usize) }
-    })
+    // Sent straight away: the socket is registered for reading only (see `Dgram`).
+    // SAFETY: `count` headers set up above, on a socket we hold; the kernel only reads the
+    // buffers.
+    let r = unsafe {
+        libc::sendmmsg(socket.get_ref().as_raw_fd(), msgs.as_mut_ptr(), count as libc::c_uint, libc::MSG_DONTWAIT)
+    };
+    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r as usize) }
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn send(socket: &UdpSocket, datagrams: &[(SocketAddr, &[u8])]) -> io::Result<usize> {
-    let (to, bytes) = datagrams[0];
-    socket.try_send_to(bytes, to).map(|_| 1)
+pub fn send<'a>(socket: &Dgram, datagrams: impl IntoIterator<Item = (SocketAddr, &'a [u8])>) -> io::Result<usize> {
+    match datagrams.into_iter().next() {
+        Some((to, bytes)) => socket.try_send_to(bytes, to).map(|_| 1),
+        None => Ok(0),
+    }
 }

@@ -6,6 +6,7 @@ mod carry;
 pub mod client;
 pub mod conn;
 pub mod connection;
+mod dgram;
 pub mod dial;
 pub mod exec;
 pub mod inbound;

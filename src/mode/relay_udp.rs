@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::connection::Conn;
+use super::dgram::Dgram;
 use super::mmsg::Batch;
 use crate::event::Events;
 use crate::event::{CloseReason, Dir, EventKind, Proto, Side};
@@ -24,7 +25,7 @@ const DATAGRAM: usize = 65_536;
 /// One client address of the UDP relay, with its own socket towards the target.
 struct UdpSession {
     conn: Arc<Conn>,
-    upstream: Arc<tokio::net::UdpSocket>,
+    upstream: Arc<Dgram>,
     done: CancellationToken,
 }
 
@@ -56,7 +57,7 @@ pub async fn run_udp(
     let to = Some(crate::net::show_addr(&relay.target));
     events.send(super::server::listening(Proto::Udp, local.into(), relay.dual_stack, None, to)).await;
     super::server::start_up_done();
-    let socket = Arc::new(socket);
+    let socket = Arc::new(Dgram::from_tokio(socket)?);
     let want = events.wants_data();
     let mut sessions: HashMap<SocketAddr, UdpSession> = HashMap::new();
     let mut next_id = 1;
@@ -219,12 +220,12 @@ pub async fn run_udp(
 }
 
 /// A socket connected to the target, for one client.
-async fn open_upstream(target: std::net::SocketAddr) -> io::Result<tokio::net::UdpSocket> {
+async fn open_upstream(target: std::net::SocketAddr) -> io::Result<Dgram> {
     let any: std::net::SocketAddr =
         if target.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
     let upstream = tokio::net::UdpSocket::bind(any).await?;
     upstream.connect(target).await?;
-    Ok(upstream)
+    Dgram::from_tokio(upstream)
 }
 
 thread_local! {
@@ -235,8 +236,8 @@ thread_local! {
 
 /// One client's way back: what its upstream socket receives goes to it.
 struct Answers {
-    upstream: Arc<tokio::net::UdpSocket>,
-    socket: Arc<tokio::net::UdpSocket>,
+    upstream: Arc<Dgram>,
+    socket: Arc<Dgram>,
     client: std::net::SocketAddr,
     conn: Arc<Conn>,
     events: Events,

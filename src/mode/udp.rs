@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::connection::Reply;
+use super::dgram::Dgram;
 use super::received::Later;
 use crate::event::Events;
 use crate::event::{ClientInfo, CloseReason, Command, ConnId, Counters, Dir, EventKind, Proto, Side, Target};
@@ -56,7 +57,7 @@ pub(super) struct Peers {
     pub(super) max: usize,
     pub(super) seen_total: u64,
     /// Ids by when they were last seen: the one to forget first, idle ones, in O(1).
-    pub(super) recency: super::recency::Recency<ConnId>,
+    pub(super) recency: super::recency::Recency<ConnId, super::recency::IdHash>,
 }
 
 /// What `Peers::note` found.
@@ -82,7 +83,11 @@ impl Peers {
 
     /// Records traffic with `reply_to`, giving it an id if it is new.
     pub(super) fn note(&mut self, reply_to: SocketAddr) -> Noted {
-        let now = Instant::now();
+        self.note_at(reply_to, Instant::now())
+    }
+
+    /// [`Peers::note`] at a time the caller read once for a whole batch of datagrams.
+    pub(super) fn note_at(&mut self, reply_to: SocketAddr, now: Instant) -> Noted {
         if let Some(&id) = self.ids.get(&reply_to) {
             self.seen(id, now);
             return Noted { id, new: false, forgotten: None };
@@ -185,6 +190,7 @@ pub async fn run_server(
     stop: CancellationToken,
 ) -> io::Result<()> {
     let started = Instant::now();
+    let socket = Dgram::from_tokio(socket)?;
     let local = socket.local_addr()?;
     events.send(super::server::listening(Proto::Udp, local.into(), opts.dual_stack, None, None)).await;
     super::server::start_up_done();
@@ -242,6 +248,8 @@ pub async fn run_server(
                         Err(e) => return Err(e),
                     };
                     taken += got;
+                    // One clock reading for the batch: when its sources were last seen.
+                    let now = Instant::now();
                     for i in 0..got {
                     let (data, from) = batch.datagram(i);
                     let n = data.len();
@@ -251,7 +259,7 @@ pub async fn run_server(
                         }
                         continue;
                     }
-                    let noted = peers.note(from);
+                    let noted = peers.note_at(from, now);
                     if let Some((id, p)) = noted.forgotten {
                         let reason = CloseReason::Forgotten { max: opts.max_peers, relay: false };
                         events.send(closed(id, p, reason)).await;
@@ -326,7 +334,7 @@ pub(super) fn is_transient(e: &io::Error) -> bool {
 /// Sends a datagram's answer (now, or when a rule's delay is over): counted and shown; a
 /// failure is said, and serving goes on.
 struct Answering<'a> {
-    socket: &'a UdpSocket,
+    socket: &'a Dgram,
     events: &'a Events,
     want_data: bool,
 }
@@ -340,14 +348,13 @@ impl Answering<'_> {
         replies: &[(ConnId, SocketAddr, SocketAddr, std::ops::Range<usize>)],
         arena: &[u8],
     ) {
-        let datagrams: Vec<(SocketAddr, &[u8])> =
-            replies.iter().map(|(_, to, _, r)| (*to, &arena[r.clone()])).collect();
+        let now = Instant::now();
         let mut at = 0;
         while at < replies.len() {
-            match super::mmsg::send(self.socket, &datagrams[at..]) {
+            match super::mmsg::send(self.socket, replies[at..].iter().map(|(_, to, _, r)| (*to, &arena[r.clone()]))) {
                 Ok(went) => {
                     for (id, _, _, r) in &replies[at..at + went] {
-                        count_out(peers, totals, *id, r.len());
+                        count_out(peers, totals, *id, r.len(), now);
                     }
                     at += went;
                 }
@@ -375,7 +382,7 @@ impl Answering<'_> {
             let notice = Notice::CannotAnswer { to: shown, why: crate::error::io_reason(&e) };
             return self.events.send(EventKind::Error { id: Some(id), notice }).await;
         }
-        count_out(peers, totals, id, answer.len());
+        count_out(peers, totals, id, answer.len(), Instant::now());
         if self.want_data {
             let bytes = Bytes::copy_from_slice(answer);
             self.events
@@ -385,28 +392,24 @@ impl Answering<'_> {
     }
 }
 
-async fn send_to(socket: &UdpSocket, bytes: &[u8], to: SocketAddr) -> io::Result<()> {
-    match socket.try_send_to(bytes, to) {
-        Ok(_) => Ok(()),
-        // The socket's send buffer is full: wait for room rather than drop the datagram.
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.send_to(bytes, to).await.map(|_| ()),
-        Err(e) => Err(e),
-    }
+/// Sends one datagram; a full send buffer is waited for rather than the datagram dropped.
+async fn send_to(socket: &Dgram, bytes: &[u8], to: SocketAddr) -> io::Result<()> {
+    socket.send_to(bytes, to).await.map(|_| ())
 }
 
-fn count_out(peers: &mut Peers, totals: &mut Counters, id: ConnId, len: usize) {
+fn count_out(peers: &mut Peers, totals: &mut Counters, id: ConnId, len: usize, now: Instant) {
     if let Some(p) = peers.by_id.get_mut(&id) {
         p.counters.bytes_out += len as u64;
         p.counters.msgs_out += 1;
     }
-    peers.seen(id, Instant::now());
+    peers.seen(id, now);
     totals.bytes_out += len as u64;
     totals.msgs_out += 1;
 }
 
 async fn command(
     cmd: Command,
-    socket: &UdpSocket,
+    socket: &Dgram,
     peers: &mut Peers,
     totals: &mut Counters,
     events: &Events,
@@ -435,7 +438,7 @@ async fn command(
                 }
                 match send_to(socket, &bytes, reply_to).await {
                     Ok(()) => {
-                        count_out(peers, totals, id, bytes.len());
+                        count_out(peers, totals, id, bytes.len(), Instant::now());
                         if events.wants_data() {
                             events
                                 .send(EventKind::Data {

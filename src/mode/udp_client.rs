@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::client::{Feed, Outlet, Payload, feed};
+use super::dgram::Dgram;
 use super::udp::{DATAGRAM, Peers, is_transient, lock};
 use crate::event::{CloseReason, Counters, Dir, EventKind, Events, Proto, Side};
 use crate::input::LineFormat;
@@ -44,7 +45,7 @@ pub enum UdpEnd {
 
 /// Sends datagrams to the target and shows what comes back.
 struct Datagrams<'a> {
-    socket: &'a UdpSocket,
+    socket: &'a Dgram,
     target: SocketAddr,
     connected: bool,
     events: &'a Events,
@@ -118,6 +119,7 @@ pub async fn run_client(
     mut input: Option<mpsc::Receiver<Bytes>>,
     stop: CancellationToken,
 ) -> io::Result<UdpEnd> {
+    let socket = Dgram::from_tokio(socket)?;
     let local = canonical(socket.local_addr()?);
     events
         .send(EventKind::Connected {

@@ -1,7 +1,25 @@
-//! The UDP server's tests: its source table (ids, the cap at its real size) and the idle
-//! sweep on tokio's paused clock.
+//! The UDP server's tests: its source table (ids, the cap at its real size), the idle
+//! sweep on tokio's paused clock, and what a quiet echo allocates.
 
 use super::*;
+
+/// A UDP server's settings, as `listen --udp` makes them, for 16 sources.
+fn options(reply: Reply, idle_timeout: Option<Duration>) -> UdpServerOptions {
+    UdpServerOptions {
+        reply,
+        messages: super::super::inbound::Messages::default(),
+        idle_timeout,
+        line: crate::input::LineFormat {
+            format: crate::input::StdinFormat::Text,
+            eol: crate::input::Eol::Lf,
+            encoding: crate::render::encoding::TextEncoding::from_name("utf-8").unwrap(),
+            checksum: None,
+        },
+        dual_stack: false,
+        max_peers: 16,
+        access: Default::default(),
+    }
+}
 
 #[test]
 fn peers_get_ids_and_the_oldest_is_forgotten_when_full() {
@@ -68,20 +86,7 @@ async fn a_forgotten_source_was_known_from_its_first_datagram() {
 async fn an_idle_source_is_forgotten_within_a_quarter_of_the_timeout_after_it() {
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let port = socket.local_addr().unwrap().port();
-    let opts = UdpServerOptions {
-        reply: Reply::None,
-        messages: super::super::inbound::Messages::default(),
-        idle_timeout: Some(Duration::from_secs(8)),
-        line: crate::input::LineFormat {
-            format: crate::input::StdinFormat::Text,
-            eol: crate::input::Eol::Lf,
-            encoding: crate::render::encoding::TextEncoding::from_name("utf-8").unwrap(),
-            checksum: None,
-        },
-        dual_stack: false,
-        max_peers: 16,
-        access: Default::default(),
-    };
+    let opts = options(Reply::None, Some(Duration::from_secs(8)));
     let (events, mut incoming) = Events::channel(false);
     let stop = CancellationToken::new();
     let server = tokio::spawn(run_server(socket, opts, events, None, stop.clone()));
@@ -102,4 +107,68 @@ async fn an_idle_source_is_forgotten_within_a_quarter_of_the_timeout_after_it() 
     assert!(after <= Duration::from_secs(10), "forgotten after {after:?}: more than a sweep (2 s) late");
     stop.cancel();
     server.await.unwrap().unwrap();
+}
+
+/// `--quiet`'s promise for datagrams: no event, no copy, no allocation per datagram or per
+/// batch (the system calls' arrays live on the stack). The server runs on this thread (a
+/// current-thread runtime), the clients on another, so this thread's count is the
+/// server's. Four sources send at once, so batches of several datagrams are taken and
+/// answered together.
+#[test]
+fn a_quiet_udp_echo_allocates_nothing_per_datagram() {
+    use crate::alloc_count::allocations_by_this_thread;
+    const ROUNDS: usize = 500;
+    const SOURCES: usize = 4;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let port = socket.local_addr().unwrap().port();
+        let opts = options(Reply::Echo, None);
+        let (events, _incoming) = Events::channel(false);
+        let stop = CancellationToken::new();
+        let server = tokio::spawn(run_server(socket, opts, events, None, stop.clone()));
+        let (warm_tx, warm) = tokio::sync::oneshot::channel::<()>();
+        let (start, started) = std::sync::mpsc::channel::<()>();
+        let (done_tx, done) = tokio::sync::oneshot::channel::<usize>();
+        let client = std::thread::spawn(move || {
+            let peers: Vec<std::net::UdpSocket> = (0..SOURCES)
+                .map(|_| {
+                    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                    s.connect(("127.0.0.1", port)).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    s
+                })
+                .collect();
+            let mut buf = [0u8; 128];
+            let mut round = |i: usize| {
+                for (k, s) in peers.iter().enumerate() {
+                    s.send(&[(i + k) as u8; 64]).unwrap();
+                }
+                let mut echoed = 0;
+                for (k, s) in peers.iter().enumerate() {
+                    let n = s.recv(&mut buf).unwrap();
+                    echoed += usize::from(buf[..n] == [(i + k) as u8; 64]);
+                }
+                echoed
+            };
+            // Warm-up: the sources are noted, what grows once grows.
+            for i in 0..50 {
+                round(i);
+            }
+            warm_tx.send(()).unwrap();
+            started.recv().unwrap();
+            let echoed = (0..ROUNDS).map(&mut round).sum();
+            done_tx.send(echoed).unwrap();
+        });
+        warm.await.unwrap();
+        let before = allocations_by_this_thread();
+        start.send(()).unwrap();
+        let echoed = done.await.unwrap();
+        let made = allocations_by_this_thread() - before;
+        assert_eq!(echoed, ROUNDS * SOURCES, "every datagram came back whole");
+        assert!(made < 20, "{made} allocations for {} datagrams: something is built per datagram", ROUNDS * SOURCES);
+        client.join().unwrap();
+        stop.cancel();
+        server.await.unwrap().unwrap();
+    });
 }
