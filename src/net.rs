@@ -406,8 +406,13 @@ pub fn bind_udp(bind: BindTo, port: u16, setup: &UdpSetup) -> Result<BoundUdp> {
         if addr.is_ipv6() {
             socket.set_only_v6(!dual)?;
         }
-        socket.set_reuse_address(true)?;
-        steps.push(Step::ReuseAddr { why: false });
+        // Only to share a group's port with other programs on this host: on Linux a UDP
+        // port with SO_REUSEADDR can be bound twice, and the second server would silently
+        // take the first one's datagrams instead of being told the port is in use.
+        if !setup.join.is_empty() {
+            socket.set_reuse_address(true)?;
+            steps.push(Step::ReuseAddr { why: false });
+        }
         apply_buffers(&SockRef::from(&socket), setup.buffers, steps)?;
         socket.bind(&addr.into())?;
         let port = socket.local_addr().ok().and_then(|a| a.as_socket()).map_or(addr.port(), |a| a.port());

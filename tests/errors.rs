@@ -38,6 +38,21 @@ fn port_in_use() {
     );
 }
 
+/// A UDP port is refused to a second server too (Linux lets two UDP sockets with
+/// SO_REUSEADDR share a port, the second silently taking the first one's datagrams); with
+/// --join both may share it, as members of a group do.
+#[test]
+fn udp_port_in_use() {
+    let mut first = Proc::spawn(&["listen", "0", "--udp", "--bind", "127.0.0.1", "--json"]);
+    let port = first.port().to_string();
+    // Spawned, not run to its end: a second server that is wrongly let in would never end.
+    let mut second = Proc::spawn_no_stdin(&["listen", &port, "--udp", "--bind", "127.0.0.1"]);
+    assert_eq!(second.wait().code(), Some(1), "the second server is refused");
+    let err = second.stderr_all();
+    assert!(err.starts_with(&format!("error: port {port} is already in use")), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
 #[test]
 fn port_out_of_range() {
     assert_error(&["listen", "70000"], 2, "port 70000 is out of range; a port is a number from 0 to 65535");

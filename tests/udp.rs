@@ -407,3 +407,86 @@ fn a_burst_from_several_sources_is_answered_whole_and_in_order() {
     let stopped = server.event("stopped", None);
     assert_eq!((stopped["msgs_in"].as_u64(), stopped["msgs_out"].as_u64()), (Some(90), Some(90)));
 }
+
+/// A full send buffer is waited out, never a datagram dropped by us: in a network namespace
+/// of this test's own thread, lo gets a slow queue (tbf), where the server's answers wait,
+/// so its small send buffer (--sndbuf 4096) fills and sends are refused with EAGAIN (seen
+/// with strace). Every datagram the server took is answered (its totals), and the client
+/// gets every answer, in order. (Datagrams the flood overflows the server's receive buffer
+/// with are dropped by the kernel, as a network would; they are never counted as taken.)
+#[test]
+fn a_full_udp_send_buffer_is_waited_for_not_dropped() {
+    let tools = ["tc", "strace"].iter().all(|t| Command::new(t).arg("-V").output().is_ok());
+    if !tools {
+        eprintln!("skipped: needs tc and strace");
+        return;
+    }
+    // A thread of its own: the namespace is this thread's (and its children's) alone.
+    std::thread::spawn(|| {
+        // SAFETY: unshare on this thread only; no other thread's namespace changes.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            eprintln!("skipped: cannot create a network namespace here (run as root)");
+            return;
+        }
+        let run = |args: &[&str]| {
+            let ok = Command::new(args[0]).args(&args[1..]).status().is_ok_and(|s| s.success());
+            assert!(ok, "{args:?} failed");
+        };
+        run(&["ip", "link", "set", "lo", "up"]);
+        run(&["tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "100mbit", "burst", "16kb", "limit", "16mb"]);
+        let trace = tempfile_path("udp-full-sndbuf.strace");
+        let mut cmd = Command::new("strace");
+        cmd.args(["-f", "-qq", "-e", "trace=sendmmsg,sendto", "-o", &trace])
+            .arg(env!("CARGO_BIN_EXE_netassist"))
+            .args(["listen", "0", "--udp", "--echo", "--quiet", "--json", "--bind", "127.0.0.1", "--sndbuf", "4096"])
+            .env("NETASSIST_LANG", "en")
+            .stdin(Stdio::null());
+        let mut server = Proc::spawn_with(&mut cmd);
+        let port = server.port();
+        let c = udp_peer();
+        c.connect(("127.0.0.1", port)).unwrap();
+        let _ = socket2::SockRef::from(&c).set_recv_buffer_size(8 << 20);
+        const N: u32 = 3000;
+        let reader = {
+            let c = c.try_clone().unwrap();
+            std::thread::spawn(move || {
+                c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 2000];
+                // Until the answers stop: two seconds of quiet after the last.
+                while let Ok(n) = c.recv(&mut buf) {
+                    assert_eq!(n, 1000, "an answer is the datagram itself");
+                    assert!(buf[..n].chunks(4).all(|w| w == &buf[..4]), "an answer is whole");
+                    got.push(u32::from_be_bytes(buf[..4].try_into().unwrap()));
+                }
+                got
+            })
+        };
+        for i in 0..N {
+            c.send(&i.to_be_bytes().repeat(250)).unwrap();
+        }
+        let got = reader.join().unwrap();
+        // strace is between us and the server: the signal goes to the server itself.
+        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", server.pid())).unwrap();
+        let pid: i32 = children.split_whitespace().next().expect("strace runs the server").parse().unwrap();
+        // SAFETY: kill with a pid of our own child's child and a valid signal.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        let stopped = server.event("stopped", None);
+        server.wait();
+        let (taken, answered) = (stopped["msgs_in"].as_u64().unwrap(), stopped["msgs_out"].as_u64().unwrap());
+        let refused = std::fs::read_to_string(&trace).unwrap().matches("EAGAIN").count();
+        let _ = std::fs::remove_file(&trace);
+        assert!(refused > 0, "the send buffer never filled: nothing was tested");
+        assert_eq!(answered, taken, "every datagram taken was answered ({refused} sends refused for room)");
+        assert!(taken >= 100, "only {taken} of {N} datagrams reached the server");
+        assert_eq!(got.len() as u64, answered, "the client got every answer sent");
+        assert!(got.windows(2).all(|w| w[0] < w[1]), "answers in the order sent");
+    })
+    .join()
+    .unwrap();
+}
+
+/// A path for a scratch file of this test run.
+fn tempfile_path(name: &str) -> String {
+    std::env::temp_dir().join(format!("netassist-{}-{name}", std::process::id())).display().to_string()
+}
