@@ -35,6 +35,10 @@
 //!   (timers allocated when first set, an event queued without a future of its own, the
 //!   TLS path boxed). [`alloc_count`] counts it exactly: a unit test holds it to 2000
 //!   bytes, and `bench/many_clients.sh` builds with `--features count-alloc` to report it.
+//! - UDP engines (server, relay, client) take datagrams many per system call
+//!   (recvmmsg/sendmmsg, `mode/mmsg.rs`) on sockets registered with the runtime for
+//!   reading only (`mode/dgram.rs`: a write registration is woken by every datagram the
+//!   kernel frees); a full send buffer is waited for, never a reason to drop an answer.
 //! - [`proto`] holds the device protocols' pure parts: frame splitting (`--frame`),
 //!   checksums (`--checksum`, `--verify`, `netassist checksum`) and reply rules (`--rule`),
 //!   used by [`mode::inbound`].
