@@ -1,4 +1,4 @@
-//! `--help` in Chinese: the clap tree built from `cli.rs` (whose doc comments are the
+//! `--help` in Chinese: the clap tree built from `cli/` (whose doc comments are the
 //! English) is walked once and each command's texts and each option's help replaced by
 //! its `help.*` message. The headings clap writes itself (Usage, Options, ...) come from
 //! a help template. A test checks that every command and option has its Chinese.
@@ -40,7 +40,7 @@ fn zh_error(e: &clap::Error) -> Option<String> {
             .replace("%{arg}", &arg)
             .replace("%{valid}", &get(ContextKind::ValidValue)),
         ErrorKind::ValueValidation => {
-            // The source is our own message (cli.rs's parsers), already in Chinese.
+            // The source is our own message (cli/parse.rs), already in Chinese.
             let why = std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_default();
             clap_word("bad_value").replace("%{value}", &value).replace("%{arg}", &arg).replace("%{why}", &why)
         }
