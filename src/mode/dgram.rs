@@ -59,18 +59,18 @@ impl Dgram {
 
     /// Sends, waiting for room in the send buffer if there is none.
     pub async fn send_to(&self, bytes: &[u8], to: SocketAddr) -> io::Result<usize> {
-        loop {
-            match self.try_send_to(bytes, to) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable().await?,
-                sent => return sent,
-            }
-        }
+        self.with_room(|| self.try_send_to(bytes, to)).await
     }
 
     /// Sends on a connected socket, waiting for room if there is none.
     pub async fn send(&self, bytes: &[u8]) -> io::Result<usize> {
+        self.with_room(|| self.try_send(bytes)).await
+    }
+
+    /// Runs a send until it is not refused for want of room, waiting for room between tries.
+    async fn with_room(&self, mut send: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
         loop {
-            match self.try_send(bytes) {
+            match send() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable().await?,
                 sent => return sent,
             }

@@ -378,7 +378,7 @@ impl Answering<'_> {
         answer: &[u8],
     ) {
         let (id, addr, shown) = to;
-        if let Err(e) = send_to(self.socket, answer, addr).await {
+        if let Err(e) = self.socket.send_to(answer, addr).await {
             let notice = Notice::CannotAnswer { to: shown, why: crate::error::io_reason(&e) };
             return self.events.send(EventKind::Error { id: Some(id), notice }).await;
         }
@@ -390,11 +390,6 @@ impl Answering<'_> {
                 .await;
         }
     }
-}
-
-/// Sends one datagram; a full send buffer is waited for rather than the datagram dropped.
-async fn send_to(socket: &Dgram, bytes: &[u8], to: SocketAddr) -> io::Result<()> {
-    socket.send_to(bytes, to).await.map(|_| ())
 }
 
 fn count_out(peers: &mut Peers, totals: &mut Counters, id: ConnId, len: usize, now: Instant) {
@@ -436,8 +431,8 @@ async fn command(
                     events.send(error(Notice::TooBigForDatagram { len: bytes.len(), to: shown, max })).await;
                     continue;
                 }
-                match send_to(socket, &bytes, reply_to).await {
-                    Ok(()) => {
+                match socket.send_to(&bytes, reply_to).await {
+                    Ok(_) => {
                         count_out(peers, totals, id, bytes.len(), Instant::now());
                         if events.wants_data() {
                             events
