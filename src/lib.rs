@@ -31,10 +31,12 @@
 //! - A stop (signal, `:quit`) is a cancellation token every engine selects on ahead of
 //!   reading; the relay then drains what it already read (`--drain`) before its FINs.
 //! - With `--quiet` no per-message event is built: the hot path is read, write, count.
-//! - An idle TCP client holds no buffer: one task and its `Conn`, about 1.8 KB in all
-//!   (timers allocated when first set, an event queued without a future of its own, the
-//!   TLS path boxed). [`alloc_count`] counts it exactly: a unit test holds it to 2000
-//!   bytes, and `bench/many_clients.sh` builds with `--features count-alloc` to report it.
+//! - An idle TCP client holds no buffer: one task and its `Conn`, about 1.2 KB in all
+//!   (timers and delayed replies allocated when first used, an event queued without a
+//!   future of its own, the TLS path boxed, the stream held once: each layer of the
+//!   connection's future borrows it from the task). [`alloc_count`] counts it exactly: a
+//!   unit test holds it to 1300 bytes, and `bench/many_clients.sh` builds with
+//!   `--features count-alloc` to report it.
 //! - UDP engines (server, relay, client) take datagrams many per system call
 //!   (recvmmsg/sendmmsg, `mode/mmsg.rs`) on sockets registered with the runtime for
 //!   reading only (`mode/dgram.rs`: a write registration is woken by every datagram the

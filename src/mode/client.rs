@@ -46,7 +46,7 @@ pub struct ClientOptions {
 /// what it counted. `id` numbers the connection (`--reconnect` makes several); typed input
 /// carries over from one connection to the next.
 pub async fn run(
-    stream: Stream,
+    mut stream: Stream,
     id: crate::event::ConnId,
     opts: &ClientOptions,
     events: Events,
@@ -85,7 +85,7 @@ pub async fn run(
             tokio::time::sleep(wait - quiet).await;
         }
     };
-    let serving = connection::serve_stream(stream, &conn, &opts.conn, &events);
+    let serving = connection::serve_stream(&mut stream, &conn, &opts.conn, &events);
     // A stop is a close request, as the server makes one to each of its connections.
     let stopping = async {
         stop.cancelled().await;

@@ -15,6 +15,7 @@ use std::net::Shutdown;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use socket2::SockRef;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -28,7 +29,7 @@ pub use super::conn::{CloseRequest, Conn, Push};
 pub use super::inbound::Reply;
 use super::inbound::{Answer, Inbound, Messages};
 use super::received::{
-    Got, Later, Out, Read, after_gap, finished_write, incomplete, read_and_answer, rearm, schedule, send_later,
+    Delayed, Got, Out, Read, after_gap, finished_write, incomplete, read_and_answer, rearm, send_later,
 };
 pub use super::stream::Stream;
 use super::timer::Timer;
@@ -139,130 +140,142 @@ fn take_step(ob: &mut Outbox, idle_writer: bool, half_closed: bool) -> Step {
 /// Runs the connection until it ends; returns why. The caller owns the stream and closes it.
 /// A stop reaches it as a close request on `conn` (the server closes every connection it
 /// has; a client, its own), not as a token each connection polls on every turn.
-pub async fn serve(stream: &TcpStream, conn: &Conn, opts: &ConnOptions, events: &Events) -> CloseReason {
-    let want_data = events.wants_data();
-    let mut inbound = Inbound::new(&opts.messages, &opts.reply);
-    let mut pending: Option<Out> = None;
-    let mut read_open = true;
-    let mut half_closed = false;
-    // Set once we decided to close: we sent FIN and read until EOF or the deadline.
-    let mut finishing: Option<CloseReason> = None;
-    let mut idle = Timer::after(opts.idle_timeout);
-    let mut deadline = Timer::default();
-    let mut deadline_armed = false;
-    // `--frame idle:MS`: when the message held ends for want of more bytes.
-    let mut gap = Timer::default();
-    let mut gap_armed = false;
-    // Replies a rule delays (`after MS`).
-    let mut later: Later<Bytes> = Later::new(conn.queue_limit());
-    let mut later_timer = Timer::default();
+// An `async move` block rather than an `async fn`: an async fn keeps its arguments twice
+// in its future (as given and as moved in), in every idle client's task.
+#[allow(clippy::manual_async_fn)]
+pub fn serve<'a>(
+    stream: &'a TcpStream,
+    conn: &'a Conn,
+    opts: &'a ConnOptions,
+    events: &'a Events,
+) -> impl Future<Output = CloseReason> + 'a {
+    async move {
+        let want_data = events.wants_data();
+        let mut inbound = Inbound::new(&opts.messages, &opts.reply);
+        let mut pending: Option<Out> = None;
+        let mut read_open = true;
+        let mut half_closed = false;
+        // Set once we decided to close: we sent FIN and read until EOF or the deadline.
+        let mut finishing: Option<CloseReason> = None;
+        let mut idle = Timer::after(opts.idle_timeout);
+        let mut deadline = Timer::default();
+        let mut deadline_armed = false;
+        // `--frame idle:MS`: when the message held ends for want of more bytes.
+        let mut gap = Timer::default();
+        let mut gap_armed = false;
+        // Replies a rule delays (`after MS`).
+        let mut later = Delayed::default();
 
-    let shutdown_write = || {
-        let _ = SockRef::from(stream).shutdown(Shutdown::Write);
-    };
+        let shutdown_write = || {
+            let _ = SockRef::from(stream).shutdown(Shutdown::Write);
+        };
 
-    loop {
-        if finishing.is_none() {
-            match next_step(conn, pending.is_none(), half_closed) {
-                Step::Close(reason) => {
-                    let linger = linger_for(&reason, opts.linger);
-                    finishing = Some(reason);
-                    conn.space.notify_waiters();
-                    pending = None;
-                    shutdown_write();
-                    deadline.set(Instant::now() + linger);
-                    deadline_armed = true;
-                    continue;
-                }
-                Step::Write(bytes) => pending = Some(Out::queued(bytes)),
-                Step::HalfClose => {
-                    half_closed = true;
-                    shutdown_write();
+        loop {
+            if finishing.is_none() {
+                // The step is not held across the await below (it would size the future).
+                let half_closing = match next_step(conn, pending.is_none(), half_closed) {
+                    Step::Close(reason) => {
+                        let linger = linger_for(&reason, opts.linger);
+                        finishing = Some(reason);
+                        conn.space.notify_waiters();
+                        pending = None;
+                        shutdown_write();
+                        deadline.set(Instant::now() + linger);
+                        deadline_armed = true;
+                        continue;
+                    }
+                    Step::Write(bytes) => {
+                        pending = Some(Out::queued(bytes));
+                        false
+                    }
+                    Step::HalfClose => {
+                        half_closed = true;
+                        shutdown_write();
+                        true
+                    }
+                    // The peer sent FIN and we have written everything: done.
+                    Step::Wait if pending.is_none() && !read_open => return CloseReason::PeerClosed,
+                    Step::Wait => false,
+                };
+                if half_closing {
                     events.send(EventKind::HalfClosed { id: conn.id, dir: Dir::Out }).await;
                     continue;
                 }
-                // The peer sent FIN and we have written everything: done.
-                Step::Wait if pending.is_none() && !read_open => return CloseReason::PeerClosed,
-                Step::Wait => {}
+            } else if !read_open {
+                return finishing.take().expect("checked above");
             }
-        } else if !read_open {
-            return finishing.take().expect("checked above");
-        }
 
-        tokio::select! {
-            biased;
-            // Ahead of reading: a peer that never stops sending cannot hold a close open.
-            () = deadline.fired(), if deadline_armed => {
-                return match finishing.take() {
-                    Some(reason) => reason,
-                    // The peer sent FIN but does not take what we still have for it.
-                    None => CloseReason::PeerClosed,
-                };
-            }
-            () = conn.woken(), if finishing.is_none() => {}
-            // poll_fn over the socket's own waker slots: no waiter kept in the future.
-            ready = poll_fn(|cx| stream.poll_write_ready(cx)), if pending.is_some() && finishing.is_none() => {
-                if let Err(e) = ready {
-                    return io_reason(&e);
+            tokio::select! {
+                biased;
+                // Ahead of reading: a peer that never stops sending cannot hold a close open.
+                () = deadline.fired(), if deadline_armed => {
+                    return match finishing.take() {
+                        Some(reason) => reason,
+                        // The peer sent FIN but does not take what we still have for it.
+                        None => CloseReason::PeerClosed,
+                    };
                 }
-                let out = pending.as_mut().expect("guarded by the branch condition");
-                match write_now(stream, &out.bytes[out.at..]) {
-                    Ok(w) => out.at += w,
-                    Err(e) => return io_reason(&e),
+                () = conn.woken(), if finishing.is_none() => {}
+                // poll_fn over the socket's own waker slots: no waiter kept in the future.
+                ready = poll_fn(|cx| stream.poll_write_ready(cx)), if pending.is_some() && finishing.is_none() => {
+                    if let Err(e) = ready {
+                        return io_reason(&e);
+                    }
+                    let out = pending.as_mut().expect("guarded by the branch condition");
+                    match write_now(stream, &out.bytes[out.at..]) {
+                        Ok(w) => out.at += w,
+                        Err(e) => return io_reason(&e),
+                    }
+                    if out.at == out.bytes.len() {
+                        finished_write(pending.take().expect("just written"), conn, want_data, events).await;
+                    }
                 }
-                if out.at == out.bytes.len() {
-                    finished_write(pending.take().expect("just written"), conn, want_data, events).await;
-                }
-            }
-            ready = poll_fn(|cx| stream.poll_read_ready(cx)), if read_open && (pending.is_none() || finishing.is_some()) => {
-                if let Err(e) = ready {
-                    return io_reason(&e);
-                }
-                let answering = finishing.is_none() && !half_closed;
-                // Awaited after the match, so that what the read returned is not held
-                // across the await (it would size every connection's future).
-                let (sending, ended) = match read_and_answer(stream, &mut inbound, want_data, answering) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Sending::done(), None),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => (Sending::done(), None),
-                    Err(e) => return io_reason(&e),
-                    Ok(Read::Eof) => {
-                        read_open = false;
-                        if finishing.is_none() && !deadline_armed {
-                            deadline.set(Instant::now() + FLUSH_AFTER_EOF);
-                            deadline_armed = true;
+                ready = poll_fn(|cx| stream.poll_read_ready(cx)), if read_open && (pending.is_none() || finishing.is_some()) => {
+                    if let Err(e) = ready {
+                        return io_reason(&e);
+                    }
+                    let answering = finishing.is_none() && !half_closed;
+                    // Awaited after the match, so that what the read returned is not held
+                    // across the await (it would size every connection's future).
+                    let (sending, ended) = match read_and_answer(stream, &mut inbound, want_data, answering) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => (Sending::done(), None),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => (Sending::done(), None),
+                        Err(e) => return io_reason(&e),
+                        Ok(Read::Eof) => {
+                            read_open = false;
+                            if finishing.is_none() && !deadline_armed {
+                                deadline.set(Instant::now() + FLUSH_AFTER_EOF);
+                                deadline_armed = true;
+                            }
+                            (incomplete(&mut inbound, conn, want_data, events), None)
                         }
-                        (incomplete(&mut inbound, conn, want_data, events), None)
+                        Ok(Read::Data(mut got)) => {
+                            gap_armed = rearm(&inbound, &mut gap);
+                            later.schedule(&mut got, conn);
+                            settle(got, conn, events, &mut pending)
+                        }
+                    };
+                    sending.await;
+                    if let Some(reason) = ended {
+                        return reason;
                     }
-                    Ok(Read::Data(mut got)) => {
-                        gap_armed = rearm(&inbound, &mut gap);
-                        schedule(&mut later, &mut got, conn, &mut later_timer);
+                }
+                () = gap.fired(), if gap_armed && pending.is_none() && read_open && finishing.is_none() => {
+                    gap_armed = false;
+                    let (sending, ended) = {
+                        let mut got = after_gap(&mut inbound, Some(stream), want_data, !half_closed);
+                        later.schedule(&mut got, conn);
                         settle(got, conn, events, &mut pending)
+                    };
+                    sending.await;
+                    if let Some(reason) = ended {
+                        return reason;
                     }
-                };
-                sending.await;
-                if let Some(reason) = ended {
-                    return reason;
                 }
-            }
-            () = gap.fired(), if gap_armed && pending.is_none() && read_open && finishing.is_none() => {
-                gap_armed = false;
-                let (sending, ended) = {
-                    let mut got = after_gap(&mut inbound, Some(stream), want_data, !half_closed);
-                    schedule(&mut later, &mut got, conn, &mut later_timer);
-                    settle(got, conn, events, &mut pending)
-                };
-                sending.await;
-                if let Some(reason) = ended {
-                    return reason;
+                bytes = later.due(), if later.waiting() && finishing.is_none() => send_later(conn, bytes),
+                () = idle.fired(), if opts.idle_timeout.is_some() && finishing.is_none() => {
+                    conn.idle_fired(opts.idle_timeout.expect("guarded by the branch condition"), &mut idle);
                 }
-            }
-            () = later_timer.fired(), if later.waiting() && finishing.is_none() => {
-                if let Some(bytes) = later.due(&mut later_timer) {
-                    send_later(conn, bytes);
-                }
-            }
-            () = idle.fired(), if opts.idle_timeout.is_some() && finishing.is_none() => {
-                conn.idle_fired(opts.idle_timeout.expect("guarded by the branch condition"), &mut idle);
             }
         }
     }
@@ -288,23 +301,19 @@ fn settle<'a>(
 
 /// One connection's life on any stream: plain TCP takes the readiness-based path
 /// ([`serve`]), every other kind the read/write one ([`serve_io`]); what happens to a
-/// received message is the same on both ([`Inbound`]).
-// Not an `async fn`: see the comment inside.
-#[allow(clippy::manual_async_fn)]
+/// received message is the same on both ([`Inbound`]). The stream is borrowed: its owner
+/// is the connection's task, and a copy in each layer would size every idle client's task.
 pub fn serve_stream<'a>(
-    stream: Stream,
+    stream: &'a mut Stream,
     conn: &'a Conn,
     opts: &'a ConnOptions,
     events: &'a Events,
 ) -> impl Future<Output = CloseReason> + 'a {
-    // An `async move` block holds the stream once (an async fn, twice), and matched by
-    // reference it is not moved into a third place.
-    async move {
-        match &stream {
-            Stream::Plain(tcp) => serve(tcp, conn, opts, events).await,
-            // Boxed: its larger future would otherwise size every plain connection's task too.
-            _ => Box::pin(serve_io(stream, conn, opts, events)).await,
-        }
+    // Not an async fn: the future is one of the two, with nothing of its own beside it.
+    match stream {
+        Stream::Plain(tcp) => Either::Left(serve(tcp, conn, opts, events)),
+        // Boxed: its larger future would otherwise size every plain connection's task too.
+        other => Either::Right(Box::pin(serve_io(other, conn, opts, events))),
     }
 }
 
@@ -329,8 +338,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
     let mut eof_armed = false;
     let mut gap = Timer::default();
     let mut gap_armed = false;
-    let mut later: Later<Bytes> = Later::new(conn.queue_limit());
-    let mut later_timer = Timer::default();
+    let mut later = Delayed::default();
 
     loop {
         match next_step(conn, pending.is_none(), half_closed) {
@@ -398,7 +406,7 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
                     got.message(message, mark, answer, None, want_data)
                 });
                 gap_armed = rearm(&inbound, &mut gap);
-                schedule(&mut later, &mut got, conn, &mut later_timer);
+                later.schedule(&mut got, conn);
                 let (sending, ended) = settle(got, conn, events, &mut pending);
                 sending.await;
                 if let Some(reason) = ended {
@@ -408,18 +416,14 @@ pub async fn serve_io<S: AsyncRead + AsyncWrite>(
             () = gap.fired(), if gap_armed && pending.is_none() && read_open => {
                 gap_armed = false;
                 let mut got = after_gap(&mut inbound, None, want_data, !half_closed);
-                schedule(&mut later, &mut got, conn, &mut later_timer);
+                later.schedule(&mut got, conn);
                 let (sending, ended) = settle(got, conn, events, &mut pending);
                 sending.await;
                 if let Some(reason) = ended {
                     return reason;
                 }
             }
-            () = later_timer.fired(), if later.waiting() => {
-                if let Some(bytes) = later.due(&mut later_timer) {
-                    send_later(conn, bytes);
-                }
-            }
+            bytes = later.due(), if later.waiting() => send_later(conn, bytes),
             () = idle.fired(), if opts.idle_timeout.is_some() => {
                 conn.idle_fired(opts.idle_timeout.expect("guarded by the branch condition"), &mut idle);
             }

@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -296,15 +297,48 @@ impl<T> Later<T> {
     }
 }
 
-/// Hands a connection's delayed replies to its queue, in order with what others queue for it.
-/// More than the connection's queue limit waiting is a peer that asks faster than it is
-/// answered: it is dropped, as one whose queue is full.
-pub(super) fn schedule(later: &mut Later<Bytes>, got: &mut Got, conn: &Conn, timer: &mut Timer) {
-    for (after, bytes) in got.later.drain(..) {
-        if !later.add(after, bytes.len(), bytes, timer) {
-            conn.close(CloseRequest::Now(CloseReason::QueueFull(conn.queue_limit())));
+/// A TCP connection's delayed replies and the timer for the first of them, allocated at
+/// the first reply a rule delays: most connections never have one, and every idle
+/// client's future would otherwise hold both.
+#[derive(Default)]
+pub(super) struct Delayed(Option<Box<(Later<Bytes>, Timer)>>);
+
+impl Delayed {
+    /// Takes a read's delayed replies. More than the connection's queue limit waiting is a
+    /// peer that asks faster than it is answered: it is dropped, as one whose queue is full.
+    pub(super) fn schedule(&mut self, got: &mut Got, conn: &Conn) {
+        if got.later.is_empty() {
             return;
         }
+        let (later, timer) =
+            &mut **self.0.get_or_insert_with(|| Box::new((Later::new(conn.queue_limit()), Timer::default())));
+        for (after, bytes) in got.later.drain(..) {
+            if !later.add(after, bytes.len(), bytes, timer) {
+                conn.close(CloseRequest::Now(CloseReason::QueueFull(conn.queue_limit())));
+                return;
+            }
+        }
+    }
+
+    /// Whether a reply waits.
+    pub(super) fn waiting(&self) -> bool {
+        self.0.as_ref().is_some_and(|d| d.0.waiting())
+    }
+
+    /// The next reply, when its time comes; never while none waits. Cancel-safe: the timer
+    /// and the queue are looked at in one poll.
+    pub(super) fn due(&mut self) -> impl Future<Output = Bytes> + '_ {
+        std::future::poll_fn(move |cx| {
+            let Some(d) = self.0.as_mut() else { return Poll::Pending };
+            let (later, timer) = &mut **d;
+            if !later.waiting() || timer.poll_fired(cx).is_pending() {
+                return Poll::Pending;
+            }
+            match later.due(timer) {
+                Some(bytes) => Poll::Ready(bytes),
+                None => Poll::Pending,
+            }
+        })
     }
 }
 

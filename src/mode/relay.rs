@@ -90,7 +90,13 @@ impl Relay {
 }
 
 impl Service for Relay {
-    async fn serve(&self, client: Stream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
+    async fn serve(
+        self: Arc<Self>,
+        client: Stream,
+        conn: Arc<Conn>,
+        events: Events,
+        stop: CancellationToken,
+    ) -> CloseReason {
         super::server::announce(&events, &conn, &client).await;
         self.relay(client, conn, events, stop).await
     }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use std::future::Future;
 
 use super::listener::Listener;
@@ -29,13 +30,15 @@ use crate::notice::{HelpFor, Notice, Rejection, Turned};
 /// What an accepted client gets. `serve` runs between its `connected` and `closed` events
 /// and says why it ended; the connection's counters and close requests live in `conn`.
 pub trait Service: Send + Sync + 'static {
+    /// The future owns what it is given, once: every idle client holds this future (in its
+    /// task), so a layer that took the stream by value and passed it on would hold it twice.
     fn serve(
-        &self,
+        self: Arc<Self>,
         stream: Stream,
         conn: Arc<Conn>,
         events: Events,
         stop: CancellationToken,
-    ) -> impl Future<Output = CloseReason> + Send;
+    ) -> impl Future<Output = CloseReason> + Send + 'static;
 
     /// Whether lines typed on stdin are sent to clients (a relay only forwards).
     fn takes_typed_lines(&self) -> bool {
@@ -93,20 +96,21 @@ fn local_end(stream: &Stream) -> crate::event::Peer {
 pub struct Answering(pub ConnOptions);
 
 impl Service for Answering {
-    // An `async move` block rather than an `async fn`: an async fn keeps its arguments
-    // twice in its future (as given and as moved in), for every idle client.
+    // Not an `async fn`: that would keep the arguments twice (as given and as moved in),
+    // the stream among them, in every idle client's task.
     #[allow(clippy::manual_async_fn)]
     fn serve(
-        &self,
-        stream: Stream,
+        self: Arc<Self>,
+        mut stream: Stream,
         conn: Arc<Conn>,
         events: Events,
         // A stop reaches the connection as a close request from the accept loop.
         _stop: CancellationToken,
-    ) -> impl Future<Output = CloseReason> + Send {
+    ) -> impl Future<Output = CloseReason> + Send + 'static {
+        // The one owner of the stream; what it calls borrows it.
         async move {
             announce(&events, &conn, &stream).await;
-            connection::serve_stream(stream, &conn, &self.0, &events).await
+            connection::serve_stream(&mut stream, &conn, &self.0, &events).await
         }
     }
 }
@@ -134,17 +138,23 @@ pub trait StreamService: Send + Sync + 'static {
 impl StreamService for Answering {
     async fn serve_stream(
         &self,
-        stream: Stream,
+        mut stream: Stream,
         conn: Arc<Conn>,
         events: Events,
         _stop: CancellationToken,
     ) -> CloseReason {
-        connection::serve_stream(stream, &conn, &self.0, &events).await
+        connection::serve_stream(&mut stream, &conn, &self.0, &events).await
     }
 }
 
 impl<S: StreamService + Service> Service for Tls<S> {
-    async fn serve(&self, stream: Stream, conn: Arc<Conn>, events: Events, stop: CancellationToken) -> CloseReason {
+    async fn serve(
+        self: Arc<Self>,
+        stream: Stream,
+        conn: Arc<Conn>,
+        events: Events,
+        stop: CancellationToken,
+    ) -> CloseReason {
         let local = local_end(&stream);
         let proto = stream.proto();
         // TLS is served over TCP (another kind of stream needs its own TLS variant).
@@ -201,6 +211,29 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What a connection's task does once its service has ended: the registry forgets it, its
+/// counters join the totals, and the `closed` event says why it ended.
+struct Gone {
+    registry: Registry,
+    totals: Arc<Mutex<Totals>>,
+    events: Events,
+}
+
+impl Gone {
+    async fn closed(self: Arc<Self>, conn: Arc<Conn>, reason: CloseReason) {
+        let id = conn.id;
+        lock(&self.registry).remove(&id);
+        let counters = conn.counters();
+        {
+            let mut t = lock(&self.totals);
+            t.clients += 1;
+            t.counters.add(&counters);
+        }
+        let peer = conn.peer.clone();
+        self.events.send(EventKind::Closed { id, peer, reason, counters, duration: conn.age() }).await;
+    }
+}
+
 /// Totals of the clients that have gone.
 #[derive(Default)]
 struct Totals {
@@ -241,6 +274,7 @@ pub(crate) async fn run_service<S: Service>(
     let registry: Registry = Arc::default();
     let totals: Arc<Mutex<Totals>> = Arc::default();
     let tracker = TaskTracker::new();
+    let gone = Arc::new(Gone { registry: registry.clone(), totals: totals.clone(), events: events.clone() });
     let mut next_id: ConnId = 1;
     // After an accept error such as EMFILE: when to try again, and whether we said so.
     let mut paused_until: Option<Instant> = None;
@@ -288,20 +322,11 @@ pub(crate) async fn run_service<S: Service>(
                     next_id += 1;
                     let conn = Arc::new(Conn::new(id, peer, opts.queue_limit));
                     lock(&registry).insert(id, conn.clone());
-                    let (registry, totals, events, stop, service) =
-                        (registry.clone(), totals.clone(), events.clone(), stop.clone(), service.clone());
-                    tracker.spawn(async move {
-                        let reason = service.serve(stream, conn.clone(), events.clone(), stop).await;
-                        lock(&registry).remove(&id);
-                        let counters = conn.counters();
-                        {
-                            let mut t = lock(&totals);
-                            t.clients += 1;
-                            t.counters.add(&counters);
-                        }
-                        let peer = conn.peer.clone();
-                        events.send(EventKind::Closed { id, peer, reason, counters, duration: conn.age() }).await;
-                    });
+                    let serving = service.clone().serve(stream, conn.clone(), events.clone(), stop.clone());
+                    let gone = gone.clone();
+                    // `then` rather than an async block around both: the block would keep
+                    // its own slot for the stream it passes on, beside the one in `serving`.
+                    tracker.spawn(serving.then(move |reason| gone.closed(conn, reason)));
                 }
                 Err(e) if is_transient(&e) => {}
                 Err(e) => {

@@ -52,7 +52,7 @@ mod idle {
     /// the allocator, exactly, on a current-thread runtime so that only the server's
     /// allocations are on this thread's count.
     #[test]
-    fn an_idle_client_costs_at_most_2000_bytes() {
+    fn an_idle_client_costs_at_most_1300_bytes() {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -72,8 +72,10 @@ mod idle {
             connect(port, N, &mut clients, &mut incoming).await;
             let per_client = (held_by_this_thread() - before) / N as isize;
             assert!(per_client > 300, "the count sees the connections ({per_client} bytes each)");
-            // 2000 bytes: a million idle clients in 2 GB.
-            assert!(per_client <= 2000, "an idle client holds {per_client} bytes; at most 2000 was promised");
+            // A million idle clients in 1.3 GB: the task (640 bytes with tokio's header), the
+            // socket's registration (256), the connection's shared part (304) and its
+            // registry entry. A future grown past the task's 640-byte size class fails here.
+            assert!(per_client <= 1300, "an idle client holds {per_client} bytes; at most 1300 was promised");
 
             // And it is given back: every client gone and the server stopped, this thread
             // holds less than it did with half of them connected.

@@ -5,7 +5,7 @@
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::{Instant, Sleep, sleep_until};
 
@@ -34,10 +34,15 @@ impl Timer {
     /// firing until set anew, as a `Sleep` is: callers guard their branch with a flag.
     /// A pointer's worth of future: a `select!` holds one per timer while it waits.
     pub(crate) fn fired(&mut self) -> impl Future<Output = ()> + '_ {
-        poll_fn(|cx| match &mut self.0 {
+        poll_fn(|cx| self.poll_fired(cx))
+    }
+
+    /// [`Timer::fired`], polled by hand.
+    pub(crate) fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match &mut self.0 {
             Some(sleep) => sleep.as_mut().poll(cx),
             None => Poll::Pending,
-        })
+        }
     }
 }
 
