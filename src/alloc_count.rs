@@ -10,7 +10,9 @@
 //! own thread holds ([`held_by_this_thread`]), so tests running beside it do not blur the
 //! figure.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
+
+use crate::alloc_pool::Pooled;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
 
@@ -39,8 +41,9 @@ pub fn held_by_this_thread() -> isize {
     THREAD_HELD.try_with(Cell::get).unwrap_or(0)
 }
 
-/// The system allocator, counting what is held.
+/// The program's allocator ([`Pooled`]), counting what is held.
 pub struct Counting {
+    inner: Pooled,
     bytes: AtomicIsize,
     blocks: AtomicIsize,
     peak: AtomicUsize,
@@ -48,7 +51,12 @@ pub struct Counting {
 
 impl Counting {
     pub const fn new() -> Self {
-        Counting { bytes: AtomicIsize::new(0), blocks: AtomicIsize::new(0), peak: AtomicUsize::new(0) }
+        Counting {
+            inner: Pooled::new(),
+            bytes: AtomicIsize::new(0),
+            blocks: AtomicIsize::new(0),
+            peak: AtomicUsize::new(0),
+        }
     }
 
     /// Bytes and blocks held now, and the most bytes held at once so far.
@@ -82,10 +90,10 @@ impl Default for Counting {
     }
 }
 
-// SAFETY: every call is passed to `System` unchanged; the counters only observe.
+// SAFETY: every call is passed to the program's allocator unchanged; the counters only observe.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { self.inner.alloc(layout) };
         if !p.is_null() {
             self.grew(layout.size());
             self.blocks.fetch_add(1, Relaxed);
@@ -94,7 +102,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(layout) };
+        let p = unsafe { self.inner.alloc_zeroed(layout) };
         if !p.is_null() {
             self.grew(layout.size());
             self.blocks.fetch_add(1, Relaxed);
@@ -103,13 +111,13 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { self.inner.dealloc(ptr, layout) };
         self.shrank(layout.size());
         self.blocks.fetch_sub(1, Relaxed);
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        let p = unsafe { self.inner.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             if new_size >= layout.size() {
                 self.grew(new_size - layout.size());

@@ -7,6 +7,10 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOC: netassist::alloc_count::Counting = netassist::alloc_count::Counting::new();
 
+#[cfg(not(feature = "count-alloc"))]
+#[global_allocator]
+static ALLOC: netassist::alloc_pool::Pooled = netassist::alloc_pool::Pooled::new();
+
 fn main() -> ExitCode {
     #[cfg(feature = "count-alloc")]
     netassist::alloc_count::report_on_sigusr1(&ALLOC);
