@@ -258,13 +258,18 @@ impl Answers {
             ended.notify_one();
         };
         let mut later: Vec<Bytes> = Vec::new();
+        // Made once: a `cancelled()` made each turn joins and leaves the token's waiter list
+        // (a lock each) for every answer. Polled after the socket, it is not looked at on a
+        // turn the socket is ready.
+        let mut cancelled = std::pin::pin!(done.cancelled());
         loop {
             tokio::select! {
-                () = done.cancelled() => return,
+                biased;
                 ready = upstream.ready(super::mmsg::READY) => if ready.is_err() {
                     gone();
                     return;
                 },
+                () = &mut cancelled => return,
             }
             loop {
                 let want = events.wants_data();
