@@ -17,6 +17,41 @@ use tokio::time::Instant;
 
 use crate::event::{ClientInfo, CloseReason, ConnId, Counters, Peer};
 
+/// Milliseconds on a monotonic clock that is cheap to read: every read and write of a
+/// connection notes the time, and the precise clock (`Instant::now`) costs a TSC read and
+/// arithmetic each time (measured: 0.6% of `relay --udp`'s CPU per round trip). On Linux
+/// the coarse clock is a load from the vDSO page, as fresh as the last timer tick.
+#[cfg(target_os = "linux")]
+fn coarse_ms() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: writes the time into `ts`, which outlives the call.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
+/// How far [`coarse_ms`] can lag the time, in whole milliseconds (a tick: 1-10 ms).
+#[cfg(target_os = "linux")]
+fn coarse_tick_ms() -> u64 {
+    static TICK: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICK.get_or_init(|| {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: writes the resolution into `ts`, which outlives the call.
+        unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+        (ts.tv_sec as u64 * 1000 + (ts.tv_nsec as u64).div_ceil(1_000_000)).max(1)
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn coarse_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64
+}
+
+#[cfg(not(target_os = "linux"))]
+fn coarse_tick_ms() -> u64 {
+    0
+}
+
 /// Ask a connection to close.
 #[derive(Debug, Clone)]
 pub enum CloseRequest {
@@ -44,7 +79,7 @@ pub struct Conn {
     bytes_out: AtomicU64,
     msgs_in: AtomicU64,
     msgs_out: AtomicU64,
-    /// Milliseconds from `started` to the last byte in or out.
+    /// When the last byte went in or out, in [`coarse_ms`].
     last_activity: AtomicU64,
     pub(super) outbox: Mutex<Outbox>,
     /// Wakes the connection task: something was queued, or a close was requested. A flag
@@ -81,7 +116,7 @@ impl Conn {
             bytes_out: AtomicU64::new(0),
             msgs_in: AtomicU64::new(0),
             msgs_out: AtomicU64::new(0),
-            last_activity: AtomicU64::new(0),
+            last_activity: AtomicU64::new(coarse_ms()),
             outbox: Mutex::new(Outbox::default()),
             woke: AtomicBool::new(false),
             waker: AtomicWaker::new(),
@@ -165,9 +200,10 @@ impl Conn {
     }
 
     /// How long since a byte last went either way.
+    /// Never more than it has been: short by up to two ticks of the coarse clock.
     pub fn idle_for(&self) -> Duration {
-        let last = Duration::from_millis(self.last_activity.load(Ordering::Relaxed));
-        self.started.elapsed().saturating_sub(last)
+        let quiet = coarse_ms().saturating_sub(self.last_activity.load(Ordering::Relaxed));
+        Duration::from_millis(quiet.saturating_sub(coarse_tick_ms()))
     }
 
     pub fn queue_limit(&self) -> usize {
@@ -179,8 +215,7 @@ impl Conn {
     }
 
     pub(super) fn touch(&self) {
-        let ms = self.started.elapsed().as_millis() as u64;
-        self.last_activity.store(ms, Ordering::Relaxed);
+        self.last_activity.store(coarse_ms(), Ordering::Relaxed);
     }
 
     /// The outbox under its lock, or `None` without taking it when it holds nothing.
@@ -282,6 +317,28 @@ impl Conn {
             self.close(CloseRequest::Now(CloseReason::IdleTimeout(limit)));
         } else {
             timer.set(Instant::now() + (limit - quiet));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The coarse clock behind the idle timeout never says a connection has been quiet for
+    /// longer than it has (a timeout must not close it early), and it does move.
+    #[test]
+    fn idle_time_never_runs_ahead_of_the_real_time() {
+        let conn = Conn::new(1, "127.0.0.1:1".parse::<std::net::SocketAddr>().unwrap(), 0);
+        let before = std::time::Instant::now();
+        conn.touch();
+        loop {
+            let idle = conn.idle_for();
+            assert!(idle <= before.elapsed(), "{idle:?} idle after {:?}", before.elapsed());
+            if idle >= Duration::from_millis(20) {
+                break;
+            }
+            std::hint::spin_loop();
         }
     }
 }

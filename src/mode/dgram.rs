@@ -47,6 +47,19 @@ impl Dgram {
         self.0.try_io(interest, |_| f())
     }
 
+    /// Receives one datagram on a connected socket now, or says `WouldBlock` (which
+    /// clears the readiness). An error the kernel holds for the socket (an ICMP port
+    /// unreachable) is readiness of its own, which only a receive reports and clears.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let asked = std::cell::Cell::new(false);
+        let mut recv = || {
+            asked.set(true);
+            self.0.get_ref().recv(buf)
+        };
+        let got = self.0.try_io(Interest::READABLE, |_| recv());
+        if asked.get() { got } else { self.0.try_io(Interest::ERROR, |_| recv()) }
+    }
+
     /// Sends now, or says `WouldBlock` when the send buffer is full.
     pub fn try_send_to(&self, bytes: &[u8], to: SocketAddr) -> io::Result<usize> {
         self.0.get_ref().send_to(bytes, to)
