@@ -47,19 +47,6 @@ impl Dgram {
         self.0.try_io(interest, |_| f())
     }
 
-    /// Receives one datagram on a connected socket now, or says `WouldBlock` (which
-    /// clears the readiness). An error the kernel holds for the socket (an ICMP port
-    /// unreachable) is readiness of its own, which only a receive reports and clears.
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let asked = std::cell::Cell::new(false);
-        let mut recv = || {
-            asked.set(true);
-            self.0.get_ref().recv(buf)
-        };
-        let got = self.0.try_io(Interest::READABLE, |_| recv());
-        if asked.get() { got } else { self.0.try_io(Interest::ERROR, |_| recv()) }
-    }
-
     /// Sends now, or says `WouldBlock` when the send buffer is full.
     pub fn try_send_to(&self, bytes: &[u8], to: SocketAddr) -> io::Result<usize> {
         self.0.get_ref().send_to(bytes, to)
@@ -94,9 +81,26 @@ impl Dgram {
     /// for writing while it waits (epoll tells a registration's current state at once, so
     /// room made before it is not missed).
     pub async fn writable(&self) -> io::Result<()> {
-        let twin = register(self.0.get_ref().try_clone()?, Interest::WRITABLE)?;
-        twin.writable().await?.retain_ready();
-        Ok(())
+        writable(self.0.get_ref()).await
+    }
+}
+
+/// Waits until `socket` (a non-blocking socket the runtime does not watch) has room to
+/// send: a second descriptor of it, registered for writing while it waits.
+async fn writable(socket: &std::net::UdpSocket) -> io::Result<()> {
+    let twin = register(socket.try_clone()?, Interest::WRITABLE)?;
+    twin.writable().await?.retain_ready();
+    Ok(())
+}
+
+/// Sends on a connected non-blocking socket the runtime does not watch, waiting for room
+/// in its send buffer if there is none.
+pub async fn send_when_room(socket: &std::net::UdpSocket, bytes: &[u8]) -> io::Result<usize> {
+    loop {
+        match socket.send(bytes) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => writable(socket).await?,
+            sent => return sent,
+        }
     }
 }
 

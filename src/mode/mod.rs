@@ -13,6 +13,7 @@ pub mod inbound;
 pub mod listener;
 mod mmsg;
 pub mod proxy;
+mod ready_set;
 mod received;
 pub mod recency;
 pub mod relay;

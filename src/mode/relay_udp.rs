@@ -1,9 +1,15 @@
 //! `netassist relay --udp`: each client address gets its own socket towards the target;
 //! what the target answers on it goes back to that client. Clients are forgotten after the
 //! idle timeout, or (the table full) the quietest first.
+//!
+//! One loop does it all, as a C relay would: datagrams from clients are taken many per call
+//! on the listening socket, and the upstream sockets with answers are named together by a
+//! `ReadySet` (`ready_set.rs`: an epoll set of their own on Linux), so an answer costs no task wake-up
+//! and an idle client no task. Each pass serves both directions, so neither can hold up
+//! the other.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::connection::Conn;
 use super::dgram::Dgram;
+use super::ready_set::ReadySet;
 use super::recency::{IdHash, Recency};
 use crate::event::Events;
 use crate::event::{CloseReason, ConnId, Dir, EventKind, Proto, Side};
@@ -29,7 +36,9 @@ struct UdpSession {
     /// As the listening socket knows it (the key of [`Sessions::ids`]).
     client: SocketAddr,
     conn: Arc<Conn>,
-    upstream: Arc<Dgram>,
+    /// Connected to the target, non-blocking, in the relay's [`ReadySet`] (closing it
+    /// takes it out).
+    upstream: std::net::UdpSocket,
 }
 
 /// The relay's clients, by address and by id. An address is chosen by a peer, so it is
@@ -100,7 +109,11 @@ pub async fn run_udp(
     let to = Some(crate::net::show_addr(&relay.target));
     events.send(super::server::listening(Proto::Udp, local.into(), relay.dual_stack, None, to)).await;
     super::server::start_up_done();
-    let socket = Arc::new(Dgram::from_tokio(socket)?);
+    let socket = Dgram::from_tokio(socket)?;
+    let upstreams = ReadySet::new()?;
+    let mut ready_ids = Vec::with_capacity(super::ready_set::MAX_READY);
+    // What targets answer lands here, one at a time.
+    let mut answer = vec![0u8; DATAGRAM];
     let want = events.wants_data();
     let mut sessions = Sessions::default();
     let mut next_id = 1;
@@ -109,7 +122,6 @@ pub async fn run_udp(
     let mut batch = super::mmsg::Batch::new(DATAGRAM);
     let mut refused = super::udp::Refused::default();
     let mut sweep = tokio::time::interval((relay.idle_timeout / 4).max(Duration::from_millis(20)));
-    let tracker = tokio_util::task::TaskTracker::new();
     // A session whose target said "port unreachable" is reported and forgotten at once,
     // not at the next sweep.
     let (ended, mut ended_ids) = tokio::sync::mpsc::unbounded_channel::<ConnId>();
@@ -123,8 +135,7 @@ pub async fn run_udp(
         EventKind::Closed { id: conn.id, peer: conn.peer.clone(), reason, counters, duration: conn.age() }
     };
     let end = |s: UdpSession, reason: CloseReason, totals: &mut crate::event::Counters| {
-        // Its answers' task ends (having sent on what it read).
-        s.conn.stop();
+        upstreams.remove(std::os::fd::AsFd::as_fd(&s.upstream), s.conn.id);
         closed(&s.conn, reason, totals)
     };
 
@@ -163,7 +174,41 @@ pub async fn run_udp(
                     }
                 }
             }
-            ready = socket.ready(super::mmsg::READY) => {
+            (answers, requests) = both_ways(upstreams.ready(), socket.ready(super::mmsg::READY)) => {
+                if let Some(ready) = answers {
+                    // Answers from the target, one per client a pass, each sent on to its
+                    // client (in order: one socket, read by this loop alone). The set is
+                    // level-triggered: a socket with more waiting is named again in the next
+                    // pass, which spares the read that would only say EAGAIN.
+                    let mut ready = ready?;
+                    ready.take(&mut ready_ids)?;
+                    for &id in &ready_ids {
+                        let Some(s) = sessions.by_id.get(&id) else { continue };
+                        let n = match ready.recv(id, &s.upstream, &mut answer) {
+                            Ok(n) => n,
+                            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => continue,
+                            // ICMP port unreachable from the target.
+                            Err(_) => {
+                                let _ = ended.send(id);
+                                continue;
+                            }
+                        };
+                        let data = &answer[..n];
+                        s.conn.count_out(n);
+                        if want {
+                            events.send(EventKind::Data { id, peer: s.conn.peer.clone(), dir: Dir::T2C, bytes: Bytes::copy_from_slice(data), mark: crate::event::Mark::None }).await;
+                        }
+                        // A client that cannot be reached: its answers are dropped, as the
+                        // network would.
+                        if let Err(e) = socket.try_send_to(data, s.client)
+                            && e.kind() == io::ErrorKind::WouldBlock
+                        {
+                            let _ = socket.send_to(data, s.client).await;
+                        }
+                    }
+                    ready.done(ready_ids.is_empty());
+                }
+                if let Some(ready) = requests {
                 ready?;
                 // Up to 64 datagrams a turn, as many per system call as wait (recvmmsg); then
                 // the other branches get their turn.
@@ -203,12 +248,12 @@ pub async fn run_udp(
                                 }
                                 let id = next_id;
                                 next_id += 1;
-                                let opened = open_upstream(relay.target).await;
+                                let opened = open_upstream(relay.target);
                                 let conn = Arc::new(Conn::new(id, canonical(from), 0));
                                 let here = crate::net::local_towards(local, canonical(from));
                                 events.send(EventKind::Connected { id, proto: Proto::Udp, peer: canonical(from).into(), local: here.into(), side: Side::Accepted, tls: None }).await;
                                 let upstream = match opened {
-                                    Ok(u) => Arc::new(u),
+                                    Ok(u) => u,
                                     Err(e) => {
                                         served += 1;
                                         let reason = CloseReason::TargetFailed(Box::new(Notice::Os { why: crate::error::io_reason(&e) }));
@@ -220,8 +265,11 @@ pub async fn run_udp(
                                 if let Ok(up_local) = upstream.local_addr() {
                                     events.send(EventKind::Connected { id, proto: Proto::Udp, peer: relay.target.into(), local: canonical(up_local).into(), side: Side::Initiated, tls: None }).await;
                                 }
-                                let answers = Answers { upstream: upstream.clone(), socket: socket.clone(), client: from, conn: conn.clone(), events: events.clone(), ended: ended.clone() };
-                                tracker.spawn(answers.back_to_client());
+                                if let Err(e) = upstreams.add(std::os::fd::AsFd::as_fd(&upstream), id) {
+                                    let reason = CloseReason::TargetFailed(Box::new(Notice::Os { why: crate::error::io_reason(&e) }));
+                                    events.send(closed(&conn, reason, &mut totals)).await;
+                                    continue;
+                                }
                                 sessions.insert(UdpSession { client: from, conn, upstream });
                                 id
                             }
@@ -231,9 +279,9 @@ pub async fn run_udp(
                         if want {
                             events.send(EventKind::Data { id: s.conn.id, peer: s.conn.peer.clone(), dir: Dir::C2T, bytes: Bytes::copy_from_slice(data), mark: crate::event::Mark::None }).await;
                         }
-                        match s.upstream.try_send(data) {
+                        match s.upstream.send(data) {
                             Ok(_) => {}
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => { let _ = s.upstream.send(data).await; }
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => { let _ = super::dgram::send_when_room(&s.upstream, data).await; }
                             // The target is not there (an earlier ICMP port unreachable): the sweep reports it.
                             Err(_) => {
                                 let _ = ended.send(id);
@@ -241,124 +289,46 @@ pub async fn run_udp(
                         }
                     }
                 }
+                }
             }
         }
     }
     for (_, s) in sessions.by_id.drain() {
         events.send(end(s, CloseReason::Stopping, &mut totals)).await;
     }
-    tracker.close();
-    tracker.wait().await;
     events.send(EventKind::Stopped { clients: served, counters: totals, duration: started.elapsed() }).await;
     Ok(())
 }
 
 /// A socket connected to the target, for one client.
-async fn open_upstream(target: std::net::SocketAddr) -> io::Result<Dgram> {
-    let any: std::net::SocketAddr =
+fn open_upstream(target: SocketAddr) -> io::Result<std::net::UdpSocket> {
+    let any: SocketAddr =
         if target.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
-    let upstream = tokio::net::UdpSocket::bind(any).await?;
-    upstream.connect(target).await?;
-    Dgram::from_tokio(upstream)
+    let upstream = std::net::UdpSocket::bind(any)?;
+    upstream.connect(target)?;
+    upstream.set_nonblocking(true)?;
+    Ok(upstream)
 }
 
-/// Answers forwarded in a row before a client's task lets the others run.
-const ANSWERS_PER_TURN: usize = 64;
-
-thread_local! {
-    /// What targets answer lands here: one buffer per worker thread, not a 64 KiB buffer
-    /// per client.
-    static ANSWERS: RefCell<Vec<u8>> = RefCell::new(vec![0; DATAGRAM]);
-}
-
-/// One client's way back: what its upstream socket receives goes to it.
-struct Answers {
-    upstream: Arc<Dgram>,
-    socket: Arc<Dgram>,
-    client: std::net::SocketAddr,
-    conn: Arc<Conn>,
-    events: Events,
-    /// Told when the target turned out not to be there.
-    ended: tokio::sync::mpsc::UnboundedSender<ConnId>,
-}
-
-impl Answers {
-    /// Sends what the target answers on one client's upstream socket back to that client, in
-    /// order. Answers are taken one at a time with recv(2): a target mostly answers one
-    /// datagram at a time, and recvmmsg's per-message header work cost more than the call it
-    /// saves (measured: 3-4% of the relay's CPU per round trip). When nothing shows them they
-    /// are sent at once from the thread's buffer; shown ones (and any the socket had no room
-    /// for) are copied, shown, then sent.
-    async fn back_to_client(self) {
-        let Answers { upstream, socket, client, conn, events, ended } = self;
-        let gone = || {
-            let _ = ended.send(conn.id);
-        };
-        let mut later: Vec<Bytes> = Vec::new();
-        loop {
-            // The stop (a kick, the idle timeout, the relay stopping) is a flag and an atomic
-            // waker on the session's `Conn`: looking at it takes no lock, where a
-            // cancellation token's future takes two each time the task goes to sleep.
-            tokio::select! {
-                biased;
-                ready = upstream.ready(super::mmsg::READY) => if ready.is_err() {
-                    gone();
-                    return;
-                },
-                () = conn.woken() => if conn.stopping() {
-                    return;
-                },
-            }
-            // A target that answers without pause does not keep the relay's other work
-            // waiting: after a batch of answers the task yields.
-            let mut turn = 0;
-            loop {
-                if turn == ANSWERS_PER_TURN {
-                    tokio::task::yield_now().await;
-                    turn = 0;
-                }
-                turn += 1;
-                let want = events.wants_data();
-                let got = ANSWERS.with_borrow_mut(|buf| {
-                    let n = upstream.try_recv(buf)?;
-                    let data = &buf[..n];
-                    conn.count_out(data.len());
-                    if want || !later.is_empty() {
-                        later.push(Bytes::copy_from_slice(data));
-                    } else if let Err(e) = socket.try_send_to(data, client)
-                        && e.kind() == io::ErrorKind::WouldBlock
-                    {
-                        later.push(Bytes::copy_from_slice(data));
-                    }
-                    // A client that cannot be reached: its answers are dropped, as the
-                    // network would.
-                    Ok::<_, io::Error>(n)
-                });
-                match got {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    // ICMP port unreachable from the target: the main loop reports and forgets.
-                    Err(_) => {
-                        gone();
-                        return;
-                    }
-                }
-                for bytes in later.drain(..) {
-                    if want {
-                        let dir = Dir::T2C;
-                        let data = EventKind::Data {
-                            id: conn.id,
-                            peer: conn.peer.clone(),
-                            dir,
-                            bytes: bytes.clone(),
-                            mark: crate::event::Mark::None,
-                        };
-                        events.send(data).await;
-                    }
-                    let _ = socket.send_to(&bytes, client).await;
-                }
-            }
+/// Waits until `answers` or `requests` is ready, and gives each that is: both ways get a
+/// turn in the same pass, so a flood one way cannot starve the other.
+async fn both_ways<A: Future, R: Future>(answers: A, requests: R) -> (Option<A::Output>, Option<R::Output>) {
+    let (mut answers, mut requests) = (std::pin::pin!(answers), std::pin::pin!(requests));
+    std::future::poll_fn(|cx| {
+        let a = answers.as_mut().poll(cx);
+        let r = requests.as_mut().poll(cx);
+        match (a, r) {
+            (std::task::Poll::Pending, std::task::Poll::Pending) => std::task::Poll::Pending,
+            (a, r) => std::task::Poll::Ready((ready(a), ready(r))),
         }
+    })
+    .await
+}
+
+fn ready<T>(p: std::task::Poll<T>) -> Option<T> {
+    match p {
+        std::task::Poll::Ready(t) => Some(t),
+        std::task::Poll::Pending => None,
     }
 }
 

@@ -146,3 +146,40 @@ async fn an_idle_client_is_forgotten_and_one_still_talking_is_not() {
     let (clients, _) = r.stop().await;
     assert_eq!(clients, 2);
 }
+
+/// A target that answers one client without pause does not starve another: the target
+/// floods the first client's session until the second client's datagram reaches it, so
+/// the second is answered only if the relay takes requests while answers pour in.
+#[tokio::test]
+async fn a_flood_of_answers_to_one_client_does_not_hold_up_another() {
+    let target = StdUdp::bind("127.0.0.1:0").unwrap();
+    let addr = target.local_addr().unwrap();
+    let flooder = std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        let (_, flooded) = target.recv_from(&mut buf).unwrap();
+        target.set_nonblocking(true).unwrap();
+        let mut sent = 0u64;
+        loop {
+            let _ = target.send_to(b"flood", flooded);
+            sent += 1;
+            if let Ok((n, from)) = target.recv_from(&mut buf)
+                && from != flooded
+            {
+                target.send_to(&buf[..n], from).unwrap();
+                return sent;
+            }
+        }
+    });
+    let r = relay(addr, 16, Duration::from_secs(60)).await;
+    let (a, b) = (client().await, client().await);
+    a.send_to(b"start", ("127.0.0.1", r.port)).await.unwrap();
+    // a's first answer: the flood has begun.
+    let mut buf = [0u8; 64];
+    assert_eq!(a.recv(&mut buf).await.unwrap(), 5);
+    round_trip(&b, r.port, b"me too").await;
+    let sent = flooder.join().unwrap();
+    assert!(sent > 0);
+    let (clients, totals) = r.stop().await;
+    assert_eq!(clients, 2);
+    assert!(totals.bytes_out >= 5 + 6, "{totals:?}");
+}
