@@ -112,8 +112,9 @@ pub async fn run_udp(
     let socket = Dgram::from_tokio(socket)?;
     let upstreams = ReadySet::new()?;
     let mut ready_ids = Vec::with_capacity(super::ready_set::MAX_READY);
-    // What targets answer lands here, one at a time.
-    let mut answer = vec![0u8; DATAGRAM];
+    // What targets answer lands here, to be sent on together.
+    let mut out_bufs: Vec<Vec<u8>> = (0..super::mmsg::SLOTS).map(|_| vec![0u8; DATAGRAM]).collect();
+    let mut out: Vec<(SocketAddr, usize)> = Vec::with_capacity(super::mmsg::SLOTS);
     let want = events.wants_data();
     let mut sessions = Sessions::default();
     let mut next_id = 1;
@@ -176,15 +177,17 @@ pub async fn run_udp(
             }
             (answers, requests) = both_ways(upstreams.ready(), socket.ready(super::mmsg::READY)) => {
                 if let Some(ready) = answers {
-                    // Answers from the target, one per client a pass, each sent on to its
-                    // client (in order: one socket, read by this loop alone). The set is
+                    // Answers from the target, one per client a pass, sent on to their
+                    // clients together (sendmmsg on the listening socket; in order for each
+                    // client: one socket, read by this loop alone). The set is
                     // level-triggered: a socket with more waiting is named again in the next
                     // pass, which spares the read that would only say EAGAIN.
                     let mut ready = ready?;
                     ready.take(&mut ready_ids)?;
                     for &id in &ready_ids {
                         let Some(s) = sessions.by_id.get(&id) else { continue };
-                        let n = match ready.recv(id, &s.upstream, &mut answer) {
+                        let slot = out.len();
+                        let n = match ready.recv(id, &s.upstream, &mut out_bufs[slot]) {
                             Ok(n) => n,
                             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => continue,
                             // ICMP port unreachable from the target.
@@ -193,19 +196,16 @@ pub async fn run_udp(
                                 continue;
                             }
                         };
-                        let data = &answer[..n];
                         s.conn.count_out(n);
                         if want {
-                            events.send(EventKind::Data { id, peer: s.conn.peer.clone(), dir: Dir::T2C, bytes: Bytes::copy_from_slice(data), mark: crate::event::Mark::None }).await;
+                            events.send(EventKind::Data { id, peer: s.conn.peer.clone(), dir: Dir::T2C, bytes: Bytes::copy_from_slice(&out_bufs[slot][..n]), mark: crate::event::Mark::None }).await;
                         }
-                        // A client that cannot be reached: its answers are dropped, as the
-                        // network would.
-                        if let Err(e) = socket.try_send_to(data, s.client)
-                            && e.kind() == io::ErrorKind::WouldBlock
-                        {
-                            let _ = socket.send_to(data, s.client).await;
+                        out.push((s.client, n));
+                        if out.len() == out_bufs.len() {
+                            send_answers(&socket, &out_bufs, &mut out).await;
                         }
                     }
+                    send_answers(&socket, &out_bufs, &mut out).await;
                     ready.done(ready_ids.is_empty());
                 }
                 if let Some(ready) = requests {
@@ -308,6 +308,25 @@ fn open_upstream(target: SocketAddr) -> io::Result<std::net::UdpSocket> {
     upstream.connect(target)?;
     upstream.set_nonblocking(true)?;
     Ok(upstream)
+}
+
+/// Sends the answers read, each to its client, as many per system call as the socket takes.
+async fn send_answers(socket: &Dgram, bufs: &[Vec<u8>], out: &mut Vec<(SocketAddr, usize)>) {
+    let mut start = 0;
+    while start < out.len() {
+        let batch = out[start..].iter().zip(&bufs[start..]).map(|(&(to, n), buf)| (to, &buf[..n]));
+        match super::mmsg::send(socket, batch) {
+            Ok(sent) => start += sent,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let (to, n) = out[start];
+                let _ = socket.send_to(&bufs[start][..n], to).await;
+                start += 1;
+            }
+            // A client that cannot be reached: its answer is dropped, as the network would.
+            Err(_) => start += 1,
+        }
+    }
+    out.clear();
 }
 
 /// Waits until `answers` or `requests` is ready, and gives each that is: both ways get a
