@@ -15,7 +15,9 @@
 #   (bench/cudprelay.c) in front of the same target. Only the relay's own CPU is counted,
 #   not its target's.
 # Between the first two, the same batching written in C (bench/cmmsg.c): what the design
-# itself allows. Lower is better; "efficiency ours vs c-loop" above 1 means less CPU than
+# itself allows. Last, the echo beside the C loop and the relay beside the C relay, side by
+# side and alternating (RUNS=5 pairs): the median ratio is the figure to quote, as separate
+# runs drift more than the difference. Lower is better; "efficiency ours vs c-loop" above 1 means less CPU than
 # the C loop.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,3 +50,46 @@ bash "$shared/udp_cpu.sh" "$bin relay {PORT} 127.0.0.1 $target --udp --quiet --b
 echo "== C UDP relay (bench/cudprelay.c: a connected socket per source, nothing else), to the same target"
 gcc -O2 -o "$work/cudprelay" "$here/cudprelay.c"
 bash "$shared/udp_cpu.sh" "$work/cudprelay {PORT} $target"
+
+# The figures above come from separate runs, a minute apart, and this machine's figures
+# drift between runs by more than the differences sought. So the servers are also measured
+# side by side: both running, the same client loading each in turn, RUNS times (default 5),
+# and the median of the per-pair ratios is printed.
+gcc -O2 -o "$work/echoload" "$shared/echoload.c"
+free_udp_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+hz=$(getconf CLK_TCK)
+client_pin=""; if [ -n "$pin" ]; then client_pin="taskset -c 1"; fi
+per_round() { # pid port -> us of the pid's CPU per round trip
+  local a b r
+  a=$(awk '{print $14+$15}' "/proc/$1/stat")
+  r=$($client_pin "$work/echoload" 127.0.0.1 "$2" -m udp -c 16 -l 64 -t 3 | tail -1 | tr ' ' '\n' | awk -F= '$1=="rounds"{print $2}')
+  b=$(awk '{print $14+$15}' "/proc/$1/stat")
+  awk -v t=$((b-a)) -v r="$r" -v hz="$hz" 'BEGIN{printf "%.3f", (r>0 ? t*1e6/hz/r : 0)}'
+}
+alternate() { # NAME_PEER PID_PEER PORT_PEER NAME_OURS PID_OURS PORT_OURS
+  local ratios=() p o ratio
+  for ((i = 0; i < ${RUNS:-5}; i++)); do
+    p=$(per_round "$2" "$3"); o=$(per_round "$5" "$6")
+    ratio=$(awk -v p="$p" -v o="$o" 'BEGIN{printf "%.3f", (o>0 ? p/o : 0)}')
+    ratios+=("$ratio")
+    printf '%-10s %s   %-12s %s   efficiency %sx\n' "$1" "$p" "$4" "$o" "$ratio"
+  done
+  printf '%s\n' "${ratios[@]}" | sort -n |
+    awk -v a="$4" -v b="$1" '{v[NR]=$1} END{printf "median efficiency of %s vs %s: %sx (above 1 = less CPU)\n", a, b, v[int((NR+1)/2)]}'
+}
+
+echo "== side by side, alternating: listen --udp --echo beside the C loop (µs of server CPU per round trip)"
+pe=$(free_udp_port); pl=$(free_udp_port)
+$pin "$work/udpecho" "$pl" & loop=$!
+$pin "$bin" listen "$pe" --udp --echo --quiet --bind 127.0.0.1 >/dev/null 2>&1 & echo_ours=$!
+sleep 0.5
+alternate c-loop "$loop" "$pl" echo "$echo_ours" "$pe"
+kill "$loop" "$echo_ours"
+
+echo "== side by side, alternating: relay --udp beside the C UDP relay (µs of relay CPU per round trip)"
+pc=$(free_udp_port); po=$(free_udp_port)
+$pin "$work/cudprelay" "$pc" "$target" & crelay=$!
+$pin "$bin" relay "$po" 127.0.0.1 "$target" --udp --quiet --bind 127.0.0.1 >/dev/null 2>&1 & ours=$!
+sleep 0.5
+alternate 'C relay' "$crelay" "$pc" 'relay --udp' "$ours" "$po"
+kill "$crelay" "$ours"
