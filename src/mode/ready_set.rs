@@ -111,7 +111,7 @@ impl Ready<'_> {
 /// Elsewhere: a copy of each member's descriptor registered with the runtime.
 #[cfg(not(target_os = "linux"))]
 pub struct ReadySet {
-    members: std::cell::RefCell<std::collections::BTreeMap<u64, AsyncFd<std::os::fd::OwnedFd>>>,
+    members: std::sync::Mutex<std::collections::BTreeMap<u64, AsyncFd<std::os::fd::OwnedFd>>>,
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -124,17 +124,21 @@ impl ReadySet {
         let copy = fd.try_clone_to_owned()?;
         // SAFETY: the copy stays open and the same until its AsyncFd is dropped.
         let watched = unsafe { AsyncFd::register_with_interest(copy, Interest::READABLE) }?;
-        self.members.borrow_mut().insert(key, watched);
+        self.members().insert(key, watched);
         Ok(())
     }
 
+    fn members(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<u64, AsyncFd<std::os::fd::OwnedFd>>> {
+        self.members.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn remove(&self, _fd: BorrowedFd<'_>, key: u64) {
-        self.members.borrow_mut().remove(&key);
+        self.members().remove(&key);
     }
 
     pub async fn ready(&self) -> io::Result<Ready<'_>> {
         let keys = std::future::poll_fn(|cx| {
-            let members = self.members.borrow();
+            let members = self.members();
             let keys: Vec<u64> = members
                 .iter()
                 .filter(|(_, m)| m.poll_read_ready(cx).is_ready())
@@ -165,7 +169,7 @@ impl Ready<'_> {
     /// Reads through the member's registration, so that finding it empty clears its
     /// readiness.
     pub fn recv(&self, key: u64, socket: &std::net::UdpSocket, buf: &mut [u8]) -> io::Result<usize> {
-        match self.set.members.borrow().get(&key) {
+        match self.set.members().get(&key) {
             Some(m) => m.try_io(Interest::READABLE, |_| socket.recv(buf)),
             None => Err(io::ErrorKind::WouldBlock.into()),
         }
@@ -210,15 +214,15 @@ mod tests {
         got.sort();
         let want = [(10, b"a".to_vec()), (11, b"c".to_vec()), (11, b"d".to_vec()), (12, b"b".to_vec())];
         assert_eq!(got, want);
-        // The set is quiet once all is read: the pass that finds nothing clears it.
-        loop {
-            let mut ready = set.ready().await.unwrap();
+        // The set is quiet once all is read: passes go on, reading what they name, while
+        // it says it is ready (until a member is found empty, or no member is named).
+        while let Some(ready) = futures_util::FutureExt::now_or_never(set.ready()) {
+            let mut ready = ready.unwrap();
             ready.take(&mut keys).unwrap();
-            let none = keys.is_empty();
-            ready.done(none);
-            if none {
-                break;
+            for &key in &keys {
+                assert!(ready.recv(key, &members[(key - 10) as usize], &mut buf).is_err(), "all was read");
             }
+            ready.done(keys.is_empty());
         }
         assert!(futures_util::FutureExt::now_or_never(set.ready()).is_none(), "nothing to read, yet the set woke");
         // A removed member is not named, whatever it is sent.
