@@ -59,34 +59,18 @@ impl Dgram {
 
     /// Sends, waiting for room in the send buffer if there is none.
     pub async fn send_to(&self, bytes: &[u8], to: SocketAddr) -> io::Result<usize> {
-        self.with_room(|| self.try_send_to(bytes, to)).await
+        with_room(self.0.get_ref(), || self.try_send_to(bytes, to)).await
     }
 
     /// Sends on a connected socket, waiting for room if there is none.
     pub async fn send(&self, bytes: &[u8]) -> io::Result<usize> {
-        self.with_room(|| self.try_send(bytes)).await
-    }
-
-    /// Runs a send until it is not refused for want of room, waiting for room between tries.
-    async fn with_room(&self, mut send: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
-        loop {
-            match send() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.writable().await?,
-                sent => return sent,
-            }
-        }
-    }
-
-    /// Waits until the send buffer has room: a second descriptor of the socket, registered
-    /// for writing while it waits (epoll tells a registration's current state at once, so
-    /// room made before it is not missed).
-    pub async fn writable(&self) -> io::Result<()> {
-        writable(self.0.get_ref()).await
+        with_room(self.0.get_ref(), || self.try_send(bytes)).await
     }
 }
 
-/// Waits until `socket` (a non-blocking socket the runtime does not watch) has room to
-/// send: a second descriptor of it, registered for writing while it waits.
+/// Waits until `socket`'s send buffer has room: a second descriptor of the socket,
+/// registered for writing while it waits (epoll tells a registration's current state at
+/// once, so room made before it is not missed).
 async fn writable(socket: &std::net::UdpSocket) -> io::Result<()> {
     let twin = register(socket.try_clone()?, Interest::WRITABLE)?;
     twin.writable().await?.retain_ready();
@@ -96,8 +80,14 @@ async fn writable(socket: &std::net::UdpSocket) -> io::Result<()> {
 /// Sends on a connected non-blocking socket the runtime does not watch, waiting for room
 /// in its send buffer if there is none.
 pub async fn send_when_room(socket: &std::net::UdpSocket, bytes: &[u8]) -> io::Result<usize> {
+    with_room(socket, || socket.send(bytes)).await
+}
+
+/// Runs a send on `socket` until it is not refused for want of room, waiting for room
+/// between tries.
+async fn with_room(socket: &std::net::UdpSocket, mut send: impl FnMut() -> io::Result<usize>) -> io::Result<usize> {
     loop {
-        match socket.send(bytes) {
+        match send() {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => writable(socket).await?,
             sent => return sent,
         }
@@ -125,7 +115,7 @@ mod tests {
         let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let mut buf = [0u8; 16];
         for round in 0..3u8 {
-            dgram.writable().await.unwrap();
+            writable(dgram.get_ref()).await.unwrap();
             peer.send_to(&[round], here).unwrap();
             dgram.ready(Interest::READABLE).await.unwrap();
             let (n, from) = dgram.try_io(Interest::READABLE, || dgram.get_ref().recv_from(&mut buf)).unwrap();

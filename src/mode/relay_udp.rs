@@ -4,9 +4,9 @@
 //!
 //! One loop does it all, as a C relay would: datagrams from clients are taken many per call
 //! on the listening socket, and the upstream sockets with answers are named together by a
-//! `ReadySet` (`ready_set.rs`: an epoll set of their own on Linux), so an answer costs no task wake-up
-//! and an idle client no task. Each pass serves both directions, so neither can hold up
-//! the other.
+//! `ReadySet` (`ready_set.rs`: an epoll set of their own on Linux), so an answer costs no
+//! task wake-up and an idle client no task. Each pass serves both directions, so neither
+//! can hold up the other.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,7 +26,7 @@ use super::recency::{IdHash, Recency};
 use crate::event::Events;
 use crate::event::{CloseReason, ConnId, Dir, EventKind, Proto, Side};
 use crate::net::canonical;
-use crate::notice::{HelpFor, Notice, Turned};
+use crate::notice::{HelpFor, Notice};
 
 /// The largest datagram taken (the UDP maximum over IPv6; IPv4's is 65,507).
 const DATAGRAM: usize = 65_536;
@@ -123,9 +123,9 @@ pub async fn run_udp(
     let mut batch = super::mmsg::Batch::new(DATAGRAM);
     let mut refused = super::udp::Refused::default();
     let mut sweep = tokio::time::interval((relay.idle_timeout / 4).max(Duration::from_millis(20)));
-    // A session whose target said "port unreachable" is reported and forgotten at once,
-    // not at the next sweep.
-    let (ended, mut ended_ids) = tokio::sync::mpsc::unbounded_channel::<ConnId>();
+    // Sessions whose target said "port unreachable" in a pass: reported and forgotten at the
+    // end of it, not at the next sweep.
+    let mut unreachable: Vec<ConnId> = Vec::new();
     // Made once, not on every turn: a fresh one joins and leaves the token's waiter list (a
     // lock each) every time the loop goes round.
     let mut stopped = std::pin::pin!(stop.cancelled());
@@ -164,9 +164,6 @@ pub async fn run_udp(
                     crate::event::Command::Send { .. } => events.send(EventKind::Error { id: None, notice: Notice::RelayOnlyForwards }).await,
                 },
             },
-            Some(id) = ended_ids.recv() => if let Some(s) = sessions.remove(id) {
-                events.send(end(s, CloseReason::PortUnreachable(relay.target), &mut totals)).await;
-            },
             _ = sweep.tick() => {
                 let idle: Vec<ConnId> = sessions.by_id.values().filter(|s| s.conn.idle_for() >= relay.idle_timeout).map(|s| s.conn.id).collect();
                 for id in idle {
@@ -192,7 +189,7 @@ pub async fn run_udp(
                             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => continue,
                             // ICMP port unreachable from the target.
                             Err(_) => {
-                                let _ = ended.send(id);
+                                unreachable.push(id);
                                 continue;
                             }
                         };
@@ -209,86 +206,78 @@ pub async fn run_udp(
                     ready.done(ready_ids.is_empty());
                 }
                 if let Some(ready) = requests {
-                ready?;
-                // Up to 64 datagrams a turn, as many per system call as wait (recvmmsg); then
-                // the other branches get their turn.
-                let mut taken = 0;
-                while taken < 64 {
-                    let got = match batch.recv(&socket) {
-                        Ok(got) => got,
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        // An ICMP error about an earlier answer; the socket goes on.
-                        Err(e) if super::udp::is_transient(&e) => {
-                            taken += 1;
-                            continue;
-                        }
-                        Err(e) => return Err(e),
-                    };
-                    taken += got;
-                    for i in 0..got {
-                        let (data, from) = batch.datagram(i);
-                        let n = data.len();
-                        if let Err(reason) = relay.access.check(from.ip()) {
-                            if refused.first_time(from) {
-                                events.send(EventKind::Rejected { peer: canonical(from).into(), reason, turned: Turned::Dropped }).await;
+                    ready?;
+                    // Up to 64 datagrams a turn, as many per system call as wait (recvmmsg); then
+                    // the other branches get their turn.
+                    let mut taken = 0;
+                    while taken < 64 {
+                        let got = match batch.recv(&socket) {
+                            Ok(got) => got,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            // An ICMP error about an earlier answer; the socket goes on.
+                            Err(e) if super::udp::is_transient(&e) => {
+                                taken += 1;
+                                continue;
                             }
-                            continue;
-                        }
-                        let id = match sessions.sent(from) {
-                            Some(id) => id,
-                            None => {
-                                // Full: the client quiet the longest makes room, as `listen --udp` does,
-                                // so a flood of one-off sources cannot lock new clients out.
-                                while sessions.len() >= relay.max_clients {
-                                    let Some(oldest) = sessions.oldest() else { break };
-                                    if let Some(s) = sessions.remove(oldest) {
-                                        let reason = CloseReason::Forgotten { max: relay.max_clients, relay: true };
-                                        events.send(end(s, reason, &mut totals)).await;
-                                    }
-                                }
-                                let id = next_id;
-                                next_id += 1;
-                                let opened = open_upstream(relay.target);
-                                let conn = Arc::new(Conn::new(id, canonical(from), 0));
-                                let here = crate::net::local_towards(local, canonical(from));
-                                events.send(EventKind::Connected { id, proto: Proto::Udp, peer: canonical(from).into(), local: here.into(), side: Side::Accepted, tls: None }).await;
-                                let upstream = match opened {
-                                    Ok(u) => u,
-                                    Err(e) => {
-                                        served += 1;
-                                        let reason = CloseReason::TargetFailed(Box::new(Notice::Os { why: crate::error::io_reason(&e) }));
-                                        events.send(closed(&conn, reason, &mut totals)).await;
-                                        continue;
-                                    }
-                                };
-                                served += 1;
-                                if let Ok(up_local) = upstream.local_addr() {
-                                    events.send(EventKind::Connected { id, proto: Proto::Udp, peer: relay.target.into(), local: canonical(up_local).into(), side: Side::Initiated, tls: None }).await;
-                                }
-                                if let Err(e) = upstreams.add(std::os::fd::AsFd::as_fd(&upstream), id) {
-                                    let reason = CloseReason::TargetFailed(Box::new(Notice::Os { why: crate::error::io_reason(&e) }));
-                                    events.send(closed(&conn, reason, &mut totals)).await;
-                                    continue;
-                                }
-                                sessions.insert(UdpSession { client: from, conn, upstream });
-                                id
-                            }
+                            Err(e) => return Err(e),
                         };
-                        let s = &sessions.by_id[&id];
-                        s.conn.count_in(n);
-                        if want {
-                            events.send(EventKind::Data { id: s.conn.id, peer: s.conn.peer.clone(), dir: Dir::C2T, bytes: Bytes::copy_from_slice(data), mark: crate::event::Mark::None }).await;
-                        }
-                        match s.upstream.send(data) {
-                            Ok(_) => {}
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => { let _ = super::dgram::send_when_room(&s.upstream, data).await; }
-                            // The target is not there (an earlier ICMP port unreachable): the sweep reports it.
-                            Err(_) => {
-                                let _ = ended.send(id);
+                        taken += got;
+                        for i in 0..got {
+                            let (data, from) = batch.datagram(i);
+                            let n = data.len();
+                            if !refused.admits(&relay.access, from, &events).await {
+                                continue;
+                            }
+                            let id = match sessions.sent(from) {
+                                Some(id) => id,
+                                None => {
+                                    // Full: the client quiet the longest makes room, as `listen --udp` does,
+                                    // so a flood of one-off sources cannot lock new clients out.
+                                    while sessions.len() >= relay.max_clients {
+                                        let Some(oldest) = sessions.oldest() else { break };
+                                        if let Some(s) = sessions.remove(oldest) {
+                                            let reason = CloseReason::Forgotten { max: relay.max_clients, relay: true };
+                                            events.send(end(s, reason, &mut totals)).await;
+                                        }
+                                    }
+                                    let id = next_id;
+                                    next_id += 1;
+                                    let opened = open_upstream(relay.target, &upstreams, id);
+                                    let conn = Arc::new(Conn::new(id, canonical(from), 0));
+                                    let here = crate::net::local_towards(local, canonical(from));
+                                    events.send(EventKind::Connected { id, proto: Proto::Udp, peer: canonical(from).into(), local: here.into(), side: Side::Accepted, tls: None }).await;
+                                    served += 1;
+                                    let upstream = match opened {
+                                        Ok(u) => u,
+                                        Err(e) => {
+                                            let reason = CloseReason::TargetFailed(Box::new(Notice::Os { why: crate::error::io_reason(&e) }));
+                                            events.send(closed(&conn, reason, &mut totals)).await;
+                                            continue;
+                                        }
+                                    };
+                                    if let Ok(up_local) = upstream.local_addr() {
+                                        events.send(EventKind::Connected { id, proto: Proto::Udp, peer: relay.target.into(), local: canonical(up_local).into(), side: Side::Initiated, tls: None }).await;
+                                    }
+                                    sessions.insert(UdpSession { client: from, conn, upstream });
+                                    id
+                                }
+                            };
+                            let s = &sessions.by_id[&id];
+                            s.conn.count_in(n);
+                            if want {
+                                events.send(EventKind::Data { id: s.conn.id, peer: s.conn.peer.clone(), dir: Dir::C2T, bytes: Bytes::copy_from_slice(data), mark: crate::event::Mark::None }).await;
+                            }
+                            // An error: the target is not there (an earlier ICMP port unreachable).
+                            if super::dgram::send_when_room(&s.upstream, data).await.is_err() {
+                                unreachable.push(id);
                             }
                         }
                     }
                 }
+                for id in unreachable.drain(..) {
+                    if let Some(s) = sessions.remove(id) {
+                        events.send(end(s, CloseReason::PortUnreachable(relay.target), &mut totals)).await;
+                    }
                 }
             }
         }
@@ -300,13 +289,14 @@ pub async fn run_udp(
     Ok(())
 }
 
-/// A socket connected to the target, for one client.
-fn open_upstream(target: SocketAddr) -> io::Result<std::net::UdpSocket> {
+/// A socket connected to the target for client `id`, watched by `upstreams` under that id.
+fn open_upstream(target: SocketAddr, upstreams: &ReadySet, id: ConnId) -> io::Result<std::net::UdpSocket> {
     let any: SocketAddr =
         if target.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
     let upstream = std::net::UdpSocket::bind(any)?;
     upstream.connect(target)?;
     upstream.set_nonblocking(true)?;
+    upstreams.add(std::os::fd::AsFd::as_fd(&upstream), id)?;
     Ok(upstream)
 }
 

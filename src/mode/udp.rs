@@ -172,8 +172,18 @@ pub struct UdpServerOptions {
 pub(crate) struct Refused(std::collections::HashSet<SocketAddr>);
 
 impl Refused {
+    /// Whether `access` lets `from` send; a source refused is named once (an event), not
+    /// for every datagram.
+    pub(crate) async fn admits(&mut self, access: &crate::access::Access, from: SocketAddr, events: &Events) -> bool {
+        let Err(reason) = access.check(from.ip()) else { return true };
+        if self.first_time(from) {
+            events.send(EventKind::Rejected { peer: canonical(from).into(), reason, turned: Turned::Dropped }).await;
+        }
+        false
+    }
+
     /// Whether `from` is newly refused (and should be named).
-    pub(crate) fn first_time(&mut self, from: SocketAddr) -> bool {
+    fn first_time(&mut self, from: SocketAddr) -> bool {
         if self.0.len() >= 1024 {
             self.0.clear();
         }
@@ -253,10 +263,7 @@ pub async fn run_server(
                     for i in 0..got {
                     let (data, from) = batch.datagram(i);
                     let n = data.len();
-                    if let Err(reason) = opts.access.check(from.ip()) {
-                        if refused.first_time(from) {
-                            events.send(EventKind::Rejected { peer: canonical(from).into(), reason, turned: Turned::Dropped }).await;
-                        }
+                    if !refused.admits(&opts.access, from, &events).await {
                         continue;
                     }
                     let noted = peers.note_at(from, now);
